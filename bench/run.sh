@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# wrk on loopback: requests/s through the module against a plain
+# proxy_pass in the same nginx, same run, alternating rounds.  Prints a
+# table with the ratio (module / plain); absolute numbers depend on the
+# machine, the ratio is what DESIGN.md sets targets for.
+#
+#   bench/run.sh [scenario=S] [rules=default|N] [rounds=N] [duration=S]
+#
+# scenarios: cookie  - decision from the signed cookie (no Redis)
+#            cache   - Redis + shared cache, every lookup a cache hit
+#            nocache - Redis, no cache: every request asks Redis
+#            down    - Redis configured but down: the fail policy
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+module="$top/build/ngx_http_consent_module.so"
+rounds=${ROUNDS:-3}
+duration=${DURATION:-5}
+conns=${CONNS:-32}
+nrules=${RULES:-default}
+scenario=${SCENARIO:-cookie}
+
+for a in "$@"; do
+    case $a in
+        rules=*) nrules=${a#rules=} ;;
+        scenario=*) scenario=${a#scenario=} ;;
+        rounds=*) rounds=${a#rounds=} ;;
+        duration=*) duration=${a#duration=} ;;
+    esac
+done
+
+command -v wrk >/dev/null || { echo "wrk is missing: make deps" >&2; exit 1; }
+[ -f "$module" ] || { echo "build the module first: make" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/consent-bench.XXXXXX)
+mkdir -p "$dir/logs" "$dir/tmp"
+cleanup() {
+    [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
+    [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() {
+    perl -MIO::Socket::INET -e \
+        'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport'
+}
+p_mod=$(free_port); p_plain=$(free_port); p_origin=$(free_port)
+p_redis=$(free_port)
+
+redis_conf=""
+case $scenario in
+    cookie) ;;
+    cache) redis_conf="consent_redis 127.0.0.1:$p_redis;
+                       consent_zone zone=consent:16m ttl=10m;" ;;
+    nocache) redis_conf="consent_redis 127.0.0.1:$p_redis;" ;;
+    down) redis_conf="consent_redis 127.0.0.1:$p_redis;" ;;
+    *) echo "unknown scenario $scenario" >&2; exit 1 ;;
+esac
+
+if [ "$scenario" = cache ] || [ "$scenario" = nocache ]; then
+    redis-server --port "$p_redis" --bind 127.0.0.1 --save '' \
+        --appendonly no --dir "$dir" --daemonize yes \
+        --pidfile "$dir/redis.pid" --logfile "$dir/logs/redis.log"
+    for _ in $(seq 100); do
+        redis-cli -p "$p_redis" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    redis-cli -p "$p_redis" hset consent:s:benchsubject0001 \
+        p analytics v 1 t "$(date +%s)" >/dev/null
+fi
+
+key=$(head -c 32 /dev/urandom | base64 -w0)
+echo "k1 $key" > "$dir/keys"
+
+# rules: the shipped file, or N synthetic rules (exact, prefix, regex mix)
+if [ "$nrules" = default ]; then
+    rules="consent_rules $top/ngx_consent_module/rules/default.rules;"
+else
+    perl -e 'my $n = shift;
+             for my $i (1 .. $n) {
+                 my $k = $i % 10;
+                 if ($k == 0) { print "~zz${i}_[0-9]+ analytics v$i\n" }
+                 elsif ($k < 4) { print "zp${i}_* advertising v$i\n" }
+                 else { print "zx$i advertising v$i\n" }
+             }
+             print "_ga analytics ga\n_gid analytics ga\n_fbp advertising meta\n",
+                   "_gcl_* advertising gads\n";' "$nrules" > "$dir/bench.rules"
+    rules="consent_rules $dir/bench.rules;"
+fi
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $module;
+worker_processes 1;
+error_log $dir/logs/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp;
+    scgi_temp_path $dir/tmp;
+
+    $rules
+    consent_keys $dir/keys;
+    $redis_conf
+
+    upstream origin { server 127.0.0.1:$p_origin; keepalive 32; }
+
+    server {
+        listen 127.0.0.1:$p_origin;
+        location / { return 200 "ok\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:$p_mod;
+        consent on;
+        consent_region \$http_x_country;
+        location / {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://origin;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$p_plain;
+        location / {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://origin;
+        }
+    }
+}
+CONF
+
+/usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
+
+for p in $p_mod $p_plain $p_origin; do
+    for _ in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break
+        sleep 0.05
+    done
+done
+
+# a browser-like request: 10 tracking cookies, a session, a consent cookie
+# granting analytics, Sec-GPC
+token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
+    my ($k, $t) = (decode_base64($ARGV[0]), time);
+    my $m = "1.k1.benchsubject0001.00000005.1.$t";
+    my $s = encode_base64(hmac_sha256($m, $k), "");
+    $s =~ tr{+/}{-_}; $s =~ s/=+$//; print "$m.$s"' "$key")
+cookies="_ga=GA1.2.1111.2222; _gid=GA1.2.333.444; _gat_UA1=1; _fbp=fb.1.1.2; _fbc=fb.1.3.4; _gcl_au=1.1.555; IDE=AHWqTUm; _uetsid=abc; _uetvid=def; _hjSessionUser_1=eyJ; session=s3cr3t; consent=$token"
+
+run_wrk() {
+    wrk -t1 -c"$conns" -d"${duration}s" --latency \
+        -H "Cookie: $cookies" -H "X-Country: FR" -H "Sec-GPC: 1" \
+        "http://127.0.0.1:$1/" 2>&1
+}
+
+# sanity: the module really strips on this request
+out=$(curl -s -H "Cookie: $cookies" -H "X-Country: FR" \
+      "http://127.0.0.1:$p_mod/" -o /dev/null -w '%{http_code}')
+[ "$out" = 200 ] || { echo "module server answered $out" >&2; exit 1; }
+
+printf 'machine: %s, %s cores; nginx %s; scenario: %s; rules: %s; ' \
+    "$(uname -m)" "$(nproc)" "$(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||')" \
+    "$scenario" "$nrules"
+printf 'wrk -t1 -c%s -d%ss\n' "$conns" "$duration"
+printf '%-6s %14s %14s %10s %10s\n' round plain_rps module_rps ratio p99_mod
+
+ratios=()
+for r in $(seq "$rounds"); do
+    plain=$(run_wrk "$p_plain")
+    mod=$(run_wrk "$p_mod")
+    prps=$(awk '/Requests\/sec/ {print $2}' <<<"$plain")
+    mrps=$(awk '/Requests\/sec/ {print $2}' <<<"$mod")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$mod")
+    ratio=$(awk -v m="$mrps" -v p="$prps" 'BEGIN {printf "%.3f", m / p}')
+    ratios+=("$ratio")
+    printf '%-6s %14s %14s %10s %10s\n' "$r" "$prps" "$mrps" "$ratio" "$p99"
+done
+
+median=$(printf '%s\n' "${ratios[@]}" | sort -n \
+         | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+echo "median ratio module/plain: $median"
+
+if grep -E '\[(alert|crit|emerg)\]' "$dir/logs/error.log"; then
+    echo "error.log has alerts" >&2
+    exit 1
+fi

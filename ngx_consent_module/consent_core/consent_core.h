@@ -1,0 +1,302 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * The nginx-independent core: purpose sets, Cookie header parsing, rule
+ * matching, the signed consent token, regions and regimes.  No nginx
+ * headers here so that lua-free-tests/ can unit-test and fuzz every parser
+ * with a plain C compiler.
+ *
+ * Conventions: inputs are (const unsigned char *p, size_t len) spans that
+ * need not be NUL-terminated; outputs go to caller-owned buffers; the only
+ * memory the core ever asks for comes from the caller's consent_alloc_t
+ * (an nginx pool in the module, malloc in tests).
+ */
+
+#ifndef _CONSENT_CORE_H_INCLUDED_
+#define _CONSENT_CORE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+
+typedef struct {
+    void                     *(*alloc)(void *data, size_t size);
+    void                      *data;
+} consent_alloc_t;
+
+
+/* purposes */
+
+#define CONSENT_MAX_PURPOSES        32
+#define CONSENT_PURPOSE_NAME_MAX    31
+
+#define CONSENT_P_NECESSARY         0
+#define CONSENT_P_FUNCTIONAL        1
+#define CONSENT_P_ANALYTICS         2
+#define CONSENT_P_ADVERTISING       3
+#define CONSENT_P_PERSONALIZATION   4
+#define CONSENT_P_SHARING           5
+#define CONSENT_P_STANDARD          6
+
+#define CONSENT_BIT(p)              ((consent_mask_t) 1 << (p))
+
+typedef uint32_t consent_mask_t;
+
+typedef struct {
+    unsigned                   n;
+    unsigned char              len[CONSENT_MAX_PURPOSES];
+    char                       name[CONSENT_MAX_PURPOSES]
+                                   [CONSENT_PURPOSE_NAME_MAX + 1];
+} consent_purposes_t;
+
+#define CONSENT_PURPOSE_FULL       -1
+#define CONSENT_PURPOSE_INVALID    -2
+#define CONSENT_PURPOSE_DUPLICATE  -3
+
+/* the six standard purposes, in DESIGN.md order */
+void consent_purposes_init(consent_purposes_t *ps);
+/* returns the new index, or one of the negative codes above */
+int consent_purposes_add(consent_purposes_t *ps, const unsigned char *name,
+    size_t len);
+/* index, or -1 */
+int consent_purpose_find(const consent_purposes_t *ps,
+    const unsigned char *name, size_t len);
+consent_mask_t consent_purposes_all(const consent_purposes_t *ps);
+/*
+ * "analytics,advertising" (commas and/or spaces) into a mask; necessary is
+ * always added.  Returns 0, or -1 with *bad and *bad_len set to the unknown
+ * name.
+ */
+int consent_purposes_parse(const consent_purposes_t *ps,
+    const unsigned char *p, size_t len, consent_mask_t *mask,
+    const unsigned char **bad, size_t *bad_len);
+/*
+ * Names of the mask's purposes joined by ','.  Returns the length needed;
+ * writes only if it fits in outlen.
+ */
+size_t consent_purposes_format(const consent_purposes_t *ps,
+    consent_mask_t mask, unsigned char *out, size_t outlen);
+
+
+/* Cookie request header */
+
+typedef struct {
+    const unsigned char       *name;
+    size_t                     name_len;
+    const unsigned char       *value;
+    size_t                     value_len;
+    /* name=value as sent, surrounding whitespace trimmed */
+    const unsigned char       *pair;
+    size_t                     pair_len;
+    unsigned                   has_eq:1;
+    /* carries NUL, CR or LF: never copied into a header we write */
+    unsigned                   has_ctl:1;
+} consent_cookie_t;
+
+typedef struct {
+    const unsigned char       *pos;
+    const unsigned char       *end;
+} consent_cookie_iter_t;
+
+void consent_cookie_iter_init(consent_cookie_iter_t *it,
+    const unsigned char *p, size_t len);
+/* 1 and *c filled, or 0 at the end; empty segments are skipped */
+int consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c);
+/* value of the first cookie called name, or NULL */
+const unsigned char *consent_cookie_get(const unsigned char *p, size_t len,
+    const unsigned char *name, size_t name_len, size_t *value_len);
+
+/* return 1 to keep the cookie, 0 to drop it */
+typedef int (*consent_cookie_keep_pt)(void *data, const consent_cookie_t *c);
+
+/* an upper bound of what consent_cookie_filter() writes for len input */
+#define CONSENT_COOKIE_FILTER_SIZE(len)  ((len) + (len) / 2 + 2)
+
+/*
+ * Writes the kept pairs, byte-for-byte and in order, into
+ * out (CONSENT_COOKIE_FILTER_SIZE(len) bytes): neighbours that were
+ * adjacent keep the separator bytes between them, a gap left by a dropped
+ * pair becomes "; ".  Pairs with control bytes are
+ * dropped without asking keep.  Returns the output length; *dropped counts
+ * the pairs left out.
+ */
+size_t consent_cookie_filter(const unsigned char *p, size_t len,
+    unsigned char *out, consent_cookie_keep_pt keep, void *data,
+    size_t *dropped);
+
+
+/* rules: cookie name -> purpose + vendor */
+
+#define CONSENT_RULE_EXACT          1
+#define CONSENT_RULE_PREFIX         2
+#define CONSENT_RULE_REGEX          3
+
+#define CONSENT_NAME_MAX            256
+#define CONSENT_VENDOR_MAX          64
+
+typedef struct {
+    const unsigned char       *pattern;
+    size_t                     pattern_len;
+    const unsigned char       *vendor;
+    size_t                     vendor_len;
+    const unsigned char       *domain;
+    size_t                     domain_len;
+    uint32_t                   line;
+    uint32_t                   index;      /* order added */
+    uint16_t                   vendor_id;
+    uint8_t                    purpose;
+    uint8_t                    kind;
+} consent_rule_t;
+
+typedef struct consent_ruleset_s  consent_ruleset_t;
+
+/*
+ * One rule line: "PATTERN PURPOSE VENDOR [domain=DOMAIN]", where PATTERN is
+ * an exact name, "name*" for a prefix or "~regex" for a PCRE2 regex matched
+ * against the whole name.  Blank lines and '#' comments give 0 and leave
+ * *rule alone; a rule gives 1 with spans pointing into p; an error gives -1
+ * and *err.
+ */
+int consent_rule_parse(const unsigned char *p, size_t len,
+    const consent_purposes_t *ps, consent_rule_t *rule, const char **err);
+
+consent_ruleset_t *consent_ruleset_create(const consent_alloc_t *a);
+/*
+ * Copies the rule (and its strings) into the set; a regex is compiled on
+ * its own here so that a bad one is reported with its line.  Returns 0, or
+ * -1 with a message in err.
+ */
+int consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
+    char *err, size_t errlen);
+/* builds the exact hash, the prefix trie and the regex alternation */
+int consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen);
+/*
+ * Exact name first, then the longest prefix, then the first regex in rule
+ * order.  NULL when no rule names the cookie.
+ */
+const consent_rule_t *consent_ruleset_match(const consent_ruleset_t *rs,
+    const unsigned char *name, size_t len);
+unsigned consent_ruleset_count(const consent_ruleset_t *rs);
+unsigned consent_ruleset_vendors(const consent_ruleset_t *rs);
+const unsigned char *consent_ruleset_vendor(const consent_ruleset_t *rs,
+    unsigned id, size_t *len);
+/* vendor id by name, or -1 */
+int consent_ruleset_vendor_find(const consent_ruleset_t *rs,
+    const unsigned char *name, size_t len);
+
+
+/* base64url without padding */
+
+#define CONSENT_B64_ENCODED_LEN(n)  (((n) * 4 + 2) / 3)
+
+size_t consent_b64url_encode(const unsigned char *src, size_t len,
+    unsigned char *dst);
+/* decodes standard or url alphabet, padding optional; -1 on bad input */
+long consent_b64_decode(const unsigned char *src, size_t len,
+    unsigned char *dst, size_t dstlen);
+
+
+/* signing keys and the consent token */
+
+#define CONSENT_KEYS_MAX            16
+#define CONSENT_KID_MAX             16
+#define CONSENT_KEY_MIN             16
+#define CONSENT_KEY_MAX             64
+#define CONSENT_SUBJECT_MAX         64
+#define CONSENT_TOKEN_VERSION       1
+#define CONSENT_TOKEN_MAX_LEN       192
+
+typedef struct {
+    unsigned char              kid_len;
+    char                       kid[CONSENT_KID_MAX];
+    unsigned char              key_len;
+    unsigned char              key[CONSENT_KEY_MAX];
+} consent_key_t;
+
+typedef struct {
+    unsigned                   n;
+    consent_key_t              keys[CONSENT_KEYS_MAX];
+} consent_keyring_t;
+
+/*
+ * "kid base64key" a line, '#' comments; the first key signs.  Returns 0, or
+ * -1 with *err and *err_line.
+ */
+int consent_keys_parse(const unsigned char *p, size_t len,
+    consent_keyring_t *ring, unsigned *err_line, const char **err);
+
+typedef struct {
+    const consent_key_t       *key;          /* verify: the key that matched */
+    const unsigned char       *subject;
+    size_t                     subject_len;
+    consent_mask_t             purposes;
+    uint32_t                   policy_version;
+    int64_t                    issued_at;
+} consent_token_t;
+
+#define CONSENT_TOKEN_OK            0
+#define CONSENT_TOKEN_MALFORMED     1
+#define CONSENT_TOKEN_UNKNOWN_KEY   2
+#define CONSENT_TOKEN_BAD_SIGNATURE 3
+#define CONSENT_TOKEN_EXPIRED       4
+#define CONSENT_TOKEN_FUTURE        5
+
+/* subject ids: [A-Za-z0-9_-], 1 to CONSENT_SUBJECT_MAX */
+int consent_subject_valid(const unsigned char *p, size_t len);
+
+/*
+ * "1.kid.subject.purposes.policy_version.issued_at.signature", purposes as
+ * 8 lowercase hex digits, signature the base64url HMAC-SHA256 of everything
+ * before its dot.  max_age 0 means no expiry; issued_at more than 5 minutes
+ * ahead of now is refused.  On success tok->subject points into p.
+ */
+int consent_token_verify(const unsigned char *p, size_t len,
+    const consent_keyring_t *ring, int64_t now, int64_t max_age,
+    consent_token_t *tok);
+/* signs with ring->keys[0]; returns the length, or 0 if out is too small */
+size_t consent_token_sign(const consent_keyring_t *ring,
+    const consent_token_t *tok, unsigned char *out, size_t outlen);
+const char *consent_token_strerror(int rc);
+
+
+/* regions and regimes */
+
+#define CONSENT_REGIME_OPT_IN       0
+#define CONSENT_REGIME_OPT_OUT      1
+#define CONSENT_REGIME_NOTICE       2
+#define CONSENT_REGIMES             3
+
+#define CONSENT_REGIONS_MAX         256
+#define CONSENT_REGION_MAX          15
+
+typedef struct {
+    unsigned                   n;
+    struct {
+        unsigned char          len;
+        unsigned char          regime;
+        char                   code[CONSENT_REGION_MAX + 1];
+    }                          map[CONSENT_REGIONS_MAX];
+} consent_regions_t;
+
+/* EU/EEA, UK, CH -> opt_in; US -> opt_out; JP -> notice */
+void consent_regions_init(consent_regions_t *rg);
+/* case-insensitive; replaces an earlier mapping; 0 or -1 */
+int consent_regions_set(consent_regions_t *rg, const unsigned char *code,
+    size_t len, unsigned regime);
+/*
+ * "FR", "us-ca", "US-CA": exact code first, then the country before '-'.
+ * Returns the regime or -1 when unmapped.
+ */
+int consent_regions_lookup(const consent_regions_t *rg,
+    const unsigned char *code, size_t len);
+/* "opt_in" -> CONSENT_REGIME_OPT_IN; -1 when unknown */
+int consent_regime_parse(const unsigned char *p, size_t len);
+const char *consent_regime_name(unsigned regime);
+/* the built-in default purposes of a regime */
+consent_mask_t consent_regime_default(const consent_purposes_t *ps,
+    unsigned regime);
+
+
+#endif /* _CONSENT_CORE_H_INCLUDED_ */

@@ -1,0 +1,181 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * Cookie request header parsing and filtering.  Browsers split on ';'
+ * only (RFC 6265 5.4 and what they do in practice), so quotes are not
+ * special here: a quoted value cannot hide a ';'.  The filter never
+ * rewrites a kept pair, it copies its bytes.
+ */
+
+#include <string.h>
+
+#include "consent_core.h"
+
+
+#define consent_ows(c)  ((c) == ' ' || (c) == '\t')
+
+
+void
+consent_cookie_iter_init(consent_cookie_iter_t *it, const unsigned char *p,
+    size_t len)
+{
+    it->pos = p;
+    it->end = p + len;
+}
+
+
+int
+consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c)
+{
+    const unsigned char  *p, *end, *seg, *seg_end, *eq, *q;
+
+    p = it->pos;
+    end = it->end;
+
+    for ( ;; ) {
+
+        if (p >= end) {
+            it->pos = end;
+            return 0;
+        }
+
+        seg = p;
+        seg_end = memchr(p, ';', (size_t) (end - p));
+
+        if (seg_end == NULL) {
+            seg_end = end;
+            p = end;
+
+        } else {
+            p = seg_end + 1;
+        }
+
+        while (seg < seg_end && consent_ows(*seg)) {
+            seg++;
+        }
+
+        while (seg_end > seg && consent_ows(seg_end[-1])) {
+            seg_end--;
+        }
+
+        if (seg < seg_end) {
+            break;
+        }
+    }
+
+    it->pos = p;
+
+    c->pair = seg;
+    c->pair_len = (size_t) (seg_end - seg);
+    c->has_ctl = 0;
+
+    for (q = seg; q < seg_end; q++) {
+        if (*q == '\0' || *q == '\r' || *q == '\n') {
+            c->has_ctl = 1;
+            break;
+        }
+    }
+
+    eq = memchr(seg, '=', (size_t) (seg_end - seg));
+
+    if (eq == NULL) {
+        /* RFC 6265bis 5.6: no '=' means an empty name and this value */
+        c->has_eq = 0;
+        c->name = seg;
+        c->name_len = 0;
+        c->value = seg;
+        c->value_len = c->pair_len;
+        return 1;
+    }
+
+    c->has_eq = 1;
+    c->name = seg;
+
+    for (q = eq; q > seg && consent_ows(q[-1]); q--) {
+        /* void */
+    }
+
+    c->name_len = (size_t) (q - seg);
+
+    for (q = eq + 1; q < seg_end && consent_ows(*q); q++) {
+        /* void */
+    }
+
+    c->value = q;
+    c->value_len = (size_t) (seg_end - q);
+
+    return 1;
+}
+
+
+const unsigned char *
+consent_cookie_get(const unsigned char *p, size_t len,
+    const unsigned char *name, size_t name_len, size_t *value_len)
+{
+    consent_cookie_t       c;
+    consent_cookie_iter_t  it;
+
+    consent_cookie_iter_init(&it, p, len);
+
+    while (consent_cookie_next(&it, &c)) {
+        if (c.has_eq && !c.has_ctl && c.name_len == name_len
+            && memcmp(c.name, name, name_len) == 0)
+        {
+            *value_len = c.value_len;
+            return c.value;
+        }
+    }
+
+    return NULL;
+}
+
+
+size_t
+consent_cookie_filter(const unsigned char *p, size_t len, unsigned char *out,
+    consent_cookie_keep_pt keep, void *data, size_t *dropped)
+{
+    size_t                 n, drop, gap;
+    int                    adjacent;
+    consent_cookie_t       c;
+    consent_cookie_iter_t  it;
+    const unsigned char   *prev_end;
+
+    n = 0;
+    drop = 0;
+    prev_end = NULL;
+    adjacent = 0;
+
+    consent_cookie_iter_init(&it, p, len);
+
+    while (consent_cookie_next(&it, &c)) {
+
+        if (c.has_ctl || !keep(data, &c)) {
+            drop++;
+            adjacent = 0;
+            continue;
+        }
+
+        if (prev_end && adjacent) {
+            /* nothing dropped in between: the original separator bytes */
+            gap = (size_t) (c.pair - prev_end);
+            memcpy(out + n, prev_end, gap);
+            n += gap;
+
+        } else if (prev_end) {
+            out[n++] = ';';
+            out[n++] = ' ';
+        }
+
+        memcpy(out + n, c.pair, c.pair_len);
+        n += c.pair_len;
+
+        prev_end = c.pair + c.pair_len;
+        adjacent = 1;
+    }
+
+    if (dropped) {
+        *dropped = drop;
+    }
+
+    return n;
+}

@@ -1,0 +1,485 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * Shared-memory cache of subject states, as limit_req keeps its nodes: an
+ * rbtree keyed by a hash of the subject id, ties broken by the id, and an
+ * LRU queue.  An allocation failure evicts from the LRU tail and retries,
+ * so a full zone degrades to a smaller hit ratio, never to an error.  Each
+ * entry fits one 256-byte slab chunk.  Negative entries ("Redis has no
+ * record") are cached too, with their own TTL.  The zone is reused across
+ * "nginx -s reload".
+ */
+
+
+#include "ngx_http_consent_module.h"
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       len;
+    u_char                       negative;
+    u_char                       pad;
+    uint32_t                     purposes;
+    uint32_t                     policy_version;
+    uint32_t                     pad2;
+    time_t                       expire;
+    time_t                       updated;
+    ngx_queue_t                  queue;
+    u_char                       id[1];
+} ngx_http_consent_cache_node_t;
+
+
+static void ngx_http_consent_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_node_t *ngx_http_consent_cache_find(
+    ngx_http_consent_cache_t *cache, ngx_str_t *id, uint32_t hash);
+static void ngx_http_consent_cache_evict(ngx_http_consent_cache_t *cache,
+    ngx_uint_t n);
+
+
+ngx_int_t
+ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_consent_cache_t  *ocache = data;
+
+    size_t                     len;
+    ngx_http_consent_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        /* reload: keep what the workers already learned */
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool,
+                               sizeof(ngx_http_consent_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
+                    ngx_http_consent_cache_rbtree_insert);
+    ngx_queue_init(&cache->sh->lru);
+
+    len = sizeof(" in consent zone \"\"") + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in consent zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_consent_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t              **p;
+    ngx_http_consent_cache_node_t   *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            cn = (ngx_http_consent_cache_node_t *) &node->color;
+            cnt = (ngx_http_consent_cache_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(cn->id, cnt->id, cn->len, cnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_rbtree_node_t *
+ngx_http_consent_cache_find(ngx_http_consent_cache_t *cache, ngx_str_t *id,
+    uint32_t hash)
+{
+    ngx_int_t                       rc;
+    ngx_rbtree_node_t              *node, *sentinel;
+    ngx_http_consent_cache_node_t  *cn;
+
+    node = cache->sh->rbtree.root;
+    sentinel = cache->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        cn = (ngx_http_consent_cache_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(id->data, cn->id, id->len, (size_t) cn->len);
+
+        if (rc == 0) {
+            return node;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache, ngx_str_t *id,
+    ngx_http_consent_state_t *state)
+{
+    uint32_t                        hash;
+    ngx_int_t                       rc;
+    ngx_rbtree_node_t              *node;
+    ngx_http_consent_cache_node_t  *cn;
+
+    hash = ngx_crc32_short(id->data, id->len);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_consent_cache_find(cache, id, hash);
+
+    if (node == NULL) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    cn = (ngx_http_consent_cache_node_t *) &node->color;
+
+    if (cn->expire <= ngx_time()) {
+        ngx_queue_remove(&cn->queue);
+        ngx_rbtree_delete(&cache->sh->rbtree, node);
+        ngx_slab_free_locked(cache->shpool, node);
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+
+    state->found = !cn->negative;
+    state->purposes = cn->purposes;
+    state->policy_version = cn->policy_version;
+    state->updated = cn->updated;
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
+    ngx_http_consent_state_t *state)
+{
+    size_t                          size;
+    uint32_t                        hash;
+    ngx_rbtree_node_t              *node;
+    ngx_http_consent_cache_node_t  *cn;
+
+    if (id->len == 0 || id->len > 255) {
+        return;
+    }
+
+    hash = ngx_crc32_short(id->data, id->len);
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_consent_cache_node_t, id)
+           + id->len;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_consent_cache_find(cache, id, hash);
+
+    if (node) {
+        cn = (ngx_http_consent_cache_node_t *) &node->color;
+        ngx_queue_remove(&cn->queue);
+
+    } else {
+        /* expired entries first, then the least recently used */
+        ngx_http_consent_cache_evict(cache, 0);
+
+        node = ngx_slab_alloc_locked(cache->shpool, size);
+
+        if (node == NULL) {
+            ngx_http_consent_cache_evict(cache, 8);
+
+            node = ngx_slab_alloc_locked(cache->shpool, size);
+            if (node == NULL) {
+                ngx_shmtx_unlock(&cache->shpool->mutex);
+                return;
+            }
+        }
+
+        node->key = hash;
+
+        cn = (ngx_http_consent_cache_node_t *) &node->color;
+        cn->len = (u_char) id->len;
+        ngx_memcpy(cn->id, id->data, id->len);
+
+        ngx_rbtree_insert(&cache->sh->rbtree, node);
+    }
+
+    cn->negative = !state->found;
+    cn->purposes = state->purposes;
+    cn->policy_version = state->policy_version;
+    cn->updated = state->updated;
+    cn->expire = ngx_time() + (state->found ? cache->ttl : cache->negative_ttl);
+
+    ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+void
+ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache, ngx_str_t *id)
+{
+    uint32_t                        hash;
+    ngx_rbtree_node_t              *node;
+    ngx_http_consent_cache_node_t  *cn;
+
+    hash = ngx_crc32_short(id->data, id->len);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_consent_cache_find(cache, id, hash);
+
+    if (node) {
+        cn = (ngx_http_consent_cache_node_t *) &node->color;
+        ngx_queue_remove(&cn->queue);
+        ngx_rbtree_delete(&cache->sh->rbtree, node);
+        ngx_slab_free_locked(cache->shpool, node);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * n == 0: drop up to two expired entries from the LRU tail (cheap upkeep
+ * on every insert); n > 0: drop n entries whatever their age.
+ */
+
+static void
+ngx_http_consent_cache_evict(ngx_http_consent_cache_t *cache, ngx_uint_t n)
+{
+    ngx_uint_t                      i, max;
+    ngx_queue_t                    *q;
+    ngx_rbtree_node_t              *node;
+    ngx_http_consent_cache_node_t  *cn;
+
+    max = n ? n : 2;
+
+    for (i = 0; i < max; i++) {
+
+        if (ngx_queue_empty(&cache->sh->lru)) {
+            return;
+        }
+
+        q = ngx_queue_last(&cache->sh->lru);
+        cn = ngx_queue_data(q, ngx_http_consent_cache_node_t, queue);
+
+        if (n == 0 && cn->expire > ngx_time()) {
+            return;
+        }
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&cache->sh->rbtree, node);
+        ngx_slab_free_locked(cache->shpool, node);
+    }
+}
+
+
+void
+ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache)
+{
+    ngx_queue_t                    *q;
+    ngx_rbtree_node_t              *node;
+    ngx_http_consent_cache_node_t  *cn;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    while (!ngx_queue_empty(&cache->sh->lru)) {
+        q = ngx_queue_last(&cache->sh->lru);
+        cn = ngx_queue_data(q, ngx_http_consent_cache_node_t, queue);
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&cache->sh->rbtree, node);
+        ngx_slab_free_locked(cache->shpool, node);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/* consent_zone zone=NAME:SIZE [ttl=TIME] [negative_ttl=TIME] */
+
+char *
+ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char                    *p;
+    ssize_t                    size;
+    ngx_str_t                 *value, name, s;
+    ngx_uint_t                 i;
+    ngx_http_consent_cache_t  *cache;
+
+    if (cmcf->zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_cache_t));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cache->ttl = 60;
+    cache->negative_ttl = 10;
+
+    size = 0;
+    ngx_str_null(&name);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                goto invalid;
+            }
+
+            name.len = p - name.data;
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (name.len == 0 || size == NGX_ERROR) {
+                goto invalid;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            cache->ttl = ngx_parse_time(&s, 1);
+            if (cache->ttl == (time_t) NGX_ERROR || cache->ttl <= 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "negative_ttl=", 13) == 0) {
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            cache->negative_ttl = ngx_parse_time(&s, 1);
+            if (cache->negative_ttl == (time_t) NGX_ERROR
+                || cache->negative_ttl <= 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone=NAME:SIZE\"", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->zone = ngx_shared_memory_add(cf, &name, size,
+                                       &ngx_http_consent_module);
+    if (cmcf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->zone->init = ngx_http_consent_cache_init_zone;
+    cmcf->zone->data = cache;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}

@@ -1,0 +1,848 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * Directives, configuration create/merge and phase registration.  Rules and
+ * keys are read and checked while the configuration is parsed, so that a
+ * bad line fails "nginx -t" with its file and line.
+ */
+
+
+#include "ngx_http_consent_module.h"
+
+
+#define NGX_HTTP_CONSENT_FILE_MAX  (16 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_consent_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_consent_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_consent_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+static char *ngx_http_consent_purpose(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_rules(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_default_regime(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_consent_regime_purposes(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+static ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *content);
+static char *ngx_http_consent_add_rule_line(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
+    ngx_str_t *file, ngx_uint_t line);
+static void ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
+    ngx_str_t *field);
+static void *ngx_http_consent_pool_alloc(void *data, size_t size);
+
+
+static ngx_conf_enum_t  ngx_http_consent_fail_policies[] = {
+    { ngx_string("closed"), NGX_HTTP_CONSENT_FAIL_CLOSED },
+    { ngx_string("open"), NGX_HTTP_CONSENT_FAIL_OPEN },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_consent_commands[] = {
+
+    { ngx_string("consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("consent_gpc"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, gpc),
+      NULL },
+
+    { ngx_string("consent_region"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, region),
+      NULL },
+
+    { ngx_string("consent_subject"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, subject),
+      NULL },
+
+    { ngx_string("consent_purpose"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_purpose,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_rules"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_rules,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_rule"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3|NGX_CONF_TAKE4,
+      ngx_http_consent_rule,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_keys,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_consent_cookie,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_regime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_regime,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_default_regime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_default_regime,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_regime_purposes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_regime_purposes,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_redis_fail"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_consent_main_conf_t, redis_fail),
+      &ngx_http_consent_fail_policies },
+
+    { ngx_string("consent_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_consent_module_ctx = {
+    ngx_http_consent_preconfiguration,     /* preconfiguration */
+    ngx_http_consent_postconfiguration,    /* postconfiguration */
+
+    ngx_http_consent_create_main_conf,     /* create main configuration */
+    ngx_http_consent_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_consent_create_loc_conf,      /* create location configuration */
+    ngx_http_consent_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_consent_module = {
+    NGX_MODULE_V1,
+    &ngx_http_consent_module_ctx,          /* module context */
+    ngx_http_consent_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_consent_redis_init_process,   /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_consent_redis_exit_process,   /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_consent_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_consent_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_consent_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_access_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_consent_pool_alloc(void *data, size_t size)
+{
+    return ngx_palloc((ngx_pool_t *) data, size);
+}
+
+
+static void *
+ngx_http_consent_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->keys = NULL;
+     *     cmcf->cookie_name = { 0, NULL };
+     *     cmcf->regime_set[] = 0;
+     *     cmcf->nrules = 0;
+     */
+
+    consent_purposes_init(&cmcf->purposes);
+    consent_regions_init(&cmcf->regions);
+
+    cmcf->default_regime = NGX_CONF_UNSET_UINT;
+    cmcf->cookie_max_age = NGX_CONF_UNSET;
+    cmcf->redis_fail = NGX_CONF_UNSET_UINT;
+
+    cmcf->alloc.alloc = ngx_http_consent_pool_alloc;
+    cmcf->alloc.data = cf->pool;
+
+    cmcf->rules = consent_ruleset_create(&cmcf->alloc);
+    if (cmcf->rules == NULL) {
+        return NULL;
+    }
+
+    return cmcf;
+}
+
+
+static char *
+ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_uint_t  i;
+    char        err[256];
+
+    ngx_conf_init_uint_value(cmcf->default_regime, CONSENT_REGIME_OPT_IN);
+    ngx_conf_init_value(cmcf->cookie_max_age, 395 * 86400);
+    ngx_conf_init_uint_value(cmcf->redis_fail, NGX_HTTP_CONSENT_FAIL_CLOSED);
+
+    if (cmcf->cookie_name.data == NULL) {
+        ngx_str_set(&cmcf->cookie_name, "consent");
+    }
+
+    /* custom purposes are all declared by now */
+    for (i = 0; i < CONSENT_REGIMES; i++) {
+        if (!cmcf->regime_set[i]) {
+            cmcf->regime_purposes[i] =
+                               consent_regime_default(&cmcf->purposes, i);
+        }
+
+        cmcf->regime_purposes[i] |= CONSENT_BIT(CONSENT_P_NECESSARY);
+    }
+
+    if (consent_ruleset_compile(cmcf->rules, err, sizeof(err)) != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "consent rules: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->region = NULL;
+     *     conf->subject = NULL;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->gpc = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_consent_loc_conf_t *prev = parent;
+    ngx_http_consent_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->gpc, prev->gpc, 1);
+
+    if (conf->region == NULL) {
+        conf->region = prev->region;
+    }
+
+    if (conf->subject == NULL) {
+        conf->subject = prev->subject;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_purpose(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_int_t   rc;
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    rc = consent_purposes_add(&cmcf->purposes, value[1].data, value[1].len);
+
+    switch (rc) {
+
+    case CONSENT_PURPOSE_FULL:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many purposes (at most %d in all)",
+                           CONSENT_MAX_PURPOSES);
+        return NGX_CONF_ERROR;
+
+    case CONSENT_PURPOSE_INVALID:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid purpose name \"%V\" (lowercase letters, "
+                           "digits and '_', at most %d)",
+                           &value[1], CONSENT_PURPOSE_NAME_MAX);
+        return NGX_CONF_ERROR;
+
+    case CONSENT_PURPOSE_DUPLICATE:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate purpose \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_consent_add_purpose_variable(cf, (ngx_uint_t) rc)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *content)
+{
+    ssize_t          n;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = *name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", name);
+        goto failed;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CONSENT_FILE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is too large", name);
+        goto failed;
+    }
+
+    content->len = (size_t) ngx_file_size(&fi);
+    content->data = ngx_pnalloc(cf->pool, content->len + 1);
+    if (content->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, content->data, content->len, 0);
+
+    if (n == NGX_ERROR) {
+        goto failed;
+    }
+
+    if ((size_t) n != content->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           ngx_read_file_n " \"%V\" returned only "
+                           "%z bytes instead of %uz", name, n, content->len);
+        goto failed;
+    }
+
+    content->data[content->len] = '\0';
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static char *
+ngx_http_consent_add_rule_line(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
+    ngx_str_t *file, ngx_uint_t line)
+{
+    ngx_int_t        rc;
+    ngx_str_t        what;
+    const char      *msg;
+    consent_rule_t   rule;
+    char             err[256];
+
+    rc = consent_rule_parse(p, len, &cmcf->purposes, &rule, &msg);
+
+    if (rc == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (rc == 1) {
+        rule.line = (uint32_t) line;
+
+        if (consent_ruleset_add(cmcf->rules, &rule, err, sizeof(err)) == 0) {
+            cmcf->nrules++;
+            return NGX_CONF_OK;
+        }
+
+        msg = err;
+    }
+
+    while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) {
+        len--;
+    }
+
+    /* name the word that is wrong, not only what is wrong with it */
+    ngx_str_null(&what);
+
+    if (ngx_strcmp(msg, "unknown purpose") == 0) {
+        ngx_http_consent_rule_field(p, len, 1, &what);
+    }
+
+    if (file) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: %s%s%V%s in \"%*s\"",
+                           file, line, msg, what.len ? " \"" : "", &what,
+                           what.len ? "\"" : "", len, p);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "consent_rule: %s%s%V%s in \"%*s\"",
+                           msg, what.len ? " \"" : "", &what,
+                           what.len ? "\"" : "", len, p);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* the n-th whitespace-separated field of a rule line, for messages */
+
+static void
+ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
+    ngx_str_t *field)
+{
+    u_char  *end;
+
+    end = p + len;
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        field->data = p;
+
+        while (p < end && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        field->len = p - field->data;
+
+        if (n-- == 0 || p == end) {
+            return;
+        }
+    }
+}
+
+
+static char *
+ngx_http_consent_rules(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char      *p, *end, *nl;
+    ngx_str_t   *value, name, content;
+    ngx_uint_t   line;
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_http_consent_read_file(cf, &name, &content) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = content.data;
+    end = p + content.len;
+
+    for (line = 1; p < end; line++) {
+        nl = ngx_strlchr(p, end, '\n');
+        if (nl == NULL) {
+            nl = end;
+        }
+
+        if (ngx_http_consent_add_rule_line(cf, cmcf, p, nl - p, &name, line)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        p = nl + 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char      *line, *p;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, ' ')
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, '\t'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        len += value[i].len + 1;
+    }
+
+    line = ngx_pnalloc(cf->pool, len);
+    if (line == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = line;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+        *p++ = ' ';
+    }
+
+    return ngx_http_consent_add_rule_line(cf, cmcf, line, len - 1, NULL,
+                                          cf->conf_file->line);
+}
+
+
+static char *
+ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    unsigned     line;
+    ngx_str_t   *value, name, content;
+    const char  *err;
+
+    if (cmcf->keys) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_http_consent_read_file(cf, &name, &content) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->keys = ngx_pcalloc(cf->pool, sizeof(consent_keyring_t));
+    if (cmcf->keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    line = 0;
+    err = "invalid";
+
+    if (consent_keys_parse(content.data, content.len, cmcf->keys, &line, &err)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V:%ud: %s",
+                           &name, line, err);
+        ngx_explicit_memzero(content.data, content.len);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the pool outlives parsing: do not leave key text lying in it */
+    ngx_explicit_memzero(content.data, content.len);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value, s;
+
+    if (cmcf->cookie_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p <= ' ' || *p >= 0x7f || *p == ';' || *p == '=' || *p == ',') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid cookie name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        return "has an empty cookie name";
+    }
+
+    cmcf->cookie_name = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "max_age=", 8) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 8;
+        s.len = value[2].len - 8;
+
+        cmcf->cookie_max_age = ngx_parse_time(&s, 1);
+        if (cmcf->cookie_max_age == (time_t) NGX_ERROR
+            || cmcf->cookie_max_age <= 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max_age \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_parse_regime(ngx_conf_t *cf, ngx_str_t *name)
+{
+    int  regime;
+
+    regime = consent_regime_parse(name->data, name->len);
+
+    if (regime < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown regime \"%V\" (opt_in, opt_out or notice)",
+                           name);
+        return NGX_ERROR;
+    }
+
+    return regime;
+}
+
+
+static char *
+ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_int_t    regime;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    regime = ngx_http_consent_parse_regime(cf, &value[1]);
+    if (regime == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (consent_regions_set(&cmcf->regions, value[i].data, value[i].len,
+                                (unsigned) regime)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid region code \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_default_regime(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_int_t   regime;
+    ngx_str_t  *value;
+
+    if (cmcf->default_regime != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    regime = ngx_http_consent_parse_regime(cf, &value[1]);
+    if (regime == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->default_regime = (ngx_uint_t) regime;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_regime_purposes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    int              p;
+    ngx_int_t        regime;
+    ngx_str_t       *value;
+    ngx_uint_t       i;
+    consent_mask_t   mask;
+
+    value = cf->args->elts;
+
+    regime = ngx_http_consent_parse_regime(cf, &value[1]);
+    if (regime == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->regime_set[regime]) {
+        return "is duplicate";
+    }
+
+    mask = CONSENT_BIT(CONSENT_P_NECESSARY);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        p = consent_purpose_find(&cmcf->purposes, value[i].data,
+                                 value[i].len);
+        if (p < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown purpose \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        mask |= CONSENT_BIT(p);
+    }
+
+    cmcf->regime_purposes[regime] = mask;
+    cmcf->regime_set[regime] = 1;
+
+    return NGX_CONF_OK;
+}

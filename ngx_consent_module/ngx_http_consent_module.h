@@ -1,0 +1,169 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ */
+
+
+#ifndef _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "consent_core.h"
+
+
+/* subject ids: [A-Za-z0-9._:@-], at most this long (a 256-byte cache node) */
+#define NGX_HTTP_CONSENT_ID_MAX        128
+
+
+/* where a decision came from: the values of $consent_source */
+#define NGX_HTTP_CONSENT_SRC_NONE      0
+#define NGX_HTTP_CONSENT_SRC_REDIS     1
+#define NGX_HTTP_CONSENT_SRC_CACHE     2
+#define NGX_HTTP_CONSENT_SRC_COOKIE    3
+#define NGX_HTTP_CONSENT_SRC_IAB       4
+#define NGX_HTTP_CONSENT_SRC_DEFAULT   5
+#define NGX_HTTP_CONSENT_SRC_FAIL      6
+
+
+/* a subject's record, from Redis or the shared cache */
+typedef struct {
+    consent_mask_t              purposes;
+    uint32_t                    policy_version;
+    time_t                      updated;
+    unsigned                    found:1;
+} ngx_http_consent_state_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 lru;
+} ngx_http_consent_cache_sh_t;
+
+
+typedef struct {
+    ngx_http_consent_cache_sh_t  *sh;
+    ngx_slab_pool_t              *shpool;
+    time_t                        ttl;
+    time_t                        negative_ttl;
+} ngx_http_consent_cache_t;
+
+
+typedef struct {
+    ngx_str_t                   url;
+    ngx_addr_t                 *addr;
+    ngx_str_t                   user;
+    ngx_str_t                   password;
+    ngx_int_t                   db;
+    ngx_str_t                   prefix;
+    ngx_msec_t                  timeout;
+    ngx_msec_t                  connect_timeout;
+} ngx_http_consent_redis_conf_t;
+
+
+#define NGX_HTTP_CONSENT_FAIL_CLOSED   0
+#define NGX_HTTP_CONSENT_FAIL_OPEN     1
+
+
+typedef struct {
+    consent_purposes_t          purposes;
+    consent_regions_t           regions;
+    consent_mask_t              regime_purposes[CONSENT_REGIMES];
+    unsigned                    regime_set[CONSENT_REGIMES];
+    ngx_uint_t                  default_regime;
+
+    consent_alloc_t             alloc;
+    consent_ruleset_t          *rules;
+    ngx_uint_t                  nrules;
+
+    consent_keyring_t          *keys;
+    ngx_str_t                   cookie_name;
+    time_t                      cookie_max_age;
+
+    ngx_http_consent_redis_conf_t  *redis;
+    ngx_uint_t                  redis_fail;
+    ngx_shm_zone_t             *zone;
+} ngx_http_consent_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_flag_t                  gpc;
+    ngx_http_complex_value_t   *region;
+    ngx_http_complex_value_t   *subject;
+} ngx_http_consent_loc_conf_t;
+
+
+/*
+ * One decision per main request: subrequests share it through r->main and
+ * an internal redirect finds it again through a pool cleanup.  Redis (a
+ * later stage) fills the same fields, then resumes the request.
+ */
+
+typedef struct {
+    consent_mask_t              purposes;
+    consent_mask_t              cookie_purposes;
+    ngx_uint_t                  source;
+    ngx_uint_t                  regime;
+    uint32_t                    policy_version;
+    time_t                      issued_at;
+
+    ngx_str_t                   subject;
+    ngx_str_t                   region;
+    ngx_str_t                   stripped;
+
+    ngx_http_request_t         *request;
+    void                       *redis_cmd;     /* in flight, or NULL */
+    ngx_event_t                 timeout;
+
+    unsigned                    gpc:1;
+    unsigned                    decided:1;
+    unsigned                    filtered:1;
+    unsigned                    has_cookie:1;  /* a valid consent cookie */
+    unsigned                    waiting:1;     /* suspended on Redis */
+} ngx_http_consent_ctx_t;
+
+
+typedef void (*ngx_http_consent_redis_handler_pt)(void *data,
+    void *reply);
+
+
+ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r,
+    ngx_flag_t create);
+ngx_int_t ngx_http_consent_decide(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, ngx_uint_t may_wait);
+ngx_int_t ngx_http_consent_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache,
+    ngx_str_t *id, ngx_http_consent_state_t *state);
+void ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache,
+    ngx_str_t *id, ngx_http_consent_state_t *state);
+void ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache,
+    ngx_str_t *id);
+void ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache);
+char *ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+char *ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_consent_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle);
+/* NGX_OK: queued; NGX_DECLINED: Redis known down, do not wait */
+ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmd);
+void ngx_http_consent_redis_cancel(void *cmd);
+ngx_int_t ngx_http_consent_add_purpose_variable(ngx_conf_t *cf,
+    ngx_uint_t purpose);
+
+
+extern ngx_module_t  ngx_http_consent_module;
+
+
+#endif /* _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_ */

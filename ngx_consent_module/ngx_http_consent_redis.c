@@ -1,0 +1,874 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * A non-blocking Redis client on the nginx event loop.
+ *
+ * Why nginx peer connections feeding a hiredis redisReader, rather than
+ * hiredis's async context with an event adapter: nginx then owns the
+ * socket, its events and every timer (hiredis 0.14 has no async timeouts
+ * at all), connects exactly like an upstream does, and no hiredis code
+ * ever touches a file descriptor.  hiredis does what it is good at:
+ * formatting commands (redisFormatCommandArgv, binary safe) and parsing
+ * replies (redisReader).
+ *
+ * Each worker keeps one persistent connection for lookups, commands
+ * pipelined and replies matched to waiters in order (Redis answers in
+ * order), and one subscriber connection on <prefix>inval that drops
+ * published subject ids from the shared cache.  A connection that fails,
+ * stalls past the timeout or speaks garbage is closed; the circuit then
+ * opens: lookups are refused at once (the caller applies its fail policy)
+ * until a reconnect, with exponential backoff, answers PING.
+ */
+
+
+#include "ngx_http_consent_module.h"
+
+#include <hiredis/hiredis.h>
+
+
+#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN   100
+#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX   5000
+#define NGX_HTTP_CONSENT_REDIS_REPLY_MAX     (1024 * 1024)
+#define NGX_HTTP_CONSENT_REDIS_OUT_MAX       (4 * 1024 * 1024)
+
+
+typedef struct ngx_http_consent_redis_s  ngx_http_consent_redis_t;
+
+typedef void (*ngx_http_consent_redis_internal_pt)(
+    ngx_http_consent_redis_t *rd, redisReply *reply);
+
+typedef struct {
+    ngx_queue_t                          queue;
+    ngx_http_consent_redis_handler_pt    handler;
+    ngx_http_consent_redis_internal_pt   internal;
+    void                                *data;    /* NULL: requester gone */
+} ngx_http_consent_redis_cmd_t;
+
+struct ngx_http_consent_redis_s {
+    ngx_http_consent_redis_conf_t       *conf;
+    ngx_http_consent_main_conf_t        *cmcf;
+    ngx_log_t                           *log;
+
+    ngx_peer_connection_t                peer;
+    ngx_connection_t                    *c;
+    redisReader                         *reader;
+
+    ngx_queue_t                          sent;
+    ngx_queue_t                          free;
+
+    u_char                              *out;
+    size_t                               out_pos;
+    size_t                               out_len;
+    size_t                               out_cap;
+
+    ngx_event_t                          reconnect;
+    ngx_msec_t                           backoff;
+    ngx_str_t                            channel;
+
+    unsigned                             subscriber:1;
+    unsigned                             connected:1;
+    unsigned                             ready:1;
+    unsigned                             down:1;
+    unsigned                             was_ready:1;
+};
+
+
+static ngx_http_consent_redis_t  *ngx_http_consent_redis_lookup;
+static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
+
+
+static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
+    ngx_cycle_t *cycle, ngx_http_consent_main_conf_t *cmcf,
+    ngx_uint_t subscriber);
+static void ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd);
+static void ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_consent_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_consent_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd);
+static void ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
+    const char *reason);
+static void ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd);
+static ngx_int_t ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd,
+    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_cmd_t **cmdp);
+static ngx_int_t ngx_http_consent_redis_internal(
+    ngx_http_consent_redis_t *rd, ngx_http_consent_redis_internal_pt handler,
+    int argc, const char **argv, const size_t *argvlen);
+static void ngx_http_consent_redis_handshake_reply(
+    ngx_http_consent_redis_t *rd, redisReply *reply);
+static void ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
+    ngx_uint_t progress);
+
+
+/* process life */
+
+ngx_int_t
+ngx_http_consent_redis_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_consent_module);
+
+    if (cmcf == NULL || cmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_consent_redis_lookup = ngx_http_consent_redis_create(cycle, cmcf,
+                                                                  0);
+    if (ngx_http_consent_redis_lookup == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cmcf->zone) {
+        ngx_http_consent_redis_inval = ngx_http_consent_redis_create(cycle,
+                                                                     cmcf, 1);
+        if (ngx_http_consent_redis_inval == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_consent_redis_connect(ngx_http_consent_redis_inval);
+    }
+
+    ngx_http_consent_redis_connect(ngx_http_consent_redis_lookup);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_consent_redis_lookup) {
+        ngx_http_consent_redis_close(ngx_http_consent_redis_lookup);
+    }
+
+    if (ngx_http_consent_redis_inval) {
+        ngx_http_consent_redis_close(ngx_http_consent_redis_inval);
+    }
+}
+
+
+static ngx_http_consent_redis_t *
+ngx_http_consent_redis_create(ngx_cycle_t *cycle,
+    ngx_http_consent_main_conf_t *cmcf, ngx_uint_t subscriber)
+{
+    ngx_http_consent_redis_t  *rd;
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_consent_redis_t));
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->conf = cmcf->redis;
+    rd->cmcf = cmcf;
+    rd->log = cycle->log;
+    rd->subscriber = subscriber;
+    rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
+
+    ngx_queue_init(&rd->sent);
+    ngx_queue_init(&rd->free);
+
+    rd->reconnect.handler = ngx_http_consent_redis_reconnect_handler;
+    rd->reconnect.data = rd;
+    rd->reconnect.log = cycle->log;
+    /* a pending reconnect must not hold up a graceful shutdown */
+    rd->reconnect.cancelable = 1;
+
+    if (subscriber) {
+        rd->channel.len = rd->conf->prefix.len + sizeof("inval") - 1;
+        rd->channel.data = ngx_pnalloc(cycle->pool, rd->channel.len);
+        if (rd->channel.data == NULL) {
+            return NULL;
+        }
+
+        ngx_sprintf(rd->channel.data, "%Vinval", &rd->conf->prefix);
+    }
+
+    return rd;
+}
+
+
+/* connection */
+
+static void
+ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
+{
+    ngx_int_t          rc, connected;
+    ngx_connection_t  *c;
+    const char        *argv[3];
+    size_t             argvlen[3];
+    u_char             db[NGX_INT_T_LEN];
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+
+    rd->peer.sockaddr = rd->conf->addr->sockaddr;
+    rd->peer.socklen = rd->conf->addr->socklen;
+    rd->peer.name = &rd->conf->addr->name;
+    rd->peer.get = ngx_event_get_peer;
+    rd->peer.log = rd->log;
+    rd->peer.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&rd->peer);
+    connected = (rc == NGX_OK);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        if (rd->peer.connection) {
+            ngx_close_connection(rd->peer.connection);
+            rd->peer.connection = NULL;
+        }
+
+        ngx_http_consent_redis_fail(rd, "connect failed");
+        return;
+    }
+
+    c = rd->peer.connection;
+    c->data = rd;
+    c->log = rd->log;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+    c->read->handler = ngx_http_consent_redis_read_handler;
+    c->write->handler = ngx_http_consent_redis_write_handler;
+
+    rd->c = c;
+    rd->connected = 0;
+    rd->ready = 0;
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_http_consent_redis_fail(rd, "out of memory");
+        return;
+    }
+
+    /* the handshake goes first in the pipeline; lookups queue behind it */
+
+    if (rd->conf->password.len) {
+        argv[0] = "AUTH";
+        argvlen[0] = 4;
+
+        if (rd->conf->user.len) {
+            argv[1] = (const char *) rd->conf->user.data;
+            argvlen[1] = rd->conf->user.len;
+            argv[2] = (const char *) rd->conf->password.data;
+            argvlen[2] = rd->conf->password.len;
+            rc = ngx_http_consent_redis_internal(rd,
+                            ngx_http_consent_redis_handshake_reply, 3, argv,
+                            argvlen);
+
+        } else {
+            argv[1] = (const char *) rd->conf->password.data;
+            argvlen[1] = rd->conf->password.len;
+            rc = ngx_http_consent_redis_internal(rd,
+                            ngx_http_consent_redis_handshake_reply, 2, argv,
+                            argvlen);
+        }
+
+        if (rc != NGX_OK) {
+            return;
+        }
+    }
+
+    if (rd->subscriber) {
+        argv[0] = "SUBSCRIBE";
+        argvlen[0] = 9;
+        argv[1] = (const char *) rd->channel.data;
+        argvlen[1] = rd->channel.len;
+
+        rc = ngx_http_consent_redis_internal(rd,
+                                         ngx_http_consent_redis_ready_reply,
+                                         2, argv, argvlen);
+
+    } else {
+        if (rd->conf->db) {
+            argv[0] = "SELECT";
+            argvlen[0] = 6;
+            argv[1] = (const char *) db;
+            argvlen[1] = ngx_sprintf(db, "%i", rd->conf->db) - db;
+
+            if (ngx_http_consent_redis_internal(rd,
+                                        ngx_http_consent_redis_handshake_reply,
+                                        2, argv, argvlen)
+                != NGX_OK)
+            {
+                return;
+            }
+        }
+
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        rc = ngx_http_consent_redis_internal(rd,
+                                         ngx_http_consent_redis_ready_reply,
+                                         1, argv, argvlen);
+    }
+
+    if (rc != NGX_OK) {
+        return;
+    }
+
+    if (connected) {
+        /* a unix socket connects at once */
+        ngx_http_consent_redis_write_handler(c->write);
+        return;
+    }
+
+    ngx_add_timer(c->write, rd->conf->connect_timeout);
+}
+
+
+static void
+ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_consent_redis_t  *rd = ev->data;
+
+    if (rd->c == NULL) {
+        ngx_http_consent_redis_connect(rd);
+    }
+}
+
+
+static void
+ngx_http_consent_redis_write_handler(ngx_event_t *wev)
+{
+    int                        err;
+    socklen_t                  len;
+    ngx_connection_t          *c;
+    ngx_http_consent_redis_t  *rd;
+
+    c = wev->data;
+    rd = c->data;
+
+    if (wev->timedout) {
+        ngx_http_consent_redis_fail(rd, rd->connected ? "write timed out"
+                                                      : "connect timed out");
+        return;
+    }
+
+    if (!rd->connected) {
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_socket_errno;
+        }
+
+        if (err) {
+            ngx_log_error(NGX_LOG_INFO, rd->log, err,
+                          "consent redis connect() to %V failed",
+                          &rd->conf->url);
+            ngx_http_consent_redis_fail(rd, "connect failed");
+            return;
+        }
+
+        rd->connected = 1;
+
+        if (wev->timer_set) {
+            ngx_del_timer(wev);
+        }
+    }
+
+    if (ngx_http_consent_redis_flush(rd) != NGX_OK) {
+        ngx_http_consent_redis_fail(rd, "write failed");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = rd->c;
+
+    while (rd->out_pos < rd->out_len) {
+        n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        rd->out_pos += n;
+    }
+
+    if (rd->out_pos == rd->out_len) {
+        rd->out_pos = 0;
+        rd->out_len = 0;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_consent_redis_update_timer(rd, 0);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_consent_redis_read_handler(ngx_event_t *rev)
+{
+    ssize_t                    n;
+    redisReply                *reply;
+    ngx_connection_t          *c;
+    ngx_http_consent_redis_t  *rd;
+    ngx_uint_t                 progress;
+    u_char                     buf[16384];
+
+    c = rev->data;
+    rd = c->data;
+    progress = 0;
+
+    if (rev->timedout) {
+        ngx_http_consent_redis_fail(rd, "timed out waiting for a reply");
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_http_consent_redis_fail(rd, "connection closed");
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
+            ngx_http_consent_redis_fail(rd, "out of memory");
+            return;
+        }
+
+        /* an endless bulk string must not eat the worker's memory */
+        if (rd->reader->len - rd->reader->pos
+            > NGX_HTTP_CONSENT_REDIS_REPLY_MAX)
+        {
+            ngx_http_consent_redis_fail(rd, "reply too large");
+            return;
+        }
+
+        for ( ;; ) {
+            reply = NULL;
+
+            if (redisReaderGetReply(rd->reader, (void **) &reply)
+                != REDIS_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                              "consent redis %V: protocol error: %s",
+                              &rd->conf->url, rd->reader->errstr);
+                ngx_http_consent_redis_fail(rd, "protocol error");
+                return;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            progress = 1;
+            ngx_http_consent_redis_dispatch(rd, reply);
+            freeReplyObject(reply);
+
+            if (rd->c != c) {
+                /* the reply closed the connection */
+                return;
+            }
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_consent_redis_fail(rd, "read event failed");
+        return;
+    }
+
+    ngx_http_consent_redis_update_timer(rd, progress);
+}
+
+
+/*
+ * A stalled pipeline: no reply within the timeout since the last reply (or
+ * since the first command, when none was waiting).  New commands do not
+ * push the deadline, so a Redis that stopped answering trips the breaker
+ * under any load.
+ */
+
+static void
+ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
+    ngx_uint_t progress)
+{
+    ngx_event_t  *rev;
+
+    if (rd->c == NULL || !rd->connected) {
+        return;
+    }
+
+    rev = rd->c->read;
+
+    if (ngx_queue_empty(&rd->sent)) {
+        if (rev->timer_set) {
+            ngx_del_timer(rev);
+        }
+
+        return;
+    }
+
+    if (progress || !rev->timer_set) {
+        ngx_add_timer(rev, rd->conf->timeout);
+    }
+}
+
+
+static void
+ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (ngx_queue_empty(&rd->sent)) {
+        if (rd->subscriber && rd->ready) {
+            ngx_http_consent_redis_message(rd, reply);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: unexpected reply", &rd->conf->url);
+        ngx_http_consent_redis_fail(rd, "protocol error");
+        return;
+    }
+
+    q = ngx_queue_head(&rd->sent);
+    ngx_queue_remove(q);
+    cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+    ngx_queue_insert_head(&rd->free, q);
+
+    if (cmd->internal) {
+        cmd->internal(rd, reply);
+        return;
+    }
+
+    if (cmd->data) {
+        cmd->handler(cmd->data, reply);
+    }
+}
+
+
+static void
+ngx_http_consent_redis_handshake_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: handshake refused: %*s",
+                      &rd->conf->url, (size_t) reply->len, reply->str);
+        ngx_http_consent_redis_fail(rd, "handshake refused");
+    }
+}
+
+
+static void
+ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: %*s",
+                      &rd->conf->url, (size_t) reply->len, reply->str);
+        ngx_http_consent_redis_fail(rd, "not ready");
+        return;
+    }
+
+    if (rd->down) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "consent redis %V: %s up again", &rd->conf->url,
+                      rd->subscriber ? "subscriber" : "connection");
+    }
+
+    /*
+     * Invalidations published while the subscriber was away are lost:
+     * forget everything cached rather than serve a withdrawn consent.
+     */
+    if (rd->subscriber && rd->was_ready && rd->cmcf->zone) {
+        ngx_http_consent_cache_flush(rd->cmcf->zone->data);
+    }
+
+    rd->ready = 1;
+    rd->was_ready = 1;
+    rd->down = 0;
+    rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
+}
+
+
+static void
+ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_str_t  id;
+
+    /* ["message", channel, subject id] */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[2]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len != 7
+        || ngx_strncmp(reply->element[0]->str, "message", 7) != 0)
+    {
+        return;
+    }
+
+    id.data = (u_char *) reply->element[2]->str;
+    id.len = reply->element[2]->len;
+
+    if (id.len == 0 || id.len > NGX_HTTP_CONSENT_ID_MAX) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "consent invalidate \"%V\"", &id);
+
+    ngx_http_consent_cache_delete(rd->cmcf->zone->data, &id);
+}
+
+
+static void
+ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (!rd->down) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: %s%s, %s", &rd->conf->url,
+                      rd->subscriber ? "subscriber: " : "", reason,
+                      rd->subscriber
+                      ? "the cache is flushed when it is back"
+                      : "lookups fail fast until it answers again");
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "consent redis %V: probe: %s", &rd->conf->url, reason);
+    }
+
+    /* open the circuit before anyone hears of the failure */
+    rd->down = 1;
+    rd->ready = 0;
+
+    ngx_http_consent_redis_close(rd);
+
+    while (!ngx_queue_empty(&rd->sent)) {
+        q = ngx_queue_head(&rd->sent);
+        ngx_queue_remove(q);
+        ngx_queue_insert_head(&rd->free, q);
+
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+        if (cmd->data && cmd->handler) {
+            cmd->handler(cmd->data, NULL);
+        }
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(&rd->reconnect, rd->backoff);
+
+        rd->backoff *= 2;
+        if (rd->backoff > NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX) {
+            rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX;
+        }
+    }
+}
+
+
+static void
+ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd)
+{
+    if (rd->c) {
+        ngx_close_connection(rd->c);
+        rd->c = NULL;
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    rd->connected = 0;
+    rd->out_pos = 0;
+    rd->out_len = 0;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+}
+
+
+/* commands */
+
+static ngx_int_t
+ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_cmd_t **cmdp)
+{
+    int                            n;
+    char                          *s;
+    u_char                        *p;
+    size_t                         need;
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    s = NULL;
+    n = redisFormatCommandArgv(&s, argc, argv, argvlen);
+    if (n < 0 || s == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rd->out_len + n > rd->out_cap) {
+        if (rd->out_pos) {
+            ngx_memmove(rd->out, rd->out + rd->out_pos,
+                        rd->out_len - rd->out_pos);
+            rd->out_len -= rd->out_pos;
+            rd->out_pos = 0;
+        }
+
+        if (rd->out_len + n > rd->out_cap) {
+            need = ngx_max(rd->out_cap * 2, rd->out_len + n);
+            need = ngx_max(need, 16384);
+
+            if (need > NGX_HTTP_CONSENT_REDIS_OUT_MAX) {
+                free(s);
+                return NGX_DECLINED;
+            }
+
+            p = ngx_alloc(need, rd->log);
+            if (p == NULL) {
+                free(s);
+                return NGX_ERROR;
+            }
+
+            if (rd->out) {
+                ngx_memcpy(p, rd->out, rd->out_len);
+                ngx_free(rd->out);
+            }
+
+            rd->out = p;
+            rd->out_cap = need;
+        }
+    }
+
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_http_consent_redis_cmd_t), rd->log);
+        if (cmd == NULL) {
+            free(s);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memcpy(rd->out + rd->out_len, s, n);
+    rd->out_len += n;
+    free(s);
+
+    ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
+    ngx_queue_insert_tail(&rd->sent, &cmd->queue);
+
+    *cmdp = cmd;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
+    ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd)
+        != NGX_OK)
+    {
+        ngx_http_consent_redis_fail(rd, "cannot queue a command");
+        return NGX_ERROR;
+    }
+
+    cmd->internal = handler;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_redis_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmdp)
+{
+    ngx_int_t                      rc;
+    ngx_http_consent_redis_t      *rd;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    rd = ngx_http_consent_redis_lookup;
+
+    /* the circuit is open: nobody waits on a Redis known to be down */
+    if (rd == NULL || rd->down) {
+        return NGX_DECLINED;
+    }
+
+    if (rd->c == NULL) {
+        ngx_http_consent_redis_connect(rd);
+
+        if (rd->c == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    rc = ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd);
+    if (rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    cmd->handler = handler;
+    cmd->data = data;
+    *cmdp = cmd;
+
+    if (rd->connected && ngx_http_consent_redis_flush(rd) != NGX_OK) {
+        /* the caller applies its fail policy now: do not call it back */
+        cmd->data = NULL;
+        ngx_http_consent_redis_fail(rd, "write failed");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_consent_redis_cancel(void *cmd)
+{
+    ((ngx_http_consent_redis_cmd_t *) cmd)->data = NULL;
+}

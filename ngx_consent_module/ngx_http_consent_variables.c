@@ -1,0 +1,314 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * $consent_* variables.  They read the request's decision; a variable
+ * used before the access phase (in "set", say) makes the decision early,
+ * and the access phase then reuses it.
+ */
+
+
+#include "ngx_http_consent_module.h"
+
+
+static ngx_http_consent_ctx_t *ngx_http_consent_variable_ctx(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_variable_purposes(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_purpose(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_source(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_regime(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_gpc(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_str_t  ngx_http_consent_sources[] = {
+    ngx_null_string,
+    ngx_string("redis"),
+    ngx_string("cache"),
+    ngx_string("cookie"),
+    ngx_string("iab"),
+    ngx_string("default"),
+    ngx_string("fail")
+};
+
+
+static ngx_http_variable_t  ngx_http_consent_vars[] = {
+
+    { ngx_string("consent_purposes"), NULL,
+      ngx_http_consent_variable_purposes, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_id"), NULL,
+      ngx_http_consent_variable_str,
+      offsetof(ngx_http_consent_ctx_t, subject),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_region"), NULL,
+      ngx_http_consent_variable_str,
+      offsetof(ngx_http_consent_ctx_t, region),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_stripped"), NULL,
+      ngx_http_consent_variable_str,
+      offsetof(ngx_http_consent_ctx_t, stripped),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_source"), NULL,
+      ngx_http_consent_variable_source, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_regime"), NULL,
+      ngx_http_consent_variable_regime, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_gpc"), NULL,
+      ngx_http_consent_variable_gpc, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_consent_add_variables(ngx_conf_t *cf)
+{
+    ngx_uint_t            i;
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_consent_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    for (i = 0; i < CONSENT_P_STANDARD; i++) {
+        if (ngx_http_consent_add_purpose_variable(cf, i) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_add_purpose_variable(ngx_conf_t *cf, ngx_uint_t purpose)
+{
+    u_char                        *p;
+    ngx_str_t                      name;
+    ngx_http_variable_t           *var;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    name.len = sizeof("consent_") - 1 + cmcf->purposes.len[purpose];
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(name.data, "consent_", sizeof("consent_") - 1);
+    ngx_memcpy(p, cmcf->purposes.name[purpose], cmcf->purposes.len[purpose]);
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_consent_variable_purpose;
+    var->data = purpose;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_consent_ctx_t *
+ngx_http_consent_variable_ctx(ngx_http_request_t *r)
+{
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    ctx = ngx_http_consent_get_ctx(r, 0);
+
+    if (ctx && ctx->decided) {
+        return ctx;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    if (!lcf->enable) {
+        return NULL;
+    }
+
+    if (ctx == NULL) {
+        ctx = ngx_http_consent_get_ctx(r, 1);
+        if (ctx == NULL) {
+            return NULL;
+        }
+    }
+
+    /* NGX_AGAIN: a provisional answer while Redis is asked */
+    if (ngx_http_consent_decide(r, ctx, 0) == NGX_ERROR) {
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_purposes(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    size_t                         len;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    len = consent_purposes_format(&cmcf->purposes, ctx->purposes, NULL, 0);
+
+    v->data = ngx_pnalloc(r->pool, len);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = consent_purposes_format(&cmcf->purposes, ctx->purposes, v->data,
+                                     len);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_purpose(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) ((ctx->purposes & CONSENT_BIT(data)) ? "1" : "0");
+    v->len = 1;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t               *s;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    v->data = s->data;
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_source(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL || ctx->source == NGX_HTTP_CONSENT_SRC_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ngx_http_consent_sources[ctx->source].data;
+    v->len = ngx_http_consent_sources[ctx->source].len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_regime(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char              *name;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    name = consent_regime_name(ctx->regime);
+
+    v->data = (u_char *) name;
+    v->len = ngx_strlen(name);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_gpc(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) (ctx->gpc ? "1" : "0");
+    v->len = 1;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
