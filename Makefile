@@ -5,6 +5,8 @@
 #   make test       deps + build, then the C unit tests and the t/ suite
 #   make run        the local demo: redis + origin + nginx with the module
 #   make bench      wrk: the module against plain proxy_pass, same nginx
+#   make install    the module into Debian's modules dir, rules into
+#                   /etc/nginx/consent/
 #
 # NGINX_SRC may point at another nginx source tree (e.g. upstream 1.27) to
 # build the module against it: make NGINX_SRC=/path/to/nginx BUILD=build-up
@@ -23,7 +25,10 @@ SRCS       := $(wildcard ngx_consent_module/*.c ngx_consent_module/*.h \
                          ngx_consent_module/consent_core/*.c \
                          ngx_consent_module/consent_core/*.h)
 
-.PHONY: all deps test unit e2e run bench fuzz clean
+MODULES_DIR ?= /usr/lib/nginx/modules
+CONF_DIR    ?= /etc/nginx/consent
+
+.PHONY: all deps test unit e2e run bench fuzz install clean
 
 all: $(MODULE)
 
@@ -80,6 +85,12 @@ bench: deps
 
 fuzz:
 	$(MAKE) -C lua-free-tests fuzz
+
+install: $(MODULE)
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR)
+	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
+	install -m 644 ngx_consent_module/rules/default.rules \
+	    $(DESTDIR)$(CONF_DIR)/default.rules
 
 clean:
 	rm -rf $(BUILD)

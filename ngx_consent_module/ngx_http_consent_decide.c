@@ -546,15 +546,9 @@ ngx_http_consent_verify_cookies(ngx_http_request_t *r,
 
     consent_cookie_iter_init(&it, h->value.data, h->value.len);
 
-    while (consent_cookie_next(&it, &c)) {
-
-        if (!c.has_eq || c.has_ctl
-            || c.name_len != cmcf->cookie_name.len
-            || ngx_strncmp(c.name, cmcf->cookie_name.data, c.name_len) != 0)
-        {
-            continue;
-        }
-
+    while (consent_cookie_find(&it, cmcf->cookie_name.data,
+                               cmcf->cookie_name.len, &c))
+    {
         rc = consent_token_verify(c.value, c.value_len, cmcf->keys,
                                   (int64_t) ngx_time(),
                                   (int64_t) cmcf->cookie_max_age, &tok);

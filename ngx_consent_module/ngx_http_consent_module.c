@@ -27,6 +27,7 @@ static char *ngx_http_consent_rules(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_consent_keys_cleanup(void *data);
 static char *ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -633,14 +634,22 @@ ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static void
+ngx_http_consent_keys_cleanup(void *data)
+{
+    consent_keyring_free(data);
+}
+
+
 static char *
 ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    unsigned     line;
-    ngx_str_t   *value, name, content;
-    const char  *err;
+    unsigned             line;
+    ngx_str_t           *value, name, content;
+    const char          *err;
+    ngx_pool_cleanup_t  *cln;
 
     if (cmcf->keys) {
         return "is duplicate";
@@ -657,6 +666,15 @@ ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (cmcf->keys == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* the ring holds OpenSSL contexts: freed, and wiped, with the cycle */
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_consent_keys_cleanup;
+    cln->data = cmcf->keys;
 
     line = 0;
     err = "invalid";

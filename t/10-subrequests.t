@@ -123,7 +123,7 @@ for my $case (['/tf/nofile', 'try_files'], ['/ep/nofile', 'error_page'],
 # cookies
 {
     my $r = fr('/pi/y');
-    my ($first) = grep { $_->{uri} eq '/404/' } $t->origin_log($r);
+    my ($first) = grep { $_->{uri} eq '/404/y' } $t->origin_log($r);
     is($first && $first->{cookie}, $KEPT,
         'first upstream (404) saw the stripped cookies');
 }

@@ -104,6 +104,13 @@ void consent_cookie_iter_init(consent_cookie_iter_t *it,
     const unsigned char *p, size_t len);
 /* 1 and *c filled, or 0 at the end; empty segments are skipped */
 int consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c);
+/*
+ * The next cookie called name from where the iterator stands, skipping
+ * pairs with control bytes: 1 and *c filled, or 0.  Looks at other pairs
+ * only as far as their names, so it is cheaper than consent_cookie_next().
+ */
+int consent_cookie_find(consent_cookie_iter_t *it, const unsigned char *name,
+    size_t name_len, consent_cookie_t *c);
 /* value of the first cookie called name, or NULL */
 const unsigned char *consent_cookie_get(const unsigned char *p, size_t len,
     const unsigned char *name, size_t name_len, size_t *value_len);
@@ -213,19 +220,40 @@ typedef struct {
     char                       kid[CONSENT_KID_MAX];
     unsigned char              key_len;
     unsigned char              key[CONSENT_KEY_MAX];
+    /* SHA-256 states with the HMAC pads already absorbed (EVP_MD_CTX) */
+    void                      *inner;
+    void                      *outer;
 } consent_key_t;
+
+/*
+ * Tokens whose signature checked out recently, by their exact bytes:
+ * a browser sends the same token on every request, and a hit costs one
+ * constant-time comparison instead of an HMAC.
+ */
+#define CONSENT_TOKEN_CACHE_SIZE    256
+
+typedef struct {
+    unsigned char              len;          /* 0: empty */
+    unsigned char              key;          /* index in the ring */
+    unsigned char              token[CONSENT_TOKEN_MAX_LEN];
+} consent_token_seen_t;
 
 typedef struct {
     unsigned                   n;
     consent_key_t              keys[CONSENT_KEYS_MAX];
+    void                      *scratch;      /* EVP_MD_CTX for one MAC */
+    consent_token_seen_t      *seen;         /* CONSENT_TOKEN_CACHE_SIZE */
 } consent_keyring_t;
 
 /*
  * "kid base64key" a line, '#' comments; the first key signs.  Returns 0, or
- * -1 with *err and *err_line.
+ * -1 with *err and *err_line.  A parsed ring holds OpenSSL contexts: give
+ * it to consent_keyring_free() when done (also after an error).  A ring is
+ * for one thread at a time.
  */
 int consent_keys_parse(const unsigned char *p, size_t len,
     consent_keyring_t *ring, unsigned *err_line, const char **err);
+void consent_keyring_free(consent_keyring_t *ring);
 
 typedef struct {
     const consent_key_t       *key;          /* verify: the key that matched */

@@ -67,14 +67,10 @@ consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c)
 
     c->pair = seg;
     c->pair_len = (size_t) (seg_end - seg);
-    c->has_ctl = 0;
-
-    for (q = seg; q < seg_end; q++) {
-        if (*q == '\0' || *q == '\r' || *q == '\n') {
-            c->has_ctl = 1;
-            break;
-        }
-    }
+    /* memchr is vectorised: three of them beat a byte loop on long values */
+    c->has_ctl = memchr(seg, '\0', c->pair_len) != NULL
+                 || memchr(seg, '\r', c->pair_len) != NULL
+                 || memchr(seg, '\n', c->pair_len) != NULL;
 
     eq = memchr(seg, '=', (size_t) (seg_end - seg));
 
@@ -108,6 +104,51 @@ consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c)
 }
 
 
+int
+consent_cookie_find(consent_cookie_iter_t *it, const unsigned char *name,
+    size_t name_len, consent_cookie_t *c)
+{
+    const unsigned char  *seg, *seg_end, *semi, *q;
+
+    while (it->pos < it->end) {
+
+        seg = it->pos;
+
+        while (seg < it->end && consent_ows(*seg)) {
+            seg++;
+        }
+
+        semi = memchr(seg, ';', (size_t) (it->end - seg));
+        seg_end = semi ? semi : it->end;
+
+        if (name_len && (size_t) (seg_end - seg) > name_len
+            && memcmp(seg, name, name_len) == 0)
+        {
+            for (q = seg + name_len; q < seg_end && consent_ows(*q); q++) {
+                /* void */
+            }
+
+            if (q < seg_end && *q == '=') {
+                /* parse just this pair in full; next() moves past it */
+                it->pos = seg;
+
+                if (consent_cookie_next(it, c) && c->has_eq && !c->has_ctl
+                    && c->name_len == name_len)
+                {
+                    return 1;
+                }
+
+                continue;
+            }
+        }
+
+        it->pos = semi ? semi + 1 : it->end;
+    }
+
+    return 0;
+}
+
+
 const unsigned char *
 consent_cookie_get(const unsigned char *p, size_t len,
     const unsigned char *name, size_t name_len, size_t *value_len)
@@ -117,13 +158,9 @@ consent_cookie_get(const unsigned char *p, size_t len,
 
     consent_cookie_iter_init(&it, p, len);
 
-    while (consent_cookie_next(&it, &c)) {
-        if (c.has_eq && !c.has_ctl && c.name_len == name_len
-            && memcmp(c.name, name, name_len) == 0)
-        {
-            *value_len = c.value_len;
-            return c.value;
-        }
+    if (consent_cookie_find(&it, name, name_len, &c)) {
+        *value_len = c.value_len;
+        return c.value;
     }
 
     return NULL;

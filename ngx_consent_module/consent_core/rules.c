@@ -269,19 +269,28 @@ consent_rule_parse(const unsigned char *p, size_t len,
 /*
  * A branch of the alternation must not reach beyond its own group: \Q
  * without \E, an extended-mode comment or a backtracking verb could eat
- * the wrapper that follows it.
+ * the wrapper that follows it, and a reference to a group by number or
+ * name would point at another rule's group once the rules are joined.
  */
 
 static int
 consent_regex_safe(const unsigned char *p, size_t len, const char **err)
 {
-    size_t  i, j;
+    size_t         i, j;
+    unsigned char  c;
 
     for (i = 0; i + 1 < len; i++) {
 
         if (p[i] == '\\') {
             if (p[i + 1] == 'Q' || p[i + 1] == 'E') {
                 *err = "\\Q and \\E are not allowed in a rule regex";
+                return -1;
+            }
+
+            if ((p[i + 1] >= '1' && p[i + 1] <= '9') || p[i + 1] == 'g'
+                || p[i + 1] == 'k')
+            {
+                *err = "back references are not allowed in a rule regex";
                 return -1;
             }
 
@@ -300,6 +309,27 @@ consent_regex_safe(const unsigned char *p, size_t len, const char **err)
 
         if (p[i + 1] != '?') {
             continue;
+        }
+
+        if (i + 2 < len) {
+            c = p[i + 2];
+
+            /*
+             * group numbers and names change once the rules are joined
+             * into one pattern, so nothing may refer to a group
+             */
+            if (c == 'P' || c == '&' || c == 'R' || c == '(' || c == '+'
+                || c == 'C' || c == '\''
+                || (c >= '0' && c <= '9')
+                || (c == '-' && i + 3 < len && p[i + 3] >= '0'
+                    && p[i + 3] <= '9')
+                || (c == '<' && i + 3 < len && p[i + 3] != '='
+                    && p[i + 3] != '!'))
+            {
+                *err = "named groups, group references and callouts are "
+                       "not allowed in a rule regex";
+                return -1;
+            }
         }
 
         for (j = i + 2; j < len; j++) {

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Instruction counts per request (valgrind --tool=callgrind), for the
+# module's own functions and in all, on a fixed request set: repeatable
+# where wall time is not.  Compares the module location against a plain
+# proxy_pass location in the same nginx.
+#
+#   bench/instructions.sh [requests=N] [rules=default|N]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+module="$top/build/ngx_http_consent_module.so"
+requests=500
+nrules=default
+
+for a in "$@"; do
+    case $a in
+        requests=*) requests=${a#requests=} ;;
+        rules=*) nrules=${a#rules=} ;;
+    esac
+done
+
+command -v valgrind >/dev/null || { echo "valgrind is missing" >&2; exit 1; }
+[ -f "$module" ] || { echo "build the module first: make" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/consent-callgrind.XXXXXX)
+mkdir -p "$dir/logs" "$dir/tmp"
+trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"' EXIT
+
+port=$(perl -MIO::Socket::INET -e \
+    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport')
+key=$(head -c 32 /dev/urandom | base64 -w0)
+echo "k1 $key" > "$dir/keys"
+
+if [ "$nrules" = default ]; then
+    rules="consent_rules $top/ngx_consent_module/rules/default.rules;"
+else
+    perl -e 'for my $i (1 .. shift) {
+                 my $k = $i % 10;
+                 print $k == 0 ? "~zz${i}_[0-9]+ analytics v$i\n"
+                     : $k < 4 ? "zp${i}_* advertising v$i\n"
+                     : "zx$i advertising v$i\n" }
+             print "_ga analytics ga\n_gid analytics ga\n_fbp advertising m\n",
+                   "_gcl_* advertising gads\n"' "$nrules" > "$dir/r.rules"
+    rules="consent_rules $dir/r.rules;"
+fi
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $module;
+daemon off;
+master_process off;
+error_log $dir/logs/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    $rules
+    consent_keys $dir/keys;
+    server {
+        listen 127.0.0.1:$port;
+        location /origin { return 200 "ok\n"; }
+        location /plain { proxy_pass http://127.0.0.1:$port/origin; }
+        location /mod {
+            consent on;
+            consent_region \$http_x_country;
+            proxy_pass http://127.0.0.1:$port/origin;
+        }
+    }
+}
+CONF
+
+token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
+    my ($k, $t) = (decode_base64($ARGV[0]), time);
+    my $m = "1.k1.benchsubject0001.00000005.1.$t";
+    my $s = encode_base64(hmac_sha256($m, $k), "");
+    $s =~ tr{+/}{-_}; $s =~ s/=+$//; print "$m.$s"' "$key")
+cookies="_ga=GA1.2.1111.2222; _gid=GA1.2.333.444; _gat_UA1=1; _fbp=fb.1.1.2; _fbc=fb.1.3.4; _gcl_au=1.1.555; IDE=AHWqTUm; _uetsid=abc; _uetvid=def; _hjSessionUser_1=eyJ; session=s3cr3t; consent=$token"
+
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
+    --dump-instr=no --collect-atstart=yes \
+    /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" >/dev/null 2>&1 &
+
+for _ in $(seq 600); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+    sleep 0.1
+done
+
+# the same fixed request set against each location, one connection each
+send() {
+    perl -MIO::Socket::INET -e '
+        my ($port, $path, $n, $cookie) = @ARGV;
+        my $s = IO::Socket::INET->new("127.0.0.1:$port") or die;
+        my $req = "GET $path HTTP/1.1\r\nHost: x\r\nCookie: $cookie\r\n"
+                . "X-Country: FR\r\nSec-GPC: 1\r\n\r\n";
+        for (1 .. $n) {
+            print $s $req;
+            my $head = "";
+            while ($head !~ /\r\n\r\n/) { sysread $s, $head, 4096, length $head }
+            my ($cl) = $head =~ /Content-Length: (\d+)/i;
+            my ($body) = $head =~ /\r\n\r\n(.*)/s;
+            while (length($body) < $cl) { sysread $s, $body, 4096, length $body }
+        }' "$port" "$1" "$requests" "$cookies"
+}
+
+# counters start at zero once nginx is up, and each location's share is
+# dumped on its own so start-up and configuration never count
+cgpid=$(cat "$dir/nginx.pid")
+callgrind_control -z "$cgpid" >/dev/null
+
+send /plain
+callgrind_control -d plain "$cgpid" >/dev/null
+send /mod
+callgrind_control -d mod "$cgpid" >/dev/null
+
+kill -QUIT "$cgpid"
+wait || true
+
+plain_out=$(ls "$dir"/cg.out.*1 | head -1)
+mod_out=$(ls "$dir"/cg.out.*2 | head -1)
+callgrind_annotate --auto=no --threshold=100 --inclusive=no "$mod_out" > "$dir/mod.txt" 2>/dev/null
+callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$mod_out" > "$dir/mod-incl.txt" 2>/dev/null
+
+total() {
+    callgrind_annotate --auto=no "$1" 2>/dev/null \
+        | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
+}
+
+plain=$(total "$plain_out")
+mod=$(total "$mod_out")
+
+echo "requests: $requests to each location (rules: $nrules)"
+awk -v p="$plain" -v m="$mod" -v n="$requests" 'BEGIN {
+    printf "plain proxy_pass: %8.0f instructions per request\n", p / n;
+    printf "with the module:  %8.0f instructions per request (+%.0f, %.1f%%)\n",
+           m / n, (m - p) / n, (m - p) * 100 / p }'
+echo
+echo "module functions, inclusive instructions per /mod request:"
+fn() {
+    awk -v n="$requests" '{
+        c = $1; gsub(",", "", c);
+        f = $0; sub(/ \[[^]]*\]$/, "", f); sub(/.*:/, "", f);
+        printf "  %8.0f  %s\n", c / n, f }'
+}
+grep -E ':(ngx_http_)?consent_' "$dir/mod-incl.txt" | head -20 | fn
+echo
+echo "hottest functions in the /mod run (self):"
+grep -E '^ *[0-9,]+ .*:' "$dir/mod.txt" | grep -v 'PROGRAM TOTALS' \
+    | head -25 | fn

@@ -1,0 +1,75 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * A minimal unit-test harness: no framework is packaged for this in
+ * Debian's base set, and the core needs only counted checks that name the
+ * failing line.
+ */
+
+#ifndef _CONSENT_TEST_H_INCLUDED_
+#define _CONSENT_TEST_H_INCLUDED_
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent_core.h"
+
+
+extern unsigned  test_passed;
+extern unsigned  test_failed;
+
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (cond) {                                                          \
+            test_passed++;                                                   \
+        } else {                                                             \
+            test_failed++;                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_INT(got, want)                                                 \
+    do {                                                                     \
+        long long  g_ = (long long) (got), w_ = (long long) (want);          \
+        if (g_ == w_) {                                                      \
+            test_passed++;                                                   \
+        } else {                                                             \
+            test_failed++;                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s == %lld, want %lld\n",           \
+                    __FILE__, __LINE__, #got, g_, w_);                       \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_MEM(got, got_len, want)                                        \
+    do {                                                                     \
+        size_t  wl_ = strlen(want);                                          \
+        if ((size_t) (got_len) == wl_                                        \
+            && memcmp((got), (want), wl_) == 0)                              \
+        {                                                                    \
+            test_passed++;                                                   \
+        } else {                                                             \
+            test_failed++;                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s == \"%.*s\", want \"%s\"\n",     \
+                    __FILE__, __LINE__, #got, (int) (got_len),               \
+                    (const char *) (got), want);                             \
+        }                                                                    \
+    } while (0)
+
+#define U(s)  ((const unsigned char *) (s))
+
+
+/* malloc-backed allocator whose blocks test_alloc_reset() frees */
+extern consent_alloc_t  test_alloc;
+void test_alloc_reset(void);
+
+void test_cookie(void);
+void test_rules(void);
+void test_token(void);
+void test_purposes(void);
+void test_regions(void);
+
+
+#endif /* _CONSENT_TEST_H_INCLUDED_ */

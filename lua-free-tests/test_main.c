@@ -1,0 +1,103 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ */
+
+#include "test.h"
+
+
+unsigned  test_passed;
+unsigned  test_failed;
+
+
+typedef union test_block_s  test_block_t;
+
+/* a union so that what follows the header stays suitably aligned */
+union test_block_s {
+    test_block_t  *next;
+    long double    align;
+};
+
+
+static test_block_t  *test_blocks;
+
+
+static void *
+test_malloc(void *data, size_t size)
+{
+    test_block_t  *b;
+
+    (void) data;
+
+    /* calloc: pools in the module hand out memory the core may not clear */
+    b = calloc(1, sizeof(test_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = test_blocks;
+    test_blocks = b;
+
+    return b + 1;
+}
+
+
+consent_alloc_t  test_alloc = { test_malloc, NULL };
+
+
+void
+test_alloc_reset(void)
+{
+    test_block_t  *b, *next;
+
+    for (b = test_blocks; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    test_blocks = NULL;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    static const struct {
+        const char  *name;
+        void       (*run)(void);
+    } tests[] = {
+        { "purposes", test_purposes },
+        { "regions", test_regions },
+        { "cookie", test_cookie },
+        { "rules", test_rules },
+        { "token", test_token },
+    };
+
+    int       i, j;
+    unsigned  before;
+
+    for (i = 0; i < (int) (sizeof(tests) / sizeof(tests[0])); i++) {
+
+        if (argc > 1) {
+            for (j = 1; j < argc; j++) {
+                if (strcmp(argv[j], tests[i].name) == 0) {
+                    break;
+                }
+            }
+
+            if (j == argc) {
+                continue;
+            }
+        }
+
+        before = test_failed;
+        tests[i].run();
+        test_alloc_reset();
+
+        printf("%-10s %s\n", tests[i].name,
+               test_failed == before ? "ok" : "FAILED");
+    }
+
+    printf("%u passed, %u failed\n", test_passed, test_failed);
+
+    return test_failed ? 1 : 0;
+}

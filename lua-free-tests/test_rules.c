@@ -1,0 +1,365 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * Rule lines and the matcher: exact beats the longest prefix beats the
+ * first regex, and the answer does not depend on how many rules there are.
+ */
+
+#include "test.h"
+
+
+static consent_purposes_t  ps;
+
+
+/* a compiled set from rule lines; NULL and a message on error */
+static consent_ruleset_t *
+ruleset(const char *const *lines, char *err, size_t errlen)
+{
+    int                 rc;
+    const char         *e;
+    consent_rule_t      rule;
+    consent_ruleset_t  *rs;
+
+    rs = consent_ruleset_create(&test_alloc);
+    if (rs == NULL) {
+        snprintf(err, errlen, "create failed");
+        return NULL;
+    }
+
+    for ( /* void */ ; *lines; lines++) {
+        e = NULL;
+        rc = consent_rule_parse(U(*lines), strlen(*lines), &ps, &rule, &e);
+
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", e);
+            return NULL;
+        }
+
+        if (rc == 0) {
+            continue;
+        }
+
+        if (consent_ruleset_add(rs, &rule, err, errlen) != 0) {
+            return NULL;
+        }
+    }
+
+    if (consent_ruleset_compile(rs, err, errlen) != 0) {
+        return NULL;
+    }
+
+    return rs;
+}
+
+
+static const char *
+match_vendor(const consent_ruleset_t *rs, const char *name)
+{
+    const consent_rule_t  *r;
+    static char            buf[CONSENT_VENDOR_MAX + 1];
+
+    r = consent_ruleset_match(rs, U(name), strlen(name));
+    if (r == NULL) {
+        return "-";
+    }
+
+    memcpy(buf, r->vendor, r->vendor_len);
+    buf[r->vendor_len] = '\0';
+
+    return buf;
+}
+
+
+static void
+expect_parse_error(const char *line, const char *want)
+{
+    int             rc;
+    const char     *e;
+    consent_rule_t  rule;
+
+    e = "";
+    rc = consent_rule_parse(U(line), strlen(line), &ps, &rule, &e);
+    CHECK_INT(rc, -1);
+
+    if (strstr(e, want) == NULL) {
+        test_failed++;
+        fprintf(stderr, "FAIL %s:%d: \"%s\" gave \"%s\", want \"%s\"\n",
+                __FILE__, __LINE__, line, e, want);
+
+    } else {
+        test_passed++;
+    }
+}
+
+
+static void
+test_rules_parse(void)
+{
+    int             rc;
+    const char     *e;
+    consent_rule_t  rule;
+
+    rc = consent_rule_parse(U("   # comment"), 12, &ps, &rule, &e);
+    CHECK_INT(rc, 0);
+    rc = consent_rule_parse(U(" \t\r"), 3, &ps, &rule, &e);
+    CHECK_INT(rc, 0);
+    rc = consent_rule_parse(U(""), 0, &ps, &rule, &e);
+    CHECK_INT(rc, 0);
+
+    rc = consent_rule_parse(U("_ga  analytics\tGoogle_Analytics\r"), 32, &ps,
+                            &rule, &e);
+    CHECK_INT(rc, 1);
+    CHECK_INT(rule.kind, CONSENT_RULE_EXACT);
+    CHECK_MEM(rule.pattern, rule.pattern_len, "_ga");
+    CHECK_INT(rule.purpose, CONSENT_P_ANALYTICS);
+    CHECK_MEM(rule.vendor, rule.vendor_len, "Google_Analytics");
+    CHECK_INT(rule.domain_len, 0);
+
+    rc = consent_rule_parse(U("_gcl_* advertising Google_Ads "
+                              "domain=.doubleclick.net"), 52, &ps, &rule, &e);
+    CHECK_INT(rc, 1);
+    CHECK_INT(rule.kind, CONSENT_RULE_PREFIX);
+    CHECK_MEM(rule.pattern, rule.pattern_len, "_gcl_");
+    CHECK_INT(rule.purpose, CONSENT_P_ADVERTISING);
+    CHECK(rule.domain_len > 0);
+
+    rc = consent_rule_parse(U("~mp_[0-9a-f]+_mixpanel analytics Mixpanel"),
+                            41, &ps, &rule, &e);
+    CHECK_INT(rc, 1);
+    CHECK_INT(rule.kind, CONSENT_RULE_REGEX);
+    CHECK_MEM(rule.pattern, rule.pattern_len, "mp_[0-9a-f]+_mixpanel");
+
+    expect_parse_error("_ga", "missing purpose");
+    expect_parse_error("_ga analytics", "missing vendor");
+    expect_parse_error("_ga tracking Google", "unknown purpose");
+    expect_parse_error("_ga analytics Goo/gle", "invalid character");
+    expect_parse_error("_ga analytics Google domain=x extra", "unexpected");
+    expect_parse_error("_ga analytics Google path=/", "unknown option");
+    expect_parse_error("* analytics Google", "empty prefix");
+    expect_parse_error("~ analytics Google", "empty regex");
+    expect_parse_error("a;b analytics Google", "invalid character");
+    expect_parse_error("~a\\Qb analytics Google", "\\Q");
+    expect_parse_error("~(*LIMIT_MATCH=1)a analytics Google", "verbs");
+    expect_parse_error("~(?x)a analytics Google", "extended");
+    expect_parse_error("~(a)b\\1 analytics Google", "back references");
+    expect_parse_error("~(a)\\g{1} analytics Google", "back references");
+    expect_parse_error("~a\\k<n> analytics Google", "back ref");
+    expect_parse_error("~(?<n>a) analytics Google", "named groups");
+    expect_parse_error("~(?P<n>a) analytics Google", "named groups");
+    expect_parse_error("~(a)(?1) analytics Google", "group references");
+    expect_parse_error("~(a)(?-1) analytics Google", "group references");
+    expect_parse_error("~a(?R)? analytics Google", "group references");
+    expect_parse_error("~(a)(?(1)b) analytics Google", "group references");
+}
+
+
+static void
+test_rules_precedence(void)
+{
+    char                err[256];
+    consent_ruleset_t  *rs;
+
+    static const char  *lines[] = {
+        "~_g.*            analytics   RegexG",
+        "~_ga_[A-Z0-9]+   analytics   RegexGa4",
+        "_g*              advertising PrefixG",
+        "_ga*             analytics   PrefixGa",
+        "_ga_*            analytics   PrefixGa4",
+        "_ga              analytics   ExactGa",
+        "_gid             analytics   ExactGid",
+        "~(?i)hubspot.*   analytics   HubSpot",
+        "~x{3}[0-9]       analytics   X3",
+        "# a comment between rules",
+        "",
+        "~(q)(z)         analytics   Groups",
+        "~(?:a|b)(?=c)c  analytics   Lookahead",
+        NULL
+    };
+
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        fprintf(stderr, "  ruleset: %s\n", err);
+        return;
+    }
+
+    CHECK_INT(consent_ruleset_count(rs), 11);
+
+    /* exact beats every prefix and regex */
+    CHECK(strcmp(match_vendor(rs, "_ga"), "ExactGa") == 0);
+    CHECK(strcmp(match_vendor(rs, "_gid"), "ExactGid") == 0);
+
+    /* the longest prefix wins, and beats regexes */
+    CHECK(strcmp(match_vendor(rs, "_ga_ABC"), "PrefixGa4") == 0);
+    CHECK(strcmp(match_vendor(rs, "_gat"), "PrefixGa") == 0);
+    CHECK(strcmp(match_vendor(rs, "_gcl_au"), "PrefixG") == 0);
+    CHECK(strcmp(match_vendor(rs, "_g"), "PrefixG") == 0);
+
+    /* regexes match the whole name, first in rule order */
+    CHECK(strcmp(match_vendor(rs, "HubSpotutk"), "HubSpot") == 0);
+    CHECK(strcmp(match_vendor(rs, "xxx7"), "X3") == 0);
+    CHECK(strcmp(match_vendor(rs, "xxx77"), "-") == 0);
+    CHECK(strcmp(match_vendor(rs, "axxx7"), "-") == 0);
+
+    /* groups of one rule do not disturb the next */
+    CHECK(strcmp(match_vendor(rs, "qz"), "Groups") == 0);
+    CHECK(strcmp(match_vendor(rs, "bc"), "Lookahead") == 0);
+    CHECK(strcmp(match_vendor(rs, "cc"), "-") == 0);
+
+    CHECK(strcmp(match_vendor(rs, "_"), "-") == 0);
+    CHECK(strcmp(match_vendor(rs, "sid"), "-") == 0);
+    CHECK(consent_ruleset_match(rs, U(""), 0) == NULL);
+
+    /* vendors are interned once each */
+    CHECK(consent_ruleset_vendor_find(rs, U("ExactGa"), 7) >= 0);
+    CHECK_INT(consent_ruleset_vendor_find(rs, U("Nobody"), 6), -1);
+}
+
+
+static void
+test_rules_override(void)
+{
+    char                   err[256];
+    consent_ruleset_t     *rs;
+    const consent_rule_t  *r;
+
+    static const char  *lines[] = {
+        "_ga     analytics   First",
+        "_ga     advertising Second",
+        "_x*     analytics   First",
+        "_x*     sharing     Second",
+        NULL
+    };
+
+    /* a later exact or prefix rule for the same pattern replaces one */
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        return;
+    }
+
+    r = consent_ruleset_match(rs, U("_ga"), 3);
+    CHECK(r != NULL && r->purpose == CONSENT_P_ADVERTISING);
+    r = consent_ruleset_match(rs, U("_xyz"), 4);
+    CHECK(r != NULL && r->purpose == CONSENT_P_SHARING);
+}
+
+
+static void
+test_rules_bad_regex(void)
+{
+    char                err[256];
+    consent_ruleset_t  *rs;
+
+    static const char  *bad[] = { "~a(b analytics V", NULL };
+    static const char  *close[] = { "~a)|(b analytics V", NULL };
+
+    rs = ruleset(bad, err, sizeof(err));
+    CHECK(rs == NULL);
+    CHECK(strstr(err, "bad regex") != NULL);
+
+    /* cannot break out of its own alternative */
+    rs = ruleset(close, err, sizeof(err));
+    CHECK(rs == NULL);
+}
+
+
+/* the same names give the same answers with 20 or 2,000 rules */
+static void
+test_rules_scale(void)
+{
+    int                    n, i, k;
+    char                   err[256], line[128];
+    const char            *e;
+    consent_rule_t         rule;
+    consent_ruleset_t     *rs;
+    const consent_rule_t  *r;
+
+    static const char  *probe[] = {
+        "_ga", "_ga_XYZ", "_fbp", "_hjSessionUser_1", "sid", "mp_1f_mixpanel"
+    };
+    static const char  *want[] = {
+        "GA", "GA4", "Meta", "Hotjar", "-", "Mixpanel"
+    };
+
+    for (n = 20; n <= 2000; n *= 100) {
+        rs = consent_ruleset_create(&test_alloc);
+        CHECK(rs != NULL);
+        if (rs == NULL) {
+            return;
+        }
+
+        for (i = 0; i < n; i++) {
+            switch (i) {
+            case 0:
+                snprintf(line, sizeof(line), "_ga analytics GA");
+                break;
+            case 1:
+                snprintf(line, sizeof(line), "_ga_* analytics GA4");
+                break;
+            case 2:
+                snprintf(line, sizeof(line), "_fbp advertising Meta");
+                break;
+            case 3:
+                snprintf(line, sizeof(line), "_hj* analytics Hotjar");
+                break;
+            case 4:
+                snprintf(line, sizeof(line),
+                         "~mp_[0-9a-f]+_mixpanel analytics Mixpanel");
+                break;
+            default:
+                k = i % 3;
+                snprintf(line, sizeof(line),
+                         k == 0 ? "filler%d advertising V%d"
+                         : k == 1 ? "pfx%d_* analytics V%d"
+                         : "~rx%d_[0-9]+ sharing V%d", i, i % 50);
+            }
+
+            CHECK_INT(consent_rule_parse(U(line), strlen(line), &ps, &rule,
+                                         &e), 1);
+            if (consent_ruleset_add(rs, &rule, err, sizeof(err)) != 0) {
+                CHECK(0);
+                return;
+            }
+        }
+
+        CHECK_INT(consent_ruleset_compile(rs, err, sizeof(err)), 0);
+        CHECK_INT(consent_ruleset_count(rs), n);
+
+        for (i = 0; i < (int) (sizeof(probe) / sizeof(probe[0])); i++) {
+            if (strcmp(match_vendor(rs, probe[i]), want[i]) != 0) {
+                test_failed++;
+                fprintf(stderr, "FAIL %s:%d: %d rules: %s gave %s\n",
+                        __FILE__, __LINE__, n, probe[i],
+                        match_vendor(rs, probe[i]));
+
+            } else {
+                test_passed++;
+            }
+        }
+
+        if (n == 2000) {
+            r = consent_ruleset_match(rs, U("filler1998"), 10);
+            CHECK(r != NULL && r->purpose == CONSENT_P_ADVERTISING);
+            r = consent_ruleset_match(rs, U("pfx1996_abc"), 11);
+            CHECK(r != NULL && r->purpose == CONSENT_P_ANALYTICS);
+            r = consent_ruleset_match(rs, U("rx1997_42"), 9);
+            CHECK(r != NULL && r->purpose == CONSENT_P_SHARING);
+            r = consent_ruleset_match(rs, U("rx1997_"), 7);
+            CHECK(r == NULL);
+        }
+    }
+}
+
+
+void
+test_rules(void)
+{
+    consent_purposes_init(&ps);
+
+    test_rules_parse();
+    test_rules_precedence();
+    test_rules_override();
+    test_rules_bad_regex();
+    test_rules_scale();
+}
