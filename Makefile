@@ -25,6 +25,7 @@ SRCS       := $(wildcard ngx_consent_module/*.c ngx_consent_module/*.h \
                          ngx_consent_module/consent_core/*.c \
                          ngx_consent_module/consent_core/*.h)
 
+TEST_FUZZ_SECONDS ?= 10
 MODULES_DIR ?= /usr/lib/nginx/modules
 CONF_DIR    ?= /etc/nginx/consent
 
@@ -70,9 +71,12 @@ unit:
 e2e: $(MODULE)
 	prove -r t
 
+# a short run of every fuzz target: a regression in a parser shows here,
+# the long runs are make fuzz
 test: deps
 	$(MAKE) $(MODULE)
 	$(MAKE) unit
+	$(MAKE) -C lua-free-tests fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) e2e
 
 run: deps

@@ -1,0 +1,212 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * libFuzzer target: the signing keys file.
+ *
+ * The input is parsed as a keys file.  A ring that parses must be within
+ * the documented bounds, survive being written back out as a keys file
+ * and parsed again unchanged, and sign a token that it then verifies.
+ * Every ring is given to consent_keyring_free(), errors included, so the
+ * leak checker sees OpenSSL contexts that a path forgot.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent_core.h"
+
+
+#define FUZZ_ASSERT(cond)                                                    \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: property violated: %s\n",                \
+                    __FILE__, __LINE__, #cond);                              \
+            abort();                                                         \
+        }                                                                    \
+    } while (0)
+
+
+#define FUZZ_LINE_MAX  (CONSENT_KID_MAX + 1                                  \
+                        + CONSENT_B64_ENCODED_LEN(CONSENT_KEY_MAX) + 1)
+
+
+static int
+fuzz_kid_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+
+static void
+fuzz_check_ring(const consent_keyring_t *ring)
+{
+    unsigned  i, j, k;
+
+    FUZZ_ASSERT(ring->n >= 1 && ring->n <= CONSENT_KEYS_MAX);
+    FUZZ_ASSERT(ring->scratch != NULL && ring->seen != NULL);
+
+    for (i = 0; i < ring->n; i++) {
+        FUZZ_ASSERT(ring->keys[i].kid_len >= 1
+                    && ring->keys[i].kid_len <= CONSENT_KID_MAX);
+        FUZZ_ASSERT(ring->keys[i].key_len >= CONSENT_KEY_MIN
+                    && ring->keys[i].key_len <= CONSENT_KEY_MAX);
+        FUZZ_ASSERT(ring->keys[i].inner != NULL
+                    && ring->keys[i].outer != NULL);
+
+        for (k = 0; k < ring->keys[i].kid_len; k++) {
+            FUZZ_ASSERT(fuzz_kid_char((unsigned char) ring->keys[i].kid[k]));
+        }
+
+        for (j = 0; j < i; j++) {
+            FUZZ_ASSERT(ring->keys[j].kid_len != ring->keys[i].kid_len
+                        || memcmp(ring->keys[j].kid, ring->keys[i].kid,
+                                  ring->keys[i].kid_len) != 0);
+        }
+    }
+}
+
+
+/* the ring as a keys file, the url alphabet without padding */
+static size_t
+fuzz_write_ring(const consent_keyring_t *ring, unsigned char *out)
+{
+    size_t          n, b;
+    unsigned        i;
+    unsigned char  *p;
+
+    p = out;
+
+    for (i = 0; i < ring->n; i++) {
+        memcpy(p, ring->keys[i].kid, ring->keys[i].kid_len);
+        p += ring->keys[i].kid_len;
+        *p++ = (i & 1) ? '\t' : ' ';
+
+        b = consent_b64url_encode(ring->keys[i].key, ring->keys[i].key_len,
+                                  p);
+        FUZZ_ASSERT(b == CONSENT_B64_ENCODED_LEN(ring->keys[i].key_len));
+
+        p += b;
+        *p++ = '\n';
+    }
+
+    n = (size_t) (p - out);
+
+    FUZZ_ASSERT(n <= ring->n * FUZZ_LINE_MAX);
+
+    return n;
+}
+
+
+static void
+fuzz_sign_verify(const consent_keyring_t *ring,
+    const consent_keyring_t *other)
+{
+    int              rc;
+    size_t           n;
+    consent_token_t  tok, got;
+    unsigned char    out[CONSENT_TOKEN_MAX_LEN];
+
+    memset(&tok, 0, sizeof(consent_token_t));
+    tok.subject = (const unsigned char *) "fuzz_subject-1";
+    tok.subject_len = 14;
+    tok.purposes = 0x0000002d;
+    tok.policy_version = 7;
+    tok.issued_at = 1700000000;
+
+    n = consent_token_sign(ring, &tok, out, sizeof(out));
+    FUZZ_ASSERT(n > 0);
+
+    memset(&got, 0, sizeof(consent_token_t));
+    rc = consent_token_verify(out, n, ring, 1700000000, 0, &got);
+    FUZZ_ASSERT(rc == CONSENT_TOKEN_OK);
+    FUZZ_ASSERT(got.key == &ring->keys[0]);
+    FUZZ_ASSERT(got.purposes == tok.purposes);
+
+    /* the same keys parsed again verify it too */
+    memset(&got, 0, sizeof(consent_token_t));
+    rc = consent_token_verify(out, n, other, 1700000000, 0, &got);
+    FUZZ_ASSERT(rc == CONSENT_TOKEN_OK);
+    FUZZ_ASSERT(got.key == &other->keys[0]);
+
+    /* once more, from the cache of verified tokens this time */
+    rc = consent_token_verify(out, n, ring, 1700000000, 0, &got);
+    FUZZ_ASSERT(rc == CONSENT_TOKEN_OK);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                 rc;
+    size_t              n;
+    unsigned            line, i;
+    const char         *err;
+    unsigned char      *p, *text;
+    consent_keyring_t   ring, again;
+
+    p = malloc(size ? size : 1);
+    if (p == NULL) {
+        abort();
+    }
+
+    memcpy(p, data, size);
+
+    err = NULL;
+    line = (unsigned) -1;
+
+    rc = consent_keys_parse(p, size, &ring, &line, &err);
+
+    FUZZ_ASSERT(rc == 0 || rc == -1);
+
+    if (rc != 0) {
+        FUZZ_ASSERT(err != NULL);
+        FUZZ_ASSERT(line != (unsigned) -1);
+        consent_keyring_free(&ring);
+        free(p);
+        return 0;
+    }
+
+    fuzz_check_ring(&ring);
+
+    /* written out and parsed again: the same ring */
+    text = malloc(ring.n * FUZZ_LINE_MAX);
+    if (text == NULL) {
+        abort();
+    }
+
+    n = fuzz_write_ring(&ring, text);
+
+    err = NULL;
+    rc = consent_keys_parse(text, n, &again, &line, &err);
+
+    if (rc != 0) {
+        fprintf(stderr, "reparse: line %u: %s\n", line, err ? err : "?");
+    }
+
+    FUZZ_ASSERT(rc == 0);
+    FUZZ_ASSERT(again.n == ring.n);
+
+    for (i = 0; i < ring.n; i++) {
+        FUZZ_ASSERT(again.keys[i].kid_len == ring.keys[i].kid_len);
+        FUZZ_ASSERT(memcmp(again.keys[i].kid, ring.keys[i].kid,
+                           ring.keys[i].kid_len) == 0);
+        FUZZ_ASSERT(again.keys[i].key_len == ring.keys[i].key_len);
+        FUZZ_ASSERT(memcmp(again.keys[i].key, ring.keys[i].key,
+                           ring.keys[i].key_len) == 0);
+    }
+
+    fuzz_sign_verify(&ring, &again);
+
+    consent_keyring_free(&again);
+    consent_keyring_free(&ring);
+
+    /* freed means empty: nothing signs with it any more */
+    FUZZ_ASSERT(ring.n == 0);
+
+    free(text);
+    free(p);
+
+    return 0;
+}
