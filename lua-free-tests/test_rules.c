@@ -326,12 +326,15 @@ test_rules_scale(void)
         CHECK_INT(consent_ruleset_compile(rs, err, sizeof(err)), 0);
         CHECK_INT(consent_ruleset_count(rs), n);
 
-        for (i = 0; i < (int) (sizeof(probe) / sizeof(probe[0])); i++) {
-            if (strcmp(match_vendor(rs, probe[i]), want[i]) != 0) {
+        /* twice: the second answer comes from the ruleset's memo */
+        for (i = 0; i < 2 * (int) (sizeof(probe) / sizeof(probe[0])); i++) {
+            k = i % (int) (sizeof(probe) / sizeof(probe[0]));
+
+            if (strcmp(match_vendor(rs, probe[k]), want[k]) != 0) {
                 test_failed++;
                 fprintf(stderr, "FAIL %s:%d: %d rules: %s gave %s\n",
-                        __FILE__, __LINE__, n, probe[i],
-                        match_vendor(rs, probe[i]));
+                        __FILE__, __LINE__, n, probe[k],
+                        match_vendor(rs, probe[k]));
 
             } else {
                 test_passed++;

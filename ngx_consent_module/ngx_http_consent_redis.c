@@ -856,11 +856,13 @@ ngx_http_consent_redis_command(int argc, const char **argv,
     cmd->data = data;
     *cmdp = cmd;
 
-    if (rd->connected && ngx_http_consent_redis_flush(rd) != NGX_OK) {
-        /* the caller applies its fail policy now: do not call it back */
-        cmd->data = NULL;
-        ngx_http_consent_redis_fail(rd, "write failed");
-        return NGX_DECLINED;
+    /*
+     * Written once the worker has handled the events at hand: every
+     * request that arrived together shares one send(), and Redis answers
+     * them with one reply packet.
+     */
+    if (rd->connected && !rd->c->write->posted) {
+        ngx_post_event(rd->c->write, &ngx_posted_events);
     }
 
     return NGX_OK;
