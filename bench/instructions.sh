@@ -144,5 +144,5 @@ fn() {
 grep -E ':(ngx_http_)?consent_' "$dir/mod-incl.txt" | head -20 | fn
 echo
 echo "hottest functions in the /mod run (self):"
-grep -E '^ *[0-9,]+ .*:' "$dir/mod.txt" | grep -v 'PROGRAM TOTALS' \
+grep -E '^ *[0-9,]+ .*:' "$dir/mod.txt" | grep -vE 'PROGRAM TOTALS|main|0x0000000000|\?\?\?:0x' \
     | head -25 | fn

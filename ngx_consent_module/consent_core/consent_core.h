@@ -98,6 +98,8 @@ typedef struct {
 typedef struct {
     const unsigned char       *pos;
     const unsigned char       *end;
+    /* the header has NUL, CR or LF somewhere: pairs are checked one by one */
+    unsigned                   ctl:1;
 } consent_cookie_iter_t;
 
 void consent_cookie_iter_init(consent_cookie_iter_t *it,
