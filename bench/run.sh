@@ -37,7 +37,7 @@ mkdir -p "$dir/logs" "$dir/tmp"
 cleanup() {
     [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
     [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
-    rm -rf "$dir"
+    if [ -n "${KEEP:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 
@@ -96,7 +96,7 @@ error_log $dir/logs/error.log warn;
 pid $dir/nginx.pid;
 events { worker_connections 1024; }
 http {
-    access_log off;
+    access_log ${ACCESS_LOG:-off};
     client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
     fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp;
     scgi_temp_path $dir/tmp;
@@ -167,19 +167,38 @@ printf 'machine: %s, %s cores; nginx %s; scenario: %s; rules: %s; ' \
     "$(uname -m)" "$(nproc)" "$(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||')" \
     "$scenario" "$nrules"
 printf 'wrk -t1 -c%s -d%ss\n' "$conns" "$duration"
-printf '%-6s %14s %14s %10s %10s\n' round plain_rps module_rps ratio p99_mod
+printf '%-6s %12s %10s %12s %10s %8s\n' round plain_rps plain_p99 \
+    module_rps module_p99 ratio
+
+redis_commands() {
+    redis-cli -p "$p_redis" info stats 2>/dev/null \
+        | awk -F: '/^total_commands_processed/ {print $2 + 0}'
+}
 
 ratios=()
+mod_requests=0
+cmds_before=$(redis_commands || true)
 for r in $(seq "$rounds"); do
     plain=$(run_wrk "$p_plain")
     mod=$(run_wrk "$p_mod")
     prps=$(awk '/Requests\/sec/ {print $2}' <<<"$plain")
     mrps=$(awk '/Requests\/sec/ {print $2}' <<<"$mod")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$mod")
+    pp99=$(awk '$1 == "99%" {print $2}' <<<"$plain")
+    mp99=$(awk '$1 == "99%" {print $2}' <<<"$mod")
+    n=$(awk '/requests in/ {print $1}' <<<"$mod")
+    mod_requests=$((mod_requests + n))
     ratio=$(awk -v m="$mrps" -v p="$prps" 'BEGIN {printf "%.3f", m / p}')
     ratios+=("$ratio")
-    printf '%-6s %14s %14s %10s %10s\n' "$r" "$prps" "$mrps" "$ratio" "$p99"
+    printf '%-6s %12s %10s %12s %10s %8s\n' "$r" "$prps" "$pp99" "$mrps" \
+        "$mp99" "$ratio"
 done
+cmds_after=$(redis_commands || true)
+
+# proof of what the scenario measured: how often Redis was really asked
+if [ -n "$cmds_before" ] && [ -n "$cmds_after" ]; then
+    echo "redis: $((cmds_after - cmds_before)) commands for" \
+         "$mod_requests module requests"
+fi
 
 median=$(printf '%s\n' "${ratios[@]}" | sort -n \
          | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
