@@ -12,6 +12,11 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use ConsentTest qw(std_rules);
 
+# Debian's nginx has it; a bare upstream build (NGINX_BIN=...) may not
+plan skip_all => 'nginx built without ngx_http_auth_request_module'
+    unless `${\ ConsentTest::nginx_bin()} -V 2>&1`
+           =~ /http_auth_request_module/;
+
 my $t = ConsentTest->new(
     name   => 'subrequests',
     http   => std_rules(),
