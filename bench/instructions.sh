@@ -63,6 +63,7 @@ http {
         location /mod {
             consent on;
             consent_region \$http_x_country;
+            ${MOD_CONF:-}
             proxy_pass http://127.0.0.1:$port/origin;
         }
     }

@@ -116,6 +116,7 @@ http {
         listen 127.0.0.1:$p_mod;
         consent on;
         consent_region \$http_x_country;
+        ${MOD_CONF:-}
         location / {
             proxy_http_version 1.1;
             proxy_set_header Connection "";

@@ -338,9 +338,65 @@ test_cookie_big(void)
 }
 
 
+static void
+test_set_cookie(void)
+{
+    const char            *h;
+    consent_set_cookie_t   sc;
+
+    h = "_ga=GA1.2.3.4; Path=/; Domain=.Example.com; Max-Age=63072000;"
+        " Secure; SameSite=Lax";
+    consent_set_cookie_parse(U(h), strlen(h), &sc);
+    CHECK_MEM(sc.name, sc.name_len, "_ga");
+    CHECK_MEM(sc.value, sc.value_len, "GA1.2.3.4");
+    CHECK_MEM(sc.domain, sc.domain_len, "Example.com");
+    CHECK_MEM(sc.path, sc.path_len, "/");
+    CHECK_INT(sc.flags, CONSENT_SC_SECURE);
+    CHECK(sc.has_eq && !sc.has_ctl);
+
+    /* quoted values, attribute case, the last Domain wins, Partitioned */
+    h = " q = \"quoted value\" ;domain=a.example; DOMAIN = b.example ;"
+        "HttpOnly;partitioned;path";
+    consent_set_cookie_parse(U(h), strlen(h), &sc);
+    CHECK_MEM(sc.name, sc.name_len, "q");
+    CHECK_MEM(sc.value, sc.value_len, "\"quoted value\"");
+    CHECK_MEM(sc.domain, sc.domain_len, "b.example");
+    CHECK_INT(sc.path_len, 0);
+    CHECK_INT(sc.flags, CONSENT_SC_HTTPONLY | CONSENT_SC_PARTITIONED);
+
+    /* no '=', nothing at all, control bytes */
+    consent_set_cookie_parse(U("justvalue; Path=/x"), 18, &sc);
+    CHECK(!sc.has_eq);
+    CHECK_INT(sc.name_len, 0);
+    CHECK_MEM(sc.value, sc.value_len, "justvalue");
+    CHECK_MEM(sc.path, sc.path_len, "/x");
+
+    consent_set_cookie_parse(U(""), 0, &sc);
+    CHECK_INT(sc.name_len + sc.value_len + sc.domain_len, 0);
+
+    consent_set_cookie_parse(U("a=1\r\nX: y"), 10, &sc);
+    CHECK(sc.has_ctl);
+
+    /* domain matching: label boundaries, any case, leading dots */
+    CHECK(consent_domain_match(U("doubleclick.net"), 15,
+                               U("doubleclick.net"), 15));
+    CHECK(consent_domain_match(U(".Ads.DoubleClick.NET"), 20,
+                               U("doubleclick.net"), 15));
+    CHECK(consent_domain_match(U("x.doubleclick.net"), 17,
+                               U(".doubleclick.net"), 16));
+    CHECK(!consent_domain_match(U("notdoubleclick.net"), 18,
+                                U("doubleclick.net"), 15));
+    CHECK(!consent_domain_match(U("doubleclick.net.evil"), 20,
+                                U("doubleclick.net"), 15));
+    CHECK(!consent_domain_match(U("net"), 3, U("doubleclick.net"), 15));
+    CHECK(!consent_domain_match(U("a.b"), 3, U(""), 0));
+}
+
+
 void
 test_cookie(void)
 {
+    test_set_cookie();
     test_cookie_iter();
     test_cookie_get();
     test_cookie_filter();

@@ -355,6 +355,46 @@ test_rules_scale(void)
 }
 
 
+static void
+test_rules_domains(void)
+{
+    char                   err[256];
+    consent_ruleset_t     *rs;
+    const consent_rule_t  *r;
+
+    static const char  *lines[] = {
+        "IDE      advertising DoubleClick domain=doubleclick.net",
+        "_ga      analytics   GA",
+        "ads_*    advertising Sub         domain=.ads.example.com",
+        "yj       advertising Yahoo       domain=yahoo.co.jp",
+        "yj2      analytics   Yahoo2      domain=YAHOO.co.jp",
+        NULL
+    };
+
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        return;
+    }
+
+    r = consent_ruleset_match_domain(rs, U("doubleclick.net"), 15);
+    CHECK(r != NULL && r->purpose == CONSENT_P_ADVERTISING);
+    r = consent_ruleset_match_domain(rs, U(".stats.g.DoubleClick.net"), 24);
+    CHECK(r != NULL && r->purpose == CONSENT_P_ADVERTISING);
+    CHECK(consent_ruleset_match_domain(rs, U("notdoubleclick.net"), 18)
+          == NULL);
+    CHECK(consent_ruleset_match_domain(rs, U("example.com"), 11) == NULL);
+    CHECK(consent_ruleset_match_domain(rs, U("x.ads.example.com"), 17)
+          != NULL);
+    CHECK(consent_ruleset_match_domain(rs, U("net"), 3) == NULL);
+    CHECK(consent_ruleset_match_domain(rs, U(""), 0) == NULL);
+
+    /* the same domain twice, any case: the later rule */
+    r = consent_ruleset_match_domain(rs, U("yahoo.co.jp"), 11);
+    CHECK(r != NULL && r->purpose == CONSENT_P_ANALYTICS);
+}
+
+
 void
 test_rules(void)
 {
@@ -365,4 +405,5 @@ test_rules(void)
     test_rules_override();
     test_rules_bad_regex();
     test_rules_scale();
+    test_rules_domains();
 }

@@ -47,6 +47,7 @@ static char *ngx_http_consent_add_rule_line(ngx_conf_t *cf,
 static void ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
     ngx_str_t *field);
 static void *ngx_http_consent_pool_alloc(void *data, size_t size);
+static void ngx_http_consent_rules_cleanup(void *data);
 
 
 static ngx_conf_enum_t  ngx_http_consent_fail_policies[] = {
@@ -163,6 +164,55 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_expire_rejected"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, expire_rejected),
+      NULL },
+
+    { ngx_string("consent_permissions_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, permissions_policy),
+      NULL },
+
+    { ngx_string("consent_require"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_strip_args"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_strip_args,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_upstream_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_upstream_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_policy_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_policy_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_gpc_json"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_consent_gpc_json,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -220,7 +270,7 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_consent_access_handler;
 
-    return NGX_OK;
+    return ngx_http_consent_response_init(cf);
 }
 
 
@@ -231,9 +281,17 @@ ngx_http_consent_pool_alloc(void *data, size_t size)
 }
 
 
+static void
+ngx_http_consent_rules_cleanup(void *data)
+{
+    consent_ruleset_free(data);
+}
+
+
 static void *
 ngx_http_consent_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_pool_cleanup_t            *cln;
     ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_main_conf_t));
@@ -264,6 +322,15 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     if (cmcf->rules == NULL) {
         return NULL;
     }
+
+    /* JIT code is not pool memory: without this a reload would leak it */
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_consent_rules_cleanup;
+    cln->data = cmcf->rules;
 
     return cmcf;
 }
@@ -320,10 +387,18 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->region = NULL;
      *     conf->subject = NULL;
+     *     conf->upstream_header = { 0, NULL };
+     *     conf->policy_link = { 0, NULL };
+     *     conf->gpc_json = { 0, NULL };
      */
 
     conf->enable = NGX_CONF_UNSET;
     conf->gpc = NGX_CONF_UNSET;
+    conf->expire_rejected = NGX_CONF_UNSET;
+    conf->permissions_policy = NGX_CONF_UNSET;
+    conf->require = NGX_CONF_UNSET_UINT;
+    conf->require_status = NGX_CONF_UNSET_UINT;
+    conf->strip_args = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -344,6 +419,27 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->subject == NULL) {
         conf->subject = prev->subject;
+    }
+
+    ngx_conf_merge_value(conf->expire_rejected, prev->expire_rejected, 0);
+    ngx_conf_merge_value(conf->permissions_policy, prev->permissions_policy,
+                         1);
+
+    /* consent_require is a location's own: not inherited */
+    ngx_conf_merge_ptr_value(conf->strip_args, prev->strip_args, NULL);
+
+    if (conf->upstream_header.data == NULL) {
+        conf->upstream_header = prev->upstream_header;
+        conf->upstream_header_lc = prev->upstream_header_lc;
+    }
+
+    if (conf->upstream_header.data == NULL) {
+        ngx_str_set(&conf->upstream_header, "Consent");
+        ngx_str_set(&conf->upstream_header_lc, "consent");
+    }
+
+    if (conf->policy_link.data == NULL) {
+        conf->policy_link = prev->policy_link;
     }
 
     return NGX_CONF_OK;

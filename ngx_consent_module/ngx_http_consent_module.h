@@ -89,11 +89,37 @@ typedef struct {
 } ngx_http_consent_main_conf_t;
 
 
+/* consent_strip_args: one name, or a prefix, refused with a purpose */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  purpose;
+    unsigned                    prefix:1;
+} ngx_http_consent_arg_t;
+
+
 typedef struct {
     ngx_flag_t                  enable;
     ngx_flag_t                  gpc;
     ngx_http_complex_value_t   *region;
     ngx_http_complex_value_t   *subject;
+
+    ngx_flag_t                  expire_rejected;
+    ngx_flag_t                  permissions_policy;
+
+    /* consent_require: the purposes, or NGX_CONF_UNSET_UINT */
+    ngx_uint_t                  require;
+    ngx_uint_t                  require_status;
+
+    ngx_array_t                *strip_args;       /* ngx_http_consent_arg_t */
+
+    /* consent_upstream_header: empty for off, unset data for default */
+    ngx_str_t                   upstream_header;
+    ngx_str_t                   upstream_header_lc;
+
+    /* consent_policy_url: the whole Link value, or empty */
+    ngx_str_t                   policy_link;
+
+    ngx_str_t                   gpc_json;         /* the response body */
 } ngx_http_consent_loc_conf_t;
 
 
@@ -119,7 +145,11 @@ typedef struct {
     void                       *redis_cmd;     /* in flight, or NULL */
     ngx_event_t                 timeout;
 
+    ngx_str_t                   dropped;       /* Set-Cookie names */
+
     unsigned                    gpc:1;
+    unsigned                    blocked:1;     /* consent_require refused */
+    unsigned                    upstream_done:1;
     unsigned                    decided:1;
     unsigned                    filtered:1;
     unsigned                    has_cookie:1;  /* a valid consent cookie */
@@ -161,6 +191,24 @@ ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
 void ngx_http_consent_redis_cancel(void *cmd);
 ngx_int_t ngx_http_consent_add_purpose_variable(ngx_conf_t *cf,
     ngx_uint_t purpose);
+
+ngx_int_t ngx_http_consent_list_delete(ngx_http_request_t *r,
+    ngx_list_t *list, ngx_table_elt_t *h);
+
+/* response side and what goes upstream */
+ngx_int_t ngx_http_consent_response_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_upstream(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, ngx_http_consent_loc_conf_t *lcf);
+char *ngx_http_consent_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_strip_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_upstream_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_policy_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_gpc_json(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 extern ngx_module_t  ngx_http_consent_module;

@@ -25,8 +25,6 @@ static ngx_int_t ngx_http_consent_strip(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_filter_header(ngx_http_request_t *r,
     ngx_http_consent_strip_t *st, ngx_table_elt_t *h);
 static int ngx_http_consent_keep(void *data, const consent_cookie_t *c);
-static ngx_int_t ngx_http_consent_list_delete(ngx_http_request_t *r,
-    ngx_list_t *list, ngx_table_elt_t *h);
 
 
 /*
@@ -138,7 +136,8 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
         }
     }
 
-    return NGX_DECLINED;
+    /* consent_require, consent_strip_args, the upstream Consent header */
+    return ngx_http_consent_upstream(r, ctx, lcf);
 }
 
 
@@ -356,7 +355,7 @@ ngx_http_consent_keep(void *data, const consent_cookie_t *c)
  * start a new part.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_list_delete(ngx_http_request_t *r, ngx_list_t *list,
     ngx_table_elt_t *h)
 {

@@ -58,6 +58,11 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
       offsetof(ngx_http_consent_ctx_t, stripped),
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("consent_dropped"), NULL,
+      ngx_http_consent_variable_str,
+      offsetof(ngx_http_consent_ctx_t, dropped),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("consent_source"), NULL,
       ngx_http_consent_variable_source, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },

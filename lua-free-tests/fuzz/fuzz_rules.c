@@ -6,10 +6,12 @@
  * The input is a rules file.  Each line goes through consent_rule_parse();
  * the rules it accepts are added to a set, which is compiled and asked
  * about names taken from the rules, from the input and from a fixed list.
- * Every answer is checked against a model of what consent_core.h
- * promises: the last exact rule for the name, else the longest prefix
- * (the last one added of equal prefixes), else the first regex in rule
- * order that matches the whole name, each regex compiled on its own.
+ * Every name is asked twice, so that the second answer may come from the
+ * set's memo of names.  Every answer is checked against a model of what
+ * consent_core.h promises: the last exact rule for the name, else the
+ * longest prefix (the last one added of equal prefixes), else the first
+ * regex in rule order that matches the whole name, each regex compiled on
+ * its own.
  *
  * A first line "#oom N" makes the N-th allocation and all later ones fail,
  * to walk the out-of-memory paths (it is a comment to the rule parser).
@@ -661,7 +663,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    FUZZ_MAX_NAMES - nnames);
     }
 
-    for (i = 0; i < nnames; i++) {
+    /* twice: the second round is answered from the set's memo of names */
+    for (k = 0; k < 2 * nnames; k++) {
+        i = k % nnames;
         fuzz_check_match(rs, rules, n, md, mctx, names[i].p, names[i].len,
                          pool.fail_at != 0);
     }

@@ -136,6 +136,42 @@ size_t consent_cookie_filter(const unsigned char *p, size_t len,
     size_t *dropped);
 
 
+/* Set-Cookie response header */
+
+#define CONSENT_SC_SECURE           0x01
+#define CONSENT_SC_HTTPONLY         0x02
+#define CONSENT_SC_PARTITIONED      0x04
+
+typedef struct {
+    const unsigned char       *name;
+    size_t                     name_len;
+    const unsigned char       *value;
+    size_t                     value_len;
+    /* the last Domain attribute, without a leading dot; len 0 if none */
+    const unsigned char       *domain;
+    size_t                     domain_len;
+    const unsigned char       *path;
+    size_t                     path_len;
+    unsigned                   flags;
+    unsigned                   has_eq:1;
+    unsigned                   has_ctl:1;
+} consent_set_cookie_t;
+
+/*
+ * RFC 6265 5.2: the name-value pair runs to the first ';' (quotes do not
+ * protect one), attribute names are case-insensitive and the last of each
+ * wins.  Never fails: whatever the input, *sc describes it.
+ */
+void consent_set_cookie_parse(const unsigned char *p, size_t len,
+    consent_set_cookie_t *sc);
+/*
+ * 1 when host (a cookie Domain, any case, leading dot ignored) is domain
+ * or a subdomain of it, on a label boundary.
+ */
+int consent_domain_match(const unsigned char *host, size_t host_len,
+    const unsigned char *domain, size_t domain_len);
+
+
 /* rules: cookie name -> purpose + vendor */
 
 #define CONSENT_RULE_EXACT          1
@@ -179,6 +215,8 @@ consent_ruleset_t *consent_ruleset_create(const consent_alloc_t *a);
  */
 int consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
     char *err, size_t errlen);
+/* releases what the allocator does not own (PCRE2's JIT code) */
+void consent_ruleset_free(consent_ruleset_t *rs);
 /* builds the exact hash, the prefix trie and the regex alternation */
 int consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen);
 /*
@@ -191,6 +229,13 @@ unsigned consent_ruleset_count(const consent_ruleset_t *rs);
 unsigned consent_ruleset_vendors(const consent_ruleset_t *rs);
 const unsigned char *consent_ruleset_vendor(const consent_ruleset_t *rs,
     unsigned id, size_t *len);
+/*
+ * The first rule (in rule order) whose domain= is the cookie domain given
+ * or a parent of it; NULL when none.  Cost grows with the labels of the
+ * domain, not with the rules.
+ */
+const consent_rule_t *consent_ruleset_match_domain(
+    const consent_ruleset_t *rs, const unsigned char *domain, size_t len);
 /* vendor id by name, or -1 */
 int consent_ruleset_vendor_find(const consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
@@ -237,6 +282,11 @@ typedef struct {
 typedef struct {
     unsigned char              len;          /* 0: empty */
     unsigned char              key;          /* index in the ring */
+    unsigned char              subject_off;
+    unsigned char              subject_len;
+    consent_mask_t             purposes;
+    uint32_t                   policy_version;
+    int64_t                    issued_at;
     unsigned char              token[CONSENT_TOKEN_MAX_LEN];
 } consent_token_seen_t;
 

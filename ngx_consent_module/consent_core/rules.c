@@ -77,6 +77,9 @@ struct consent_ruleset_s {
     unsigned                   nodes_cap;
     consent_trie_edge_t       *edges;
 
+    uint32_t                  *domains;     /* rule index + 1, by domain= */
+    uint32_t                   domains_mask;
+
     /* names that missed the exact hash, with what prefix/regex said */
     consent_memo_t            *memo;
 
@@ -106,6 +109,10 @@ static int consent_compile_regex(consent_ruleset_t *rs, char *err,
     size_t errlen);
 static const consent_rule_t *consent_match_slow(const consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
+static int consent_compile_domains(consent_ruleset_t *rs);
+static uint32_t consent_hash_lower(const unsigned char *p, size_t len);
+static int consent_domain_eq(const unsigned char *a, size_t alen,
+    const unsigned char *b, size_t blen);
 
 
 static uint32_t
@@ -332,7 +339,9 @@ consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen)
         return 0;
     }
 
-    if (consent_compile_exact(rs) != 0 || consent_compile_trie(rs) != 0) {
+    if (consent_compile_exact(rs) != 0 || consent_compile_trie(rs) != 0
+        || consent_compile_domains(rs) != 0)
+    {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -754,6 +763,171 @@ consent_match_slow(const consent_ruleset_t *rs, const unsigned char *name,
     }
 
     return &rs->rules[idx];
+}
+
+
+static uint32_t
+consent_hash_lower(const unsigned char *p, size_t len)
+{
+    uint32_t       h;
+    unsigned char  c;
+
+    h = 2166136261u;
+
+    while (len--) {
+        c = *p++;
+        h ^= (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+        h *= 16777619u;
+    }
+
+    return h;
+}
+
+
+static int
+consent_domain_eq(const unsigned char *a, size_t alen,
+    const unsigned char *b, size_t blen)
+{
+    return alen == blen && consent_domain_match(a, alen, b, blen);
+}
+
+
+static int
+consent_compile_domains(consent_ruleset_t *rs)
+{
+    size_t                dlen;
+    unsigned              i, n, size;
+    uint32_t              h, cur;
+    consent_rule_t       *r, *other;
+    const unsigned char  *d, *od;
+
+    n = 0;
+
+    for (i = 0; i < rs->nrules; i++) {
+        n += (rs->rules[i].domain_len != 0);
+    }
+
+    for (size = 16; size < n * 2; size *= 2) { /* void */ }
+
+    rs->domains = rs->alloc.alloc(rs->alloc.data, size * sizeof(uint32_t));
+    if (rs->domains == NULL) {
+        return -1;
+    }
+
+    memset(rs->domains, 0, size * sizeof(uint32_t));
+    rs->domains_mask = size - 1;
+
+    for (i = 0; i < rs->nrules; i++) {
+        r = &rs->rules[i];
+        d = r->domain;
+        dlen = r->domain_len;
+
+        if (dlen && d[0] == '.') {
+            d++;
+            dlen--;
+        }
+
+        if (dlen == 0) {
+            continue;
+        }
+
+        h = consent_hash_lower(d, dlen) & rs->domains_mask;
+
+        for ( ;; ) {
+            cur = rs->domains[h];
+
+            if (cur == 0) {
+                rs->domains[h] = i + 1;
+                break;
+            }
+
+            other = &rs->rules[cur - 1];
+            od = other->domain;
+
+            /* as with names, a later rule for the same domain overrides */
+            if (consent_domain_eq(od[0] == '.' ? od + 1 : od,
+                                  od[0] == '.' ? other->domain_len - 1
+                                               : other->domain_len,
+                                  d, dlen))
+            {
+                rs->domains[h] = i + 1;
+                break;
+            }
+
+            h = (h + 1) & rs->domains_mask;
+        }
+    }
+
+    return 0;
+}
+
+
+const consent_rule_t *
+consent_ruleset_match_domain(const consent_ruleset_t *rs,
+    const unsigned char *domain, size_t len)
+{
+    size_t                 dlen;
+    uint32_t               h, cur;
+    const unsigned char   *d;
+    const consent_rule_t  *r;
+
+    if (rs == NULL || !rs->compiled || rs->domains == NULL) {
+        return NULL;
+    }
+
+    if (len && domain[0] == '.') {
+        domain++;
+        len--;
+    }
+
+    /* the domain itself, then each parent: the most specific rule wins */
+    while (len) {
+        h = consent_hash_lower(domain, len) & rs->domains_mask;
+
+        while ((cur = rs->domains[h]) != 0) {
+            r = &rs->rules[cur - 1];
+            d = r->domain;
+            dlen = r->domain_len;
+
+            if (d[0] == '.') {
+                d++;
+                dlen--;
+            }
+
+            if (consent_domain_eq(domain, len, d, dlen)) {
+                return r;
+            }
+
+            h = (h + 1) & rs->domains_mask;
+        }
+
+        while (len && *domain != '.') {
+            domain++;
+            len--;
+        }
+
+        if (len) {
+            domain++;
+            len--;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+consent_ruleset_free(consent_ruleset_t *rs)
+{
+    if (rs == NULL) {
+        return;
+    }
+
+    /* the JIT code lives outside the caller's allocator */
+    if (rs->re) {
+        pcre2_code_free(rs->re);
+        rs->re = NULL;
+    }
 }
 
 

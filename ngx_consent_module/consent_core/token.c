@@ -514,6 +514,28 @@ consent_token_verify(const unsigned char *p, size_t len,
         return CONSENT_TOKEN_MALFORMED;
     }
 
+    /*
+     * Seen before, byte for byte: its fields were parsed and its signature
+     * checked then.  The slot comes from the signature, as below.
+     */
+    if (ring->seen && len > CONSENT_SIG_B64_LEN) {
+        q = p + len - CONSENT_SIG_B64_LEN;
+        seen = &ring->seen[(q[0] | (q[1] << 7) | (q[2] << 14))
+                           % CONSENT_TOKEN_CACHE_SIZE];
+
+        if (seen->len == len && seen->key < ring->n
+            && CRYPTO_memcmp(seen->token, p, len) == 0)
+        {
+            key = &ring->keys[seen->key];
+            f[2] = p + seen->subject_off;
+            flen[2] = seen->subject_len;
+            mask = seen->purposes;
+            pv = seen->policy_version;
+            iat = (uint64_t) seen->issued_at;
+            goto signed_ok;
+        }
+    }
+
     end = p + len;
     nf = 0;
     f[0] = p;
@@ -558,12 +580,6 @@ consent_token_verify(const unsigned char *p, size_t len,
     if (ring->seen) {
         seen = &ring->seen[(f[6][0] | (f[6][1] << 7) | (f[6][2] << 14))
                            % CONSENT_TOKEN_CACHE_SIZE];
-
-        if (seen->len == len && seen->key == (unsigned) (key - ring->keys)
-            && CRYPTO_memcmp(seen->token, p, len) == 0)
-        {
-            goto signed_ok;
-        }
     }
 
     if (consent_hmac(ring, key, p, (size_t) (f[6] - 1 - p), mac) != 0) {
@@ -580,6 +596,11 @@ consent_token_verify(const unsigned char *p, size_t len,
         memcpy(seen->token, p, len);
         seen->len = (unsigned char) len;
         seen->key = (unsigned char) (key - ring->keys);
+        seen->subject_off = (unsigned char) (f[2] - p);
+        seen->subject_len = (unsigned char) flen[2];
+        seen->purposes = mask;
+        seen->policy_version = (uint32_t) pv;
+        seen->issued_at = (int64_t) iat;
     }
 
 signed_ok:
