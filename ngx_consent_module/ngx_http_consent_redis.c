@@ -535,7 +535,16 @@ ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
         return;
     }
 
-    if (progress || !rev->timer_set) {
+    /*
+     * ngx_add_timer() keeps a set timer that would move by less than
+     * NGX_TIMER_LAZY_DELAY (300 ms), far more than a Redis timeout: to push
+     * the deadline it must be deleted first.
+     */
+    if (progress && rev->timer_set) {
+        ngx_del_timer(rev);
+    }
+
+    if (!rev->timer_set) {
         ngx_add_timer(rev, rd->conf->timeout);
     }
 }
