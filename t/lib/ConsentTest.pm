@@ -284,7 +284,7 @@ EOF
         'purposes=$consent_purposes', 'id=$consent_id',
         'source=$consent_source', 'region=$consent_region',
         'regime=$consent_regime', 'gpc=$consent_gpc',
-        'stripped=$consent_stripped',
+        'stripped=$consent_stripped', 'dropped=$consent_dropped',
         (map { "$_=\$consent_$_" } @{+PURPOSES}),
         'cookie=$http_cookie';
 
