@@ -425,6 +425,14 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->permissions_policy, prev->permissions_policy,
                          1);
 
+    /* a refusal nobody would ever enforce is a configuration mistake */
+    if (conf->require != NGX_CONF_UNSET_UINT && !conf->enable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_require\" needs \"consent on\" for "
+                           "its location");
+        return NGX_CONF_ERROR;
+    }
+
     /* consent_require is a location's own: not inherited */
     ngx_conf_merge_ptr_value(conf->strip_args, prev->strip_args, NULL);
 

@@ -398,6 +398,8 @@ for my $bad (
     ['consent_policy_url "https://a b";', qr/invalid URL/],
     ['consent_strip_args tracking gclid;', qr/unknown purpose/],
     ['consent_upstream_header "Bad:Name";', qr/invalid header name/],
+    ['location /y { consent off; consent_require analytics; }',
+        qr/"consent_require" needs "consent on"/],
 ) {
     my $c = ConsentTest->new(name => 'bad', http => std_rules(),
         server => "consent on;\n$bad->[0]\nlocation / { return 200; }",
