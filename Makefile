@@ -2,7 +2,9 @@
 #
 #   make            build build/ngx_http_consent_module.so against nginx-dev
 #   make deps       install the Debian packages (idempotent)
-#   make test       deps + build, then the C unit tests and the t/ suite
+#   make test       deps + build, then the C unit tests, short fuzz runs
+#                   and the t/ suite
+#   make test-asan  the t/ suite with the module under ASan and UBSan
 #   make run        the local demo: redis + origin + nginx with the module
 #   make bench      wrk: the module against plain proxy_pass, same nginx
 #   make install    the module into Debian's modules dir, rules into
@@ -29,7 +31,7 @@ TEST_FUZZ_SECONDS ?= 10
 MODULES_DIR ?= /usr/lib/nginx/modules
 CONF_DIR    ?= /etc/nginx/consent
 
-.PHONY: all deps test unit e2e run bench fuzz install clean
+.PHONY: all deps test test-asan unit e2e run bench fuzz install clean
 
 all: $(MODULE)
 
@@ -90,6 +92,46 @@ bench: deps
 fuzz:
 	$(MAKE) -C lua-free-tests fuzz
 
+# The t/ suite with the module built with ASan and UBSan, loaded into
+# Debian's nginx with the sanitizer runtimes preloaded (nginx-dev ships
+# only what modules need, not the sources of nginx itself).  Any sanitizer
+# report fails the run.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
+ASAN_MODULE := $(ASAN_BUILD)/nginx/objs/ngx_http_consent_module.so
+
+$(ASAN_MODULE): config $(SRCS)
+	rm -rf $(ASAN_BUILD)
+	mkdir -p $(ASAN_BUILD)
+	cp -r $(NGINX_SRC) $(ASAN_BUILD)/nginx
+	cd $(ASAN_BUILD)/nginx && \
+	if [ -f conf_flags ]; then . ./conf_flags; \
+	else NGX_CONF_FLAGS=(--with-compat --with-http_v2_module \
+	                     --with-http_ssl_module); fi; \
+	conf=./configure; [ -x $$conf ] || conf=./auto/configure; \
+	$$conf "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(ASAN_FLAGS)" \
+	    --with-ld-opt="-fsanitize=address,undefined" \
+	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -30 configure.log; exit 1; }
+	$(MAKE) -C $(ASAN_BUILD)/nginx -f objs/Makefile modules
+	printf '#!/bin/sh\nLD_PRELOAD="%s %s" exec %s "$$@"\n' \
+	    "$$(gcc -print-file-name=libasan.so)" \
+	    "$$(gcc -print-file-name=libubsan.so)" /usr/sbin/nginx \
+	    > $(ASAN_BUILD)/nginx-asan
+	chmod +x $(ASAN_BUILD)/nginx-asan
+
+test-asan: deps $(ASAN_MODULE)
+	rm -rf $(ASAN_BUILD)/reports && mkdir -p $(ASAN_BUILD)/reports
+	NGINX_BIN=$(CURDIR)/$(ASAN_BUILD)/nginx-asan \
+	CONSENT_MODULE=$(CURDIR)/$(ASAN_MODULE) \
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(CURDIR)/$(ASAN_BUILD)/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/reports/ubsan \
+	    prove -r t
+	@if ls $(ASAN_BUILD)/reports/* >/dev/null 2>&1; then \
+	    cat $(ASAN_BUILD)/reports/*; echo "sanitizer reports above"; \
+	    exit 1; \
+	fi; echo "test-asan: no sanitizer reports"
+
 install: $(MODULE)
 	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR)
 	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
@@ -97,5 +139,5 @@ install: $(MODULE)
 	    $(DESTDIR)$(CONF_DIR)/default.rules
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
 	-$(MAKE) -C lua-free-tests clean
