@@ -31,7 +31,8 @@ TEST_FUZZ_SECONDS ?= 10
 MODULES_DIR ?= /usr/lib/nginx/modules
 CONF_DIR    ?= /etc/nginx/consent
 
-.PHONY: all deps test test-asan unit e2e run bench fuzz install clean
+.PHONY: all deps test test-asan unit e2e run bench bench-instructions fuzz \
+        install clean
 
 all: $(MODULE)
 
@@ -88,6 +89,12 @@ run: deps
 bench: deps
 	$(MAKE) $(MODULE)
 	./bench/run.sh
+
+# callgrind instruction counts per request (needs valgrind)
+bench-instructions: deps
+	$(MAKE) $(MODULE)
+	command -v valgrind >/dev/null || apt-get install -y -qq valgrind
+	./bench/instructions.sh
 
 fuzz:
 	$(MAKE) -C lua-free-tests fuzz
