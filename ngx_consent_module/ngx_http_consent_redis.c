@@ -655,8 +655,9 @@ ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
-                   "consent invalidate \"%V\"", &id);
+    /* at info: where and when a withdrawal reached this worker */
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "consent redis: invalidated \"%V\"", &id);
 
     ngx_http_consent_cache_delete(rd->cmcf->zone->data, &id);
 }
