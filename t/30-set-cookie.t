@@ -37,7 +37,7 @@ my @SC = (
                                                              'advertising'],
     ['ar_debug=1; Domain=ads.doubleclick.net; Path=/',       'advertising'],
     ['ok3p=1; Domain=notdoubleclick.net; Path=/',            'unknown'],
-    ['perso=abc; Path=/',                                    'personalization'],
+    ['perso=abc; Path=/',                         'personalization'],
     ['share_id=s1; Path=/; Secure',                          'sharing'],
     ['_ga=GA1.2.dup1; Path=/blog; Domain=blog.example.com',  'analytics'],
     ['_ga=GA1.2.dup2; Path=/',                               'analytics'],

@@ -76,17 +76,20 @@ for my $good (
 
 # --- the running instance
 
-my $t = ConsentTest->new(
-    name   => 'args-headers',
-    files  => { keys => keys_line('k1', $K1),
-                'html/pp-static/f.txt' => "f\n" },
-    http   => std_rules() . <<'EOF',
+# an upstream policy naming all five of ours, with quoted members
+my $PP_ALL = join ', ', 'run-ad-auction=(self "https://ads.example")',
+    'camera=()', 'join-ad-interest-group=*', 'interest-cohort=()',
+    'geolocation=(self "https://a.example")', 'attribution-reporting=(self)',
+    'browsing-topics=(self)';
+(my $pp_all_conf = $PP_ALL) =~ s/"/\\"/g;
+
+my $http = std_rules() . <<'EOF';
     consent_keys %%DIR%%/keys;
 
     map $arg_pp $pp_one {
         default "";
         merge   "geolocation=(self), browsing-topics=(self)";
-        all     "run-ad-auction=(self \"https://ads.example\"), camera=(), join-ad-interest-group=*, interest-cohort=(), geolocation=(self \"https://a.example\"), attribution-reporting=(self), browsing-topics=(self)";
+        all     "%%PP_ALL%%";
         two     "geolocation=(self)";
         other   "camera=()";
     }
@@ -95,6 +98,13 @@ my $t = ConsentTest->new(
         two     "microphone=(), run-ad-auction=(self)";
     }
 EOF
+$http =~ s/%%PP_ALL%%/$pp_all_conf/;
+
+my $t = ConsentTest->new(
+    name   => 'args-headers',
+    files  => { keys => keys_line('k1', $K1),
+                'html/pp-static/f.txt' => "f\n" },
+    http   => $http,
     server => <<'EOF',
         consent on;
         consent_region $http_x_country;
