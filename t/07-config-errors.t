@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Digest::SHA qw(sha256);
 use MIME::Base64 qw(encode_base64);
-use ConsentTest qw(keys_line);
+use ConsentTest qw(keys_line config_test);
 
 my $SERVER = <<'EOF';
         consent on;
@@ -18,19 +18,7 @@ my $SERVER = <<'EOF';
 EOF
 
 # nginx -t on an http snippet with files; returns (rc, output, instance)
-sub conf_test {
-    my (%a) = @_;
-    my $t = ConsentTest->new(
-        name   => 'conf',
-        start  => 0,
-        files  => $a{files} || {},
-        http   => $a{http},
-        server => $SERVER,
-    );
-    my ($rc, $out) = $t->nginx_t;
-    $t->stop;
-    return ($rc, $out, $t);
-}
+sub conf_test { config_test(server => $SERVER, http => '', @_) }
 
 sub fails_ok {
     my ($what, %a) = @_;

@@ -12,25 +12,14 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Digest::SHA qw(sha256);
-use ConsentTest qw(std_rules mint_token keys_line purpose_bit);
+use ConsentTest qw(std_rules mint_token keys_line purpose_bit
+    config_test);
 
 my $K1 = sha256('expire-require-key');
 
 # --- configuration errors first (nginx -t only)
 
-sub conf_t {
-    my ($server) = @_;
-    my $c = ConsentTest->new(
-        name   => 'conf',
-        start  => 0,
-        http   => std_rules(),
-        server => "        consent on;\n$server\n"
-            . "        location / { proxy_pass %%ORIGIN%%; }\n",
-    );
-    my ($rc, $out) = $c->nginx_t;
-    $c->stop;
-    return ($rc, $out);
-}
+sub conf_t { (config_test(extra => $_[0]))[0, 1] }
 
 for my $bad (
     ['location /x { consent_require tracking; }',

@@ -9,26 +9,14 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use ConsentTest qw(std_rules);
+use ConsentTest qw(std_rules config_test);
 
 my $BODY      = '{"gpc": true, "lastUpdate": "2026-11-01"}';
 my $BODY_NODATE = '{"gpc": true}';
 
 # --- configuration errors first (nginx -t only)
 
-sub conf_t {
-    my ($server) = @_;
-    my $c = ConsentTest->new(
-        name   => 'conf',
-        start  => 0,
-        http   => std_rules(),
-        server => "        consent on;\n$server\n"
-            . "        location / { proxy_pass %%ORIGIN%%; }\n",
-    );
-    my ($rc, $out) = $c->nginx_t;
-    $c->stop;
-    return ($rc, $out);
-}
+sub conf_t { (config_test(extra => $_[0]))[0, 1] }
 
 for my $arg (qw(
     last_update=2026-13-01

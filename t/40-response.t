@@ -12,7 +12,8 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Digest::SHA qw(sha256);
-use ConsentTest qw(std_rules mint_token keys_line purpose_bit);
+use ConsentTest qw(std_rules mint_token keys_line purpose_bit
+    config_test);
 
 my $K1 = sha256('response-side-key');
 
@@ -401,10 +402,7 @@ for my $bad (
     ['location /y { consent off; consent_require analytics; }',
         qr/"consent_require" needs "consent on"/],
 ) {
-    my $c = ConsentTest->new(name => 'bad', http => std_rules(),
-        server => "consent on;\n$bad->[0]\nlocation / { return 200; }",
-        start => 0);
-    my ($rc, $out) = $c->nginx_t;
+    my ($rc, $out) = config_test(extra => $bad->[0]);
     isnt($rc, 0, "nginx -t fails: $bad->[0]");
     like($out, $bad->[1], "  and says why");
 }

@@ -53,7 +53,8 @@ use Test::More ();
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(mint_token sign_payload b64url repo_root module_path
-    nginx_bin keys_line purpose_bit std_rules split_cookies PURPOSES);
+    nginx_bin keys_line purpose_bit std_rules split_cookies config_test
+    PURPOSES);
 
 use constant PURPOSES => [qw(necessary functional analytics advertising
     personalization sharing)];
@@ -120,6 +121,25 @@ sub std_rules {
     consent_rule perso     personalization site;
     consent_rule share_id  sharing         databroker;
 RULES
+}
+
+# `nginx -t` on a configuration that is never started: (rc, output,
+# instance).  http defaults to std_rules(); server to "consent on", the
+# snippet in extra, and a location proxying to the origin.
+sub config_test {
+    my (%a) = @_;
+    my $t = ConsentTest->new(
+        name   => 'conf',
+        start  => 0,
+        files  => $a{files} || {},
+        http   => $a{http} // std_rules(),
+        server => $a{server} // "        consent on;\n"
+            . ($a{extra} // '') . "\n"
+            . "        location / { proxy_pass %%ORIGIN%%; }\n",
+    );
+    my ($rc, $out) = $t->nginx_t;
+    $t->stop;
+    return ($rc, $out, $t);
 }
 
 # a Cookie header value split the way browsers and the module do: on ';'
