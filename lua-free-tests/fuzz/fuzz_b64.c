@@ -16,16 +16,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 /* decodes into an exactly dstlen-sized heap buffer, which is returned */
@@ -170,12 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     unsigned char  *p;
 
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     fuzz_check_decode(p, size);
     fuzz_check_round_trip(p, size);

@@ -22,16 +22,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 #define fuzz_ows(c)  ((c) == ' ' || (c) == '\t')
@@ -410,12 +402,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned char   *prev_end;
 
     /* a private copy: reads past the input end are then ASan reports */
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     /* iterate */
 

@@ -15,16 +15,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 #define FUZZ_LINE_MAX  (CONSENT_KID_MAX + 1                                  \
@@ -146,12 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char      *p, *text;
     consent_keyring_t   ring, again;
 
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     err = NULL;
     line = (unsigned) -1;

@@ -17,16 +17,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 #define FUZZ_NECESSARY  CONSENT_BIT(CONSENT_P_NECESSARY)
@@ -177,12 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     consent_purposes_t    ps;
     const unsigned char  *bad;
 
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     consent_purposes_init(&ps);
 

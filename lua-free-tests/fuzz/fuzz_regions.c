@@ -16,16 +16,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 static consent_regions_t  fuzz_defaults;
@@ -40,12 +32,7 @@ fuzz_lookup(const consent_regions_t *rg, const unsigned char *code,
     unsigned char  *p;
 
     /* a private copy: reads past the code are then ASan reports */
-    p = malloc(len ? len : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, code, len);
+    p = fuzz_copy(code, len);
 
     rc = consent_regions_lookup(rg, p, len);
 

@@ -36,16 +36,8 @@
 #include <pcre2.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 #define FUZZ_MAX_LINES       128
@@ -306,12 +298,7 @@ fuzz_check_match(consent_ruleset_t *rs, const fuzz_rule_t *rules,
     const consent_rule_t  *got;
 
     /* a private copy: reads past the name are then ASan reports */
-    copy = malloc(len ? len : 1);
-    if (copy == NULL) {
-        abort();
-    }
-
-    memcpy(copy, name, len);
+    copy = fuzz_copy(name, len);
 
     got = consent_ruleset_match(rs, copy, len);
     want = fuzz_expect(rules, n, md, mctx, copy, len);
@@ -480,16 +467,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         NULL
     };
 
-    p = malloc(size ? size : 1);
+    p = fuzz_copy(data, size);
     lines = malloc(FUZZ_MAX_LINES * sizeof(fuzz_str_t));
     names = malloc(FUZZ_MAX_NAMES * sizeof(fuzz_str_t));
     rules = malloc(FUZZ_MAX_RULES * sizeof(fuzz_rule_t));
 
-    if (p == NULL || lines == NULL || names == NULL || rules == NULL) {
+    if (lines == NULL || names == NULL || rules == NULL) {
         abort();
     }
-
-    memcpy(p, data, size);
 
     n = 0;
 

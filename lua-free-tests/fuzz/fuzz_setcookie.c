@@ -3,27 +3,15 @@
  *
  * libFuzzer target: the Set-Cookie parser and cookie-domain matching.
  *
- * Every span the parser reports must lie inside the input (ASan sees the
- * input as an exactly sized heap copy), the name and value must not carry
+ * Every span the parser reports must lie inside the input (an exactly
+ * sized heap copy), the name and value must not carry
  * the ';' that ends the pair, and has_ctl must say whether the header has
  * NUL, CR or LF.  A domain always matches itself and its parents.
  */
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 #define FUZZ_INSIDE(p, n, base, len)                                         \
     FUZZ_ASSERT((n) == 0                                                     \
@@ -39,12 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned char   *d;
     consent_set_cookie_t   sc;
 
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        return 0;
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     consent_set_cookie_parse(p, size, &sc);
 

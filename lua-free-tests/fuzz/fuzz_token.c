@@ -16,16 +16,8 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "fuzz.h"
 
-
-#define FUZZ_ASSERT(cond)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: property violated: %s\n",                \
-                    __FILE__, __LINE__, #cond);                              \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 
 #define FUZZ_NOW        1700000000LL
@@ -160,12 +152,7 @@ fuzz_verify_input(const uint8_t *data, size_t size)
         { 4000000000000LL, 395 * 86400 }
     };
 
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memcpy(p, data, size);
+    p = fuzz_copy(data, size);
 
     /* the key and signature checks come before any clock check */
     rc0 = fuzz_verify(p, size, &fuzz_ring, clocks[0][0], clocks[0][1], &tok);
