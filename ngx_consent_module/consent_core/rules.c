@@ -315,15 +315,21 @@ consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
         return -1;
     }
 
-    if (rule->domain_len) {
-        r->domain = consent_strdup(rs, rule->domain, rule->domain_len);
+    /* kept without the leading dot a cookie Domain may have (RFC 6265) */
+    r->domain = NULL;
+    r->domain_len = rule->domain_len;
+
+    if (r->domain_len && rule->domain[0] == '.') {
+        r->domain_len--;
+    }
+
+    if (r->domain_len) {
+        r->domain = consent_strdup(rs, rule->domain + rule->domain_len
+                                       - r->domain_len, r->domain_len);
         if (r->domain == NULL) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-
-    } else {
-        r->domain = NULL;
     }
 
     rs->nrules++;
@@ -795,11 +801,9 @@ consent_domain_eq(const unsigned char *a, size_t alen,
 static int
 consent_compile_domains(consent_ruleset_t *rs)
 {
-    size_t                dlen;
-    unsigned              i, n, size;
-    uint32_t              h, cur;
-    consent_rule_t       *r, *other;
-    const unsigned char  *d, *od;
+    unsigned         i, n, size;
+    uint32_t         h, cur;
+    consent_rule_t  *r, *other;
 
     n = 0;
 
@@ -819,19 +823,12 @@ consent_compile_domains(consent_ruleset_t *rs)
 
     for (i = 0; i < rs->nrules; i++) {
         r = &rs->rules[i];
-        d = r->domain;
-        dlen = r->domain_len;
 
-        if (dlen && d[0] == '.') {
-            d++;
-            dlen--;
-        }
-
-        if (dlen == 0) {
+        if (r->domain_len == 0) {
             continue;
         }
 
-        h = consent_hash_lower(d, dlen) & rs->domains_mask;
+        h = consent_hash_lower(r->domain, r->domain_len) & rs->domains_mask;
 
         for ( ;; ) {
             cur = rs->domains[h];
@@ -842,13 +839,10 @@ consent_compile_domains(consent_ruleset_t *rs)
             }
 
             other = &rs->rules[cur - 1];
-            od = other->domain;
 
             /* as with names, a later rule for the same domain overrides */
-            if (consent_domain_eq(od[0] == '.' ? od + 1 : od,
-                                  od[0] == '.' ? other->domain_len - 1
-                                               : other->domain_len,
-                                  d, dlen))
+            if (consent_domain_eq(other->domain, other->domain_len,
+                                  r->domain, r->domain_len))
             {
                 rs->domains[h] = i + 1;
                 break;
@@ -866,9 +860,7 @@ const consent_rule_t *
 consent_ruleset_match_domain(const consent_ruleset_t *rs,
     const unsigned char *domain, size_t len)
 {
-    size_t                 dlen;
     uint32_t               h, cur;
-    const unsigned char   *d;
     const consent_rule_t  *r;
 
     if (rs == NULL || !rs->compiled || rs->domains == NULL) {
@@ -886,15 +878,8 @@ consent_ruleset_match_domain(const consent_ruleset_t *rs,
 
         while ((cur = rs->domains[h]) != 0) {
             r = &rs->rules[cur - 1];
-            d = r->domain;
-            dlen = r->domain_len;
 
-            if (d[0] == '.') {
-                d++;
-                dlen--;
-            }
-
-            if (consent_domain_eq(domain, len, d, dlen)) {
+            if (consent_domain_eq(domain, len, r->domain, r->domain_len)) {
                 return r;
             }
 

@@ -516,8 +516,12 @@ consent_token_verify(const unsigned char *p, size_t len,
 
     /*
      * Seen before, byte for byte: its fields were parsed and its signature
-     * checked then.  The slot comes from the signature, as below.
+     * checked then.  The slot comes from the signature, which is random for
+     * valid tokens: good enough as a hash.  A token of valid shape always
+     * gets a slot, where a verified one is remembered below.
      */
+    seen = NULL;
+
     if (ring->seen && len > CONSENT_SIG_B64_LEN) {
         q = p + len - CONSENT_SIG_B64_LEN;
         seen = &ring->seen[(q[0] | (q[1] << 7) | (q[2] << 14))
@@ -572,14 +576,6 @@ consent_token_verify(const unsigned char *p, size_t len,
     key = consent_key_find(ring, f[1], flen[1]);
     if (key == NULL) {
         return CONSENT_TOKEN_UNKNOWN_KEY;
-    }
-
-    /* the signature is random for valid tokens: good enough as a hash */
-    seen = NULL;
-
-    if (ring->seen) {
-        seen = &ring->seen[(f[6][0] | (f[6][1] << 7) | (f[6][2] << 14))
-                           % CONSENT_TOKEN_CACHE_SIZE];
     }
 
     if (consent_hmac(ring, key, p, (size_t) (f[6] - 1 - p), mac) != 0) {
