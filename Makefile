@@ -51,18 +51,21 @@ deps:
 	fi
 
 # configure once per source tree; nginx's own Makefile tracks the sources
-$(NGX_BUILD)/objs/Makefile: config
-	rm -rf $(NGX_BUILD)
-	mkdir -p $(BUILD)
-	cp -r $(NGINX_SRC) $(NGX_BUILD)
-	cd $(NGX_BUILD) && \
+# $(call configure_nginx,DIR,EXTRA): a fresh copy of NGINX_SRC in DIR,
+# configured with its conf_flags (Debian's) plus EXTRA and this module
+configure_nginx = \
+	rm -rf $(1) && mkdir -p $(dir $(1)) && cp -r $(NGINX_SRC) $(1) && \
+	cd $(1) && \
 	if [ -f conf_flags ]; then . ./conf_flags; \
 	else NGX_CONF_FLAGS=(--with-compat --with-http_v2_module \
 	                     --with-http_ssl_module); fi; \
 	conf=./configure; [ -x $$conf ] || conf=./auto/configure; \
-	$$conf "$${NGX_CONF_FLAGS[@]}" \
+	$$conf "$${NGX_CONF_FLAGS[@]}" $(2) \
 	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }
+
+$(NGX_BUILD)/objs/Makefile: config
+	$(call configure_nginx,$(NGX_BUILD),)
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SRCS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
@@ -107,19 +110,12 @@ ASAN_BUILD := build-asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
 ASAN_MODULE := $(ASAN_BUILD)/nginx/objs/ngx_http_consent_module.so
 
+ASAN_CONF := --with-cc-opt="$(ASAN_FLAGS)" \
+              --with-ld-opt="-fsanitize=address,undefined"
+
 $(ASAN_MODULE): config $(SRCS)
 	rm -rf $(ASAN_BUILD)
-	mkdir -p $(ASAN_BUILD)
-	cp -r $(NGINX_SRC) $(ASAN_BUILD)/nginx
-	cd $(ASAN_BUILD)/nginx && \
-	if [ -f conf_flags ]; then . ./conf_flags; \
-	else NGX_CONF_FLAGS=(--with-compat --with-http_v2_module \
-	                     --with-http_ssl_module); fi; \
-	conf=./configure; [ -x $$conf ] || conf=./auto/configure; \
-	$$conf "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(ASAN_FLAGS)" \
-	    --with-ld-opt="-fsanitize=address,undefined" \
-	    --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
-	    || { tail -30 configure.log; exit 1; }
+	$(call configure_nginx,$(ASAN_BUILD)/nginx,$(ASAN_CONF))
 	$(MAKE) -C $(ASAN_BUILD)/nginx -f objs/Makefile modules
 	printf '#!/bin/sh\nLD_PRELOAD="%s %s" exec %s "$$@"\n' \
 	    "$$(gcc -print-file-name=libasan.so)" \

@@ -16,7 +16,7 @@
 static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
-    ngx_uint_t *has_pp);
+    size_t *pp_len);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, const u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_expire(ngx_http_request_t *r,
@@ -26,7 +26,7 @@ static ngx_int_t ngx_http_consent_expire_one(ngx_http_request_t *r,
 static ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
     const char *key, size_t key_len, u_char *value, size_t len);
 static ngx_int_t ngx_http_consent_permissions_policy(ngx_http_request_t *r,
-    ngx_uint_t has_pp);
+    size_t pp_len);
 static ngx_uint_t ngx_http_consent_is_header(ngx_table_elt_t *h,
     const char *name, size_t len);
 
@@ -60,7 +60,7 @@ ngx_http_consent_response_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_consent_header_filter(ngx_http_request_t *r)
 {
-    ngx_uint_t                     has_pp;
+    size_t                         pp_len;
     consent_mask_t                 refused;
     ngx_table_elt_t               *h;
     ngx_http_consent_ctx_t        *ctx;
@@ -84,9 +84,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
     refused = consent_purposes_all(&cmcf->purposes) & ~ctx->purposes;
 
     if (refused) {
-        has_pp = 1;
-
-        if (ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &has_pp)
+        if (ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &pp_len)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -100,7 +98,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
         if (lcf->permissions_policy
             && (refused & CONSENT_BIT(CONSENT_P_ADVERTISING))
-            && ngx_http_consent_permissions_policy(r, has_pp) != NGX_OK)
+            && ngx_http_consent_permissions_policy(r, pp_len) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -126,12 +124,15 @@ ngx_http_consent_is_header(ngx_table_elt_t *h, const char *name, size_t len)
 }
 
 
-/* also tells whether the response has a Permissions-Policy to merge */
+/*
+ * The same walk measures the Permissions-Policy headers to merge: *pp_len
+ * is 0 when there are none.
+ */
 
 static ngx_int_t
 ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
-    ngx_uint_t *has_pp)
+    size_t *pp_len)
 {
     ngx_uint_t               i, drop;
     ngx_list_part_t         *part;
@@ -141,7 +142,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 
     part = &r->headers_out.headers.part;
     h = part->elts;
-    *has_pp = 0;
+    *pp_len = 0;
 
     for (i = 0; /* void */; i++) {
 
@@ -158,7 +159,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
         if (ngx_http_consent_is_header(&h[i], "Permissions-Policy",
                                        sizeof("Permissions-Policy") - 1))
         {
-            *has_pp = 1;
+            *pp_len += h[i].value.len + 2;
             continue;
         }
 
@@ -429,7 +430,7 @@ ngx_http_consent_add_header(ngx_http_request_t *r, const char *key,
  */
 
 static ngx_int_t
-ngx_http_consent_permissions_policy(ngx_http_request_t *r, ngx_uint_t has_pp)
+ngx_http_consent_permissions_policy(ngx_http_request_t *r, size_t pp_len)
 {
     u_char           *out, *o, *p, *end, *m, *k, *k_end;
     size_t            len;
@@ -442,40 +443,16 @@ ngx_http_consent_permissions_policy(ngx_http_request_t *r, ngx_uint_t has_pp)
                             "join-ad-interest-group=(), run-ad-auction=()";
 
     /* the common case: nothing to merge with, a constant value */
-    if (!has_pp) {
+    if (pp_len == 0) {
         return ngx_http_consent_add_header(r, "Permissions-Policy",
                                            sizeof("Permissions-Policy") - 1,
                                            ours, sizeof(ours) - 1)
                ? NGX_OK : NGX_ERROR;
     }
 
-    len = 0;
+    /* ours, ", ", then the upstream members with their separators */
+    len = sizeof(ours) - 1 + 2 + pp_len;
     first = NULL;
-
-    for (f = 0; f < NGX_HTTP_CONSENT_PP_N; f++) {
-        len += ngx_http_consent_pp_features[f].len + sizeof("=(), ") - 1;
-    }
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_consent_is_header(&h[i], "Permissions-Policy",
-                                       sizeof("Permissions-Policy") - 1))
-        {
-            len += h[i].value.len + 2;
-        }
-    }
 
     out = ngx_pnalloc(r->pool, len);
     if (out == NULL) {
