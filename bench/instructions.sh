@@ -8,6 +8,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 module="$top/build/ngx_http_consent_module.so"
 requests=500
 nrules=default
@@ -26,23 +27,10 @@ dir=$(mktemp -d /tmp/consent-callgrind.XXXXXX)
 mkdir -p "$dir/logs" "$dir/tmp"
 trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"' EXIT
 
-port=$(perl -MIO::Socket::INET -e \
-    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport')
-key=$(head -c 32 /dev/urandom | base64 -w0)
-echo "k1 $key" > "$dir/keys"
+port=$(free_port)
+key=$(bench_keys "$dir")
 
-if [ "$nrules" = default ]; then
-    rules="consent_rules $top/ngx_consent_module/rules/default.rules;"
-else
-    perl -e 'for my $i (1 .. shift) {
-                 my $k = $i % 10;
-                 print $k == 0 ? "~zz${i}_[0-9]+ analytics v$i\n"
-                     : $k < 4 ? "zp${i}_* advertising v$i\n"
-                     : "zx$i advertising v$i\n" }
-             print "_ga analytics ga\n_gid analytics ga\n_fbp advertising m\n",
-                   "_gcl_* advertising gads\n"' "$nrules" > "$dir/r.rules"
-    rules="consent_rules $dir/r.rules;"
-fi
+rules=$(bench_rules "$nrules" "$dir")
 
 cat > "$dir/nginx.conf" <<CONF
 load_module $module;
@@ -70,21 +58,13 @@ http {
 }
 CONF
 
-token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
-    my ($k, $t) = (decode_base64($ARGV[0]), time);
-    my $m = "1.k1.benchsubject0001.00000005.1.$t";
-    my $s = encode_base64(hmac_sha256($m, $k), "");
-    $s =~ tr{+/}{-_}; $s =~ s/=+$//; print "$m.$s"' "$key")
-cookies="_ga=GA1.2.1111.2222; _gid=GA1.2.333.444; _gat_UA1=1; _fbp=fb.1.1.2; _fbc=fb.1.3.4; _gcl_au=1.1.555; IDE=AHWqTUm; _uetsid=abc; _uetvid=def; _hjSessionUser_1=eyJ; session=s3cr3t; consent=$token"
+cookies=$(bench_cookies "$key")
 
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
     --dump-instr=no --collect-atstart=yes \
     /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" >/dev/null 2>&1 &
 
-for _ in $(seq 600); do
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-    sleep 0.1
-done
+wait_port "$port" 600 0.1 || true
 
 # the same fixed request set against each location, one connection each
 send() {

@@ -13,6 +13,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 module="$top/build/ngx_http_consent_module.so"
 rounds=${ROUNDS:-3}
 duration=${DURATION:-5}
@@ -41,10 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport'
-}
 p_mod=$(free_port); p_plain=$(free_port); p_origin=$(free_port)
 p_redis=$(free_port)
 
@@ -70,24 +67,9 @@ if [ "$scenario" = cache ] || [ "$scenario" = nocache ]; then
         p analytics v 1 t "$(date +%s)" >/dev/null
 fi
 
-key=$(head -c 32 /dev/urandom | base64 -w0)
-echo "k1 $key" > "$dir/keys"
+key=$(bench_keys "$dir")
 
-# rules: the shipped file, or N synthetic rules (exact, prefix, regex mix)
-if [ "$nrules" = default ]; then
-    rules="consent_rules $top/ngx_consent_module/rules/default.rules;"
-else
-    perl -e 'my $n = shift;
-             for my $i (1 .. $n) {
-                 my $k = $i % 10;
-                 if ($k == 0) { print "~zz${i}_[0-9]+ analytics v$i\n" }
-                 elsif ($k < 4) { print "zp${i}_* advertising v$i\n" }
-                 else { print "zx$i advertising v$i\n" }
-             }
-             print "_ga analytics ga\n_gid analytics ga\n_fbp advertising meta\n",
-                   "_gcl_* advertising gads\n";' "$nrules" > "$dir/bench.rules"
-    rules="consent_rules $dir/bench.rules;"
-fi
+rules=$(bench_rules "$nrules" "$dir")
 
 cat > "$dir/nginx.conf" <<CONF
 load_module $module;
@@ -138,20 +120,12 @@ CONF
 /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
 
 for p in $p_mod $p_plain $p_origin; do
-    for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break
-        sleep 0.05
-    done
+    wait_port "$p" 100 0.05 || true
 done
 
 # a browser-like request: 10 tracking cookies, a session, a consent cookie
 # granting analytics, Sec-GPC
-token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
-    my ($k, $t) = (decode_base64($ARGV[0]), time);
-    my $m = "1.k1.benchsubject0001.00000005.1.$t";
-    my $s = encode_base64(hmac_sha256($m, $k), "");
-    $s =~ tr{+/}{-_}; $s =~ s/=+$//; print "$m.$s"' "$key")
-cookies="_ga=GA1.2.1111.2222; _gid=GA1.2.333.444; _gat_UA1=1; _fbp=fb.1.1.2; _fbc=fb.1.3.4; _gcl_au=1.1.555; IDE=AHWqTUm; _uetsid=abc; _uetvid=def; _hjSessionUser_1=eyJ; session=s3cr3t; consent=$token"
+cookies=$(bench_cookies "$key")
 
 run_wrk() {
     wrk -t1 -c"$conns" -d"${duration}s" --latency \
