@@ -149,7 +149,6 @@ typedef struct {
 
     unsigned                    gpc:1;
     unsigned                    blocked:1;     /* consent_require refused */
-    unsigned                    upstream_done:1;
     unsigned                    decided:1;
     unsigned                    filtered:1;
     unsigned                    has_cookie:1;  /* a valid consent cookie */
