@@ -271,17 +271,28 @@ fuzz_expect(const fuzz_rule_t *rules, unsigned n, pcre2_match_data *md,
 }
 
 
+/* a: the set's copy, which keeps the domain without its leading dot */
 static int
 fuzz_same_rule(const consent_rule_t *a, const consent_rule_t *b)
 {
+    size_t                blen;
+    const unsigned char  *bdom;
+
+    bdom = b->domain;
+    blen = b->domain_len;
+
+    if (blen && bdom[0] == '.') {
+        bdom++;
+        blen--;
+    }
+
     return a->kind == b->kind && a->purpose == b->purpose
            && a->pattern_len == b->pattern_len
            && memcmp(a->pattern, b->pattern, a->pattern_len) == 0
            && a->vendor_len == b->vendor_len
            && memcmp(a->vendor, b->vendor, a->vendor_len) == 0
-           && a->domain_len == b->domain_len
-           && (a->domain_len == 0
-               || memcmp(a->domain, b->domain, a->domain_len) == 0);
+           && a->domain_len == blen
+           && (blen == 0 || memcmp(a->domain, bdom, blen) == 0);
 }
 
 

@@ -186,6 +186,7 @@ typedef struct {
     size_t                     pattern_len;
     const unsigned char       *vendor;
     size_t                     vendor_len;
+    /* as written; a set's own copy drops a leading dot */
     const unsigned char       *domain;
     size_t                     domain_len;
     uint32_t                   line;
