@@ -70,6 +70,7 @@ void test_rules(void);
 void test_token(void);
 void test_purposes(void);
 void test_regions(void);
+void test_choice(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

@@ -70,6 +70,7 @@ main(int argc, char **argv)
         { "cookie", test_cookie },
         { "rules", test_rules },
         { "token", test_token },
+        { "choice", test_choice },
     };
 
     int       i, j;

@@ -342,6 +342,38 @@ size_t consent_token_sign(const consent_keyring_t *ring,
 const char *consent_token_strerror(int rc);
 
 
+/* the consent API's request body: a visitor's choice */
+
+#define CONSENT_CHOICE_BODY_MAX     4096
+
+typedef struct {
+    consent_mask_t             purposes;     /* necessary always set */
+    uint32_t                   policy_version;
+    unsigned                   has_purposes:1;
+    unsigned                   has_version:1;
+    const char                *field;        /* on error: what is at fault */
+    char                       error[96];    /* on error: why, for people */
+} consent_choice_t;
+
+/*
+ * {"purposes": ["analytics"], "policy_version": 3}: purposes required,
+ * policy_version optional, other fields skipped.  0, or -1 with field and
+ * error set ("body" for syntax errors).
+ */
+int consent_choice_json(const unsigned char *p, size_t len,
+    const consent_purposes_t *ps, consent_choice_t *ch);
+/* purposes=analytics,advertising&policy_version=3 (also repeated keys) */
+int consent_choice_form(const unsigned char *p, size_t len,
+    const consent_purposes_t *ps, consent_choice_t *ch);
+/*
+ * The inside of a JSON string: '"' and '\\' escaped, control bytes and
+ * bytes from 0x7f up as \u00XX.  Returns the length needed; writes only
+ * if out is not NULL and it fits in outlen.
+ */
+size_t consent_json_escape(const unsigned char *p, size_t len,
+    unsigned char *out, size_t outlen);
+
+
 /* regions and regimes */
 
 #define CONSENT_REGIME_OPT_IN       0

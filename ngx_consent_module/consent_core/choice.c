@@ -1,0 +1,918 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * The consent API's request bodies: a visitor's choice as JSON
+ * ({"purposes": ["analytics"], "policy_version": 3}) or as a form
+ * (purposes=analytics,advertising&policy_version=3), and JSON string
+ * escaping for what the API answers.
+ *
+ * The JSON reader is a strict RFC 8259 one for a single object: anything
+ * it does not understand is an error that names the field, never a guess.
+ * Fields it does not know are skipped (validated, not interpreted), so
+ * that a banner may send more than this version reads.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "consent_core.h"
+
+
+#define CONSENT_JSON_DEPTH_MAX   32
+
+
+typedef struct {
+    const unsigned char       *p;
+    const unsigned char       *start;
+    const unsigned char       *end;
+    consent_choice_t          *ch;
+    const consent_purposes_t  *ps;
+    unsigned                   depth;
+} consent_json_t;
+
+
+static void consent_choice_error(consent_choice_t *ch, const char *field,
+    const char *fmt, const char *arg);
+static int consent_json_syntax(consent_json_t *js);
+static void consent_json_ws(consent_json_t *js);
+static int consent_json_string(consent_json_t *js, unsigned char *out,
+    size_t outlen, size_t *len);
+static int consent_json_hex4(const unsigned char *p, unsigned *v);
+static int consent_json_skip(consent_json_t *js);
+static int consent_json_number(consent_json_t *js, uint64_t *v,
+    int *integer);
+static int consent_json_purposes(consent_json_t *js);
+static int consent_json_version(consent_json_t *js);
+static int consent_choice_name(consent_choice_t *ch,
+    const consent_purposes_t *ps, const unsigned char *name, size_t len);
+static int consent_form_decode(const unsigned char *p, size_t len,
+    unsigned char *out, size_t outlen, size_t *olen);
+
+
+static void
+consent_choice_error(consent_choice_t *ch, const char *field,
+    const char *fmt, const char *arg)
+{
+    ch->field = field;
+    snprintf(ch->error, sizeof(ch->error), fmt, arg);
+}
+
+
+static int
+consent_json_syntax(consent_json_t *js)
+{
+    char  at[24];
+
+    snprintf(at, sizeof(at), "%lu", (unsigned long) (js->p - js->start));
+    consent_choice_error(js->ch, "body", "invalid JSON at byte %s", at);
+
+    return -1;
+}
+
+
+static void
+consent_json_ws(consent_json_t *js)
+{
+    while (js->p < js->end
+           && (*js->p == ' ' || *js->p == '\t' || *js->p == '\n'
+               || *js->p == '\r'))
+    {
+        js->p++;
+    }
+}
+
+
+static int
+consent_json_hex4(const unsigned char *p, unsigned *v)
+{
+    unsigned  i, c;
+
+    *v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            c = (c | 0x20) - 'a' + 10;
+
+        } else {
+            return -1;
+        }
+
+        *v = (*v << 4) | c;
+    }
+
+    return 0;
+}
+
+
+/*
+ * A string at js->p (on its opening quote), decoded into out as UTF-8.
+ * Bytes that do not fit are counted in *len but not written, so a caller
+ * sees "too long" without a second pass.  Raw control bytes, bad escapes,
+ * lone surrogates and malformed UTF-8 are syntax errors.
+ */
+
+static int
+consent_json_string(consent_json_t *js, unsigned char *out, size_t outlen,
+    size_t *len)
+{
+    size_t          n, k, i;
+    unsigned        c, lo;
+    unsigned char   u[4];
+
+    n = 0;
+    js->p++;
+
+    for ( ;; ) {
+        if (js->p >= js->end) {
+            return consent_json_syntax(js);
+        }
+
+        c = *js->p;
+
+        if (c == '"') {
+            js->p++;
+            *len = n;
+            return 0;
+        }
+
+        if (c < 0x20) {
+            return consent_json_syntax(js);
+        }
+
+        if (c == '\\') {
+            if (js->end - js->p < 2) {
+                return consent_json_syntax(js);
+            }
+
+            c = js->p[1];
+            k = 1;
+
+            switch (c) {
+            case '"': case '\\': case '/':
+                u[0] = (unsigned char) c;
+                break;
+            case 'b': u[0] = '\b'; break;
+            case 'f': u[0] = '\f'; break;
+            case 'n': u[0] = '\n'; break;
+            case 'r': u[0] = '\r'; break;
+            case 't': u[0] = '\t'; break;
+
+            case 'u':
+                if (js->end - js->p < 6
+                    || consent_json_hex4(js->p + 2, &c) != 0)
+                {
+                    return consent_json_syntax(js);
+                }
+
+                if (c >= 0xdc00 && c <= 0xdfff) {
+                    return consent_json_syntax(js);
+                }
+
+                if (c >= 0xd800 && c <= 0xdbff) {
+                    if (js->end - js->p < 12 || js->p[6] != '\\'
+                        || js->p[7] != 'u'
+                        || consent_json_hex4(js->p + 8, &lo) != 0
+                        || lo < 0xdc00 || lo > 0xdfff)
+                    {
+                        return consent_json_syntax(js);
+                    }
+
+                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                    js->p += 6;
+                }
+
+                if (c < 0x80) {
+                    u[0] = (unsigned char) c;
+
+                } else if (c < 0x800) {
+                    u[0] = (unsigned char) (0xc0 | (c >> 6));
+                    u[1] = (unsigned char) (0x80 | (c & 0x3f));
+                    k = 2;
+
+                } else if (c < 0x10000) {
+                    u[0] = (unsigned char) (0xe0 | (c >> 12));
+                    u[1] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+                    u[2] = (unsigned char) (0x80 | (c & 0x3f));
+                    k = 3;
+
+                } else {
+                    u[0] = (unsigned char) (0xf0 | (c >> 18));
+                    u[1] = (unsigned char) (0x80 | ((c >> 12) & 0x3f));
+                    u[2] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+                    u[3] = (unsigned char) (0x80 | (c & 0x3f));
+                    k = 4;
+                }
+
+                js->p += 4;
+                break;
+
+            default:
+                return consent_json_syntax(js);
+            }
+
+            js->p += 2;
+
+        } else if (c < 0x80) {
+            u[0] = (unsigned char) c;
+            k = 1;
+            js->p++;
+
+        } else {
+            /* UTF-8: the shortest form, no surrogates, up to U+10FFFF */
+            if (c >= 0xc2 && c <= 0xdf) {
+                k = 2;
+            } else if (c >= 0xe0 && c <= 0xef) {
+                k = 3;
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                k = 4;
+            } else {
+                return consent_json_syntax(js);
+            }
+
+            if ((size_t) (js->end - js->p) < k) {
+                return consent_json_syntax(js);
+            }
+
+            for (i = 1; i < k; i++) {
+                if ((js->p[i] & 0xc0) != 0x80) {
+                    return consent_json_syntax(js);
+                }
+            }
+
+            if ((c == 0xe0 && js->p[1] < 0xa0)
+                || (c == 0xed && js->p[1] > 0x9f)
+                || (c == 0xf0 && js->p[1] < 0x90)
+                || (c == 0xf4 && js->p[1] > 0x8f))
+            {
+                return consent_json_syntax(js);
+            }
+
+            memcpy(u, js->p, k);
+            js->p += k;
+        }
+
+        for (i = 0; i < k; i++, n++) {
+            if (n < outlen) {
+                out[n] = u[i];
+            }
+        }
+    }
+}
+
+
+/* an RFC 8259 number; *integer says whether it had no fraction/exponent */
+
+static int
+consent_json_number(consent_json_t *js, uint64_t *v, int *integer)
+{
+    int  neg, big;
+
+    *v = 0;
+    *integer = 1;
+    neg = 0;
+    big = 0;
+
+    if (*js->p == '-') {
+        neg = 1;
+        js->p++;
+    }
+
+    if (js->p >= js->end || *js->p < '0' || *js->p > '9') {
+        return consent_json_syntax(js);
+    }
+
+    if (*js->p == '0') {
+        js->p++;
+
+    } else {
+        while (js->p < js->end && *js->p >= '0' && *js->p <= '9') {
+            if (*v > (UINT64_MAX - 9) / 10) {
+                big = 1;
+
+            } else {
+                *v = *v * 10 + (*js->p - '0');
+            }
+
+            js->p++;
+        }
+    }
+
+    if (js->p < js->end && *js->p == '.') {
+        *integer = 0;
+        js->p++;
+
+        if (js->p >= js->end || *js->p < '0' || *js->p > '9') {
+            return consent_json_syntax(js);
+        }
+
+        while (js->p < js->end && *js->p >= '0' && *js->p <= '9') {
+            js->p++;
+        }
+    }
+
+    if (js->p < js->end && (*js->p == 'e' || *js->p == 'E')) {
+        *integer = 0;
+        js->p++;
+
+        if (js->p < js->end && (*js->p == '+' || *js->p == '-')) {
+            js->p++;
+        }
+
+        if (js->p >= js->end || *js->p < '0' || *js->p > '9') {
+            return consent_json_syntax(js);
+        }
+
+        while (js->p < js->end && *js->p >= '0' && *js->p <= '9') {
+            js->p++;
+        }
+    }
+
+    if (neg && *v != 0) {
+        *integer = 0;
+    }
+
+    if (big) {
+        *v = UINT64_MAX;
+    }
+
+    return 0;
+}
+
+
+/* any value, validated and passed over */
+
+static int
+consent_json_skip(consent_json_t *js)
+{
+    int        integer;
+    size_t     len;
+    uint64_t   v;
+    unsigned   first;
+
+    consent_json_ws(js);
+
+    if (js->p >= js->end) {
+        return consent_json_syntax(js);
+    }
+
+    switch (*js->p) {
+
+    case '"':
+        return consent_json_string(js, NULL, 0, &len);
+
+    case '{':
+    case '[':
+        if (++js->depth > CONSENT_JSON_DEPTH_MAX) {
+            consent_choice_error(js->ch, "body", "JSON nested too deep%s",
+                                 "");
+            return -1;
+        }
+
+        first = (*js->p == '{') ? '}' : ']';
+        js->p++;
+        consent_json_ws(js);
+
+        if (js->p < js->end && *js->p == first) {
+            js->p++;
+            js->depth--;
+            return 0;
+        }
+
+        for ( ;; ) {
+            if (first == '}') {
+                consent_json_ws(js);
+
+                if (js->p >= js->end || *js->p != '"'
+                    || consent_json_string(js, NULL, 0, &len) != 0)
+                {
+                    return consent_json_syntax(js);
+                }
+
+                consent_json_ws(js);
+
+                if (js->p >= js->end || *js->p != ':') {
+                    return consent_json_syntax(js);
+                }
+
+                js->p++;
+            }
+
+            if (consent_json_skip(js) != 0) {
+                return -1;
+            }
+
+            consent_json_ws(js);
+
+            if (js->p < js->end && *js->p == ',') {
+                js->p++;
+                continue;
+            }
+
+            if (js->p < js->end && *js->p == first) {
+                js->p++;
+                js->depth--;
+                return 0;
+            }
+
+            return consent_json_syntax(js);
+        }
+
+    case 't':
+        if (js->end - js->p >= 4 && memcmp(js->p, "true", 4) == 0) {
+            js->p += 4;
+            return 0;
+        }
+
+        return consent_json_syntax(js);
+
+    case 'f':
+        if (js->end - js->p >= 5 && memcmp(js->p, "false", 5) == 0) {
+            js->p += 5;
+            return 0;
+        }
+
+        return consent_json_syntax(js);
+
+    case 'n':
+        if (js->end - js->p >= 4 && memcmp(js->p, "null", 4) == 0) {
+            js->p += 4;
+            return 0;
+        }
+
+        return consent_json_syntax(js);
+
+    default:
+        if (*js->p == '-' || (*js->p >= '0' && *js->p <= '9')) {
+            return consent_json_number(js, &v, &integer);
+        }
+
+        return consent_json_syntax(js);
+    }
+}
+
+
+static int
+consent_choice_name(consent_choice_t *ch, const consent_purposes_t *ps,
+    const unsigned char *name, size_t len)
+{
+    int     i;
+    char    shown[CONSENT_PURPOSE_NAME_MAX + 4];
+    size_t  k;
+
+    i = (len <= CONSENT_PURPOSE_NAME_MAX)
+        ? consent_purpose_find(ps, name, len) : -1;
+
+    if (i >= 0) {
+        ch->purposes |= CONSENT_BIT(i);
+        return 0;
+    }
+
+    /* the name goes back in the error: printable ASCII, cut short */
+    for (k = 0; k < len && k < CONSENT_PURPOSE_NAME_MAX; k++) {
+        shown[k] = (name[k] >= 0x20 && name[k] < 0x7f && name[k] != '"'
+                    && name[k] != '\\')
+                   ? (char) name[k] : '?';
+    }
+
+    if (len > CONSENT_PURPOSE_NAME_MAX) {
+        memcpy(shown + k, "...", 3);
+        k += 3;
+    }
+
+    shown[k] = '\0';
+
+    consent_choice_error(ch, "purposes", "unknown purpose \"%s\"", shown);
+
+    return -1;
+}
+
+
+static int
+consent_json_purposes(consent_json_t *js)
+{
+    size_t         len;
+    unsigned char  name[CONSENT_PURPOSE_NAME_MAX + 1];
+
+    consent_json_ws(js);
+
+    if (js->p >= js->end || *js->p != '[') {
+        if (consent_json_skip(js) != 0) {
+            return -1;
+        }
+
+        consent_choice_error(js->ch, "purposes",
+                             "must be an array of purpose names%s", "");
+        return -1;
+    }
+
+    js->p++;
+    js->ch->has_purposes = 1;
+    consent_json_ws(js);
+
+    if (js->p < js->end && *js->p == ']') {
+        js->p++;
+        return 0;
+    }
+
+    for ( ;; ) {
+        consent_json_ws(js);
+
+        if (js->p >= js->end) {
+            return consent_json_syntax(js);
+        }
+
+        if (*js->p != '"') {
+            if (consent_json_skip(js) != 0) {
+                return -1;
+            }
+
+            consent_choice_error(js->ch, "purposes",
+                                 "must be an array of purpose names%s", "");
+            return -1;
+        }
+
+        if (consent_json_string(js, name, sizeof(name), &len) != 0) {
+            return -1;
+        }
+
+        /* a name longer than the buffer is unknown: only its start shows */
+        if (consent_choice_name(js->ch, js->ps, name, len) != 0) {
+            return -1;
+        }
+
+        consent_json_ws(js);
+
+        if (js->p < js->end && *js->p == ',') {
+            js->p++;
+            continue;
+        }
+
+        if (js->p < js->end && *js->p == ']') {
+            js->p++;
+            return 0;
+        }
+
+        return consent_json_syntax(js);
+    }
+}
+
+
+static int
+consent_json_version(consent_json_t *js)
+{
+    int       integer;
+    uint64_t  v;
+
+    consent_json_ws(js);
+
+    if (js->p < js->end && (*js->p == '-' || (*js->p >= '0' && *js->p <= '9')))
+    {
+        if (consent_json_number(js, &v, &integer) != 0) {
+            return -1;
+        }
+
+        if (integer && v <= UINT32_MAX) {
+            js->ch->policy_version = (uint32_t) v;
+            js->ch->has_version = 1;
+            return 0;
+        }
+
+    } else if (consent_json_skip(js) != 0) {
+        return -1;
+    }
+
+    consent_choice_error(js->ch, "policy_version",
+                         "must be an integer from 0 to 4294967295%s", "");
+    return -1;
+}
+
+
+int
+consent_choice_json(const unsigned char *p, size_t len,
+    const consent_purposes_t *ps, consent_choice_t *ch)
+{
+    size_t          klen;
+    unsigned char   key[16];
+    consent_json_t  js;
+
+    memset(ch, 0, sizeof(consent_choice_t));
+    ch->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
+
+    js.p = p;
+    js.start = p;
+    js.end = p + len;
+    js.ch = ch;
+    js.ps = ps;
+    js.depth = 1;
+
+    consent_json_ws(&js);
+
+    if (js.p >= js.end || *js.p != '{') {
+        if (js.p >= js.end) {
+            consent_choice_error(ch, "body", "empty body%s", "");
+            return -1;
+        }
+
+        consent_choice_error(ch, "body", "must be a JSON object%s", "");
+        return -1;
+    }
+
+    js.p++;
+    consent_json_ws(&js);
+
+    if (js.p < js.end && *js.p == '}') {
+        js.p++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        consent_json_ws(&js);
+
+        if (js.p >= js.end || *js.p != '"') {
+            return consent_json_syntax(&js);
+        }
+
+        if (consent_json_string(&js, key, sizeof(key), &klen) != 0) {
+            return -1;
+        }
+
+        consent_json_ws(&js);
+
+        if (js.p >= js.end || *js.p != ':') {
+            return consent_json_syntax(&js);
+        }
+
+        js.p++;
+
+        if (klen == 8 && memcmp(key, "purposes", 8) == 0) {
+            if (ch->has_purposes) {
+                consent_choice_error(ch, "purposes", "duplicate field%s", "");
+                return -1;
+            }
+
+            if (consent_json_purposes(&js) != 0) {
+                return -1;
+            }
+
+        } else if (klen == 14 && memcmp(key, "policy_version", 14) == 0) {
+            if (ch->has_version) {
+                consent_choice_error(ch, "policy_version",
+                                     "duplicate field%s", "");
+                return -1;
+            }
+
+            if (consent_json_version(&js) != 0) {
+                return -1;
+            }
+
+        } else if (consent_json_skip(&js) != 0) {
+            return -1;
+        }
+
+        consent_json_ws(&js);
+
+        if (js.p < js.end && *js.p == ',') {
+            js.p++;
+            continue;
+        }
+
+        if (js.p < js.end && *js.p == '}') {
+            js.p++;
+            break;
+        }
+
+        return consent_json_syntax(&js);
+    }
+
+done:
+
+    consent_json_ws(&js);
+
+    if (js.p != js.end) {
+        return consent_json_syntax(&js);
+    }
+
+    if (!ch->has_purposes) {
+        consent_choice_error(ch, "purposes", "missing%s", "");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* percent-decoding, '+' as a space; -1 on a bad escape */
+
+static int
+consent_form_decode(const unsigned char *p, size_t len, unsigned char *out,
+    size_t outlen, size_t *olen)
+{
+    size_t    n, i;
+    unsigned  c, h, l;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (c == '+') {
+            c = ' ';
+
+        } else if (c == '%') {
+            if (len - i < 3) {
+                return -1;
+            }
+
+            h = p[i + 1] | 0x20;
+            l = p[i + 2] | 0x20;
+
+            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))
+                || !((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f')))
+            {
+                return -1;
+            }
+
+            h = (h <= '9') ? h - '0' : h - 'a' + 10;
+            l = (l <= '9') ? l - '0' : l - 'a' + 10;
+            c = (h << 4) | l;
+            i += 2;
+        }
+
+        if (n < outlen) {
+            out[n] = (unsigned char) c;
+        }
+
+        n++;
+    }
+
+    *olen = n;
+
+    return 0;
+}
+
+
+int
+consent_choice_form(const unsigned char *p, size_t len,
+    const consent_purposes_t *ps, consent_choice_t *ch)
+{
+    size_t                klen, vlen, n;
+    uint64_t              v;
+    const unsigned char  *end, *amp, *eq, *s, *name;
+    unsigned char         key[16];
+    unsigned char         val[CONSENT_CHOICE_BODY_MAX];
+
+    memset(ch, 0, sizeof(consent_choice_t));
+    ch->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
+
+    end = p + len;
+
+    while (p < end) {
+        amp = memchr(p, '&', (size_t) (end - p));
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(p, '=', (size_t) (amp - p));
+        if (eq == NULL) {
+            eq = amp;
+        }
+
+        if (consent_form_decode(p, (size_t) (eq - p), key, sizeof(key),
+                                &klen)
+            != 0)
+        {
+            consent_choice_error(ch, "body", "bad percent-encoding%s", "");
+            return -1;
+        }
+
+        vlen = 0;
+
+        if (eq < amp
+            && consent_form_decode(eq + 1, (size_t) (amp - eq - 1), val,
+                                   sizeof(val), &vlen)
+               != 0)
+        {
+            consent_choice_error(ch, "body", "bad percent-encoding%s", "");
+            return -1;
+        }
+
+        if (vlen > sizeof(val)) {
+            vlen = sizeof(val);
+        }
+
+        if (klen == 8 && memcmp(key, "purposes", 8) == 0) {
+            ch->has_purposes = 1;
+
+            /* "a,b", "a b", or purposes=a&purposes=b */
+            for (s = val; s < val + vlen; /* void */) {
+                while (s < val + vlen && (*s == ',' || *s == ' ')) {
+                    s++;
+                }
+
+                name = s;
+
+                while (s < val + vlen && *s != ',' && *s != ' ') {
+                    s++;
+                }
+
+                if (s > name
+                    && consent_choice_name(ch, ps, name, (size_t) (s - name))
+                       != 0)
+                {
+                    return -1;
+                }
+            }
+
+        } else if (klen == 14 && memcmp(key, "policy_version", 14) == 0) {
+            if (ch->has_version) {
+                consent_choice_error(ch, "policy_version",
+                                     "duplicate field%s", "");
+                return -1;
+            }
+
+            v = 0;
+
+            for (n = 0; n < vlen; n++) {
+                if (val[n] < '0' || val[n] > '9' || v > UINT32_MAX) {
+                    break;
+                }
+
+                v = v * 10 + (val[n] - '0');
+            }
+
+            if (vlen == 0 || n != vlen || v > UINT32_MAX) {
+                consent_choice_error(ch, "policy_version",
+                                    "must be an integer from 0 to "
+                                    "4294967295%s", "");
+                return -1;
+            }
+
+            ch->policy_version = (uint32_t) v;
+            ch->has_version = 1;
+        }
+
+        p = (amp < end) ? amp + 1 : end;
+    }
+
+    if (!ch->has_purposes) {
+        consent_choice_error(ch, "purposes", "missing%s", "");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+size_t
+consent_json_escape(const unsigned char *p, size_t len, unsigned char *out,
+    size_t outlen)
+{
+    size_t               n, k, i;
+    unsigned char        e[6];
+    static const char    hex[] = "0123456789abcdef";
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        n += (p[i] == '"' || p[i] == '\\') ? 2
+             : (p[i] < 0x20 || p[i] >= 0x7f) ? 6 : 1;
+    }
+
+    if (out == NULL || n > outlen) {
+        return n;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '"' || p[i] == '\\') {
+            e[0] = '\\';
+            e[1] = p[i];
+            k = 2;
+
+        } else if (p[i] < 0x20 || p[i] >= 0x7f) {
+            /* control bytes, and bytes that may not be UTF-8 */
+            e[0] = '\\';
+            e[1] = 'u';
+            e[2] = '0';
+            e[3] = '0';
+            e[4] = hex[p[i] >> 4];
+            e[5] = hex[p[i] & 0xf];
+            k = 6;
+
+        } else {
+            e[0] = p[i];
+            k = 1;
+        }
+
+        memcpy(out + n, e, k);
+        n += k;
+    }
+
+    return n;
+}
