@@ -4,7 +4,9 @@
  * The decision: which purposes this visitor granted, and where that came
  * from.  First that applies: the subject's record (shared cache, then
  * Redis, suspending only this request), the signed consent cookie, the
- * regime default of the visitor's region; then Sec-GPC on top.
+ * regime default of the visitor's region; then Sec-GPC on top.  A
+ * decision given under a policy version below the re-consent floor
+ * counts as none: the visitor is asked again.
  */
 
 
@@ -24,6 +26,9 @@ static ngx_int_t ngx_http_consent_parse_record(ngx_http_request_t *r,
     redisReply *reply, ngx_http_consent_state_t *st);
 static void ngx_http_consent_apply_fail(ngx_http_consent_main_conf_t *cmcf,
     ngx_http_consent_ctx_t *ctx);
+static void ngx_http_consent_apply_record(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
+    ngx_http_consent_state_t *st, ngx_uint_t source);
 static void ngx_http_consent_finish(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
 static void ngx_http_consent_resume(ngx_http_consent_ctx_t *ctx);
@@ -98,6 +103,8 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     ctx->purposes = cmcf->regime_purposes[ctx->regime];
     ctx->source = NGX_HTTP_CONSENT_SRC_DEFAULT;
     ctx->has_cookie = 0;
+    ctx->recorded = 0;
+    ctx->stale = 0;
     ngx_str_null(&ctx->subject);
 
     /* the signed cookie's copy of the decision beats the default */
@@ -120,11 +127,8 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
                == NGX_OK)
         {
             if (st.found) {
-                ctx->purposes = st.purposes
-                                & consent_purposes_all(&cmcf->purposes);
-                ctx->policy_version = st.policy_version;
-                ctx->issued_at = st.updated;
-                ctx->source = NGX_HTTP_CONSENT_SRC_CACHE;
+                ngx_http_consent_apply_record(r, cmcf, ctx, &st,
+                                              NGX_HTTP_CONSENT_SRC_CACHE);
             }
 
         } else if (may_wait) {
@@ -293,11 +297,8 @@ ngx_http_consent_redis_reply(void *data, void *reply)
         }
 
         if (st.found) {
-            ctx->purposes = st.purposes
-                            & consent_purposes_all(&cmcf->purposes);
-            ctx->policy_version = st.policy_version;
-            ctx->issued_at = st.updated;
-            ctx->source = NGX_HTTP_CONSENT_SRC_REDIS;
+            ngx_http_consent_apply_record(r, cmcf, ctx, &st,
+                                          NGX_HTTP_CONSENT_SRC_REDIS);
         }
     }
 
@@ -351,6 +352,39 @@ ngx_http_consent_resume(ngx_http_consent_ctx_t *ctx)
 
 
 /*
+ * The subject's record decides, unless it was given under a policy
+ * version below the floor: then it is no decision, and neither is the
+ * cookie issued with it.
+ */
+
+static void
+ngx_http_consent_apply_record(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
+    ngx_http_consent_state_t *st, ngx_uint_t source)
+{
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    ctx->policy_version = st->policy_version;
+    ctx->issued_at = st->updated;
+
+    if (st->policy_version < lcf->reconsent_below) {
+        ctx->purposes = cmcf->regime_purposes[ctx->regime];
+        ctx->source = NGX_HTTP_CONSENT_SRC_DEFAULT;
+        ctx->recorded = 0;
+        ctx->stale = 1;
+        return;
+    }
+
+    ctx->purposes = st->purposes & consent_purposes_all(&cmcf->purposes);
+    ctx->source = source;
+    ctx->recorded = 1;
+    ctx->stale = 0;
+}
+
+
+/*
  * closed: the signed cookie if there is one, else nothing optional;
  * open: the cookie, else the regime default.  Traffic flows either way.
  */
@@ -366,6 +400,7 @@ ngx_http_consent_apply_fail(ngx_http_consent_main_conf_t *cmcf,
     }
 
     ctx->source = NGX_HTTP_CONSENT_SRC_FAIL;
+    ctx->recorded = 0;
 
     if (cmcf->redis_fail == NGX_HTTP_CONSENT_FAIL_CLOSED) {
         ctx->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
@@ -539,10 +574,13 @@ ngx_http_consent_verify_cookies(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
     ngx_table_elt_t *h)
 {
-    int                    rc;
-    consent_token_t        tok;
-    consent_cookie_t       c;
-    consent_cookie_iter_t  it;
+    int                           rc;
+    consent_token_t               tok;
+    consent_cookie_t              c;
+    consent_cookie_iter_t         it;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
     consent_cookie_iter_init(&it, h->value.data, h->value.len);
 
@@ -560,14 +598,22 @@ ngx_http_consent_verify_cookies(ngx_http_request_t *r,
             continue;
         }
 
-        /* bits of purposes this configuration does not know are dropped */
-        ctx->purposes = tok.purposes & consent_purposes_all(&cmcf->purposes);
-        ctx->cookie_purposes = ctx->purposes;
-        ctx->has_cookie = 1;
         ctx->policy_version = tok.policy_version;
         ctx->issued_at = (time_t) tok.issued_at;
         ctx->subject.data = (u_char *) tok.subject;
         ctx->subject.len = tok.subject_len;
+
+        /* still this browser's id, but its choice is asked for again */
+        if (tok.policy_version < lcf->reconsent_below) {
+            ctx->stale = 1;
+            return NGX_OK;
+        }
+
+        /* bits of purposes this configuration does not know are dropped */
+        ctx->purposes = tok.purposes & consent_purposes_all(&cmcf->purposes);
+        ctx->cookie_purposes = ctx->purposes;
+        ctx->has_cookie = 1;
+        ctx->recorded = 1;
         ctx->source = NGX_HTTP_CONSENT_SRC_COOKIE;
 
         return NGX_OK;

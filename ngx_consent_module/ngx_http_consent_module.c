@@ -213,6 +213,27 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_consent_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_policy_version"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_consent_policy_version,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_receipts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_receipts,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -314,6 +335,8 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     cmcf->default_regime = NGX_CONF_UNSET_UINT;
     cmcf->cookie_max_age = NGX_CONF_UNSET;
     cmcf->redis_fail = NGX_CONF_UNSET_UINT;
+    cmcf->receipts_retain = NGX_CONF_UNSET;
+    cmcf->receipts_ip = NGX_CONF_UNSET;
 
     cmcf->alloc.alloc = ngx_http_consent_pool_alloc;
     cmcf->alloc.data = cf->pool;
@@ -347,6 +370,16 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->default_regime, CONSENT_REGIME_OPT_IN);
     ngx_conf_init_value(cmcf->cookie_max_age, 395 * 86400);
     ngx_conf_init_uint_value(cmcf->redis_fail, NGX_HTTP_CONSENT_FAIL_CLOSED);
+    ngx_conf_init_value(cmcf->receipts_retain, 0);
+    ngx_conf_init_value(cmcf->receipts_ip, 0);
+
+    /* the API records in Redis and answers with a signed cookie */
+    if (cmcf->api_used && (cmcf->redis == NULL || cmcf->keys == NULL)) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"consent_api\" needs \"consent_redis\" and "
+                      "\"consent_keys\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (cmcf->cookie_name.data == NULL) {
         ngx_str_set(&cmcf->cookie_name, "consent");
@@ -399,6 +432,9 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->require = NGX_CONF_UNSET_UINT;
     conf->require_status = NGX_CONF_UNSET_UINT;
     conf->strip_args = NGX_CONF_UNSET_PTR;
+    conf->policy_version = NGX_CONF_UNSET_UINT;
+    conf->reconsent_below = NGX_CONF_UNSET_UINT;
+    conf->api = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -449,6 +485,18 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->policy_link.data == NULL) {
         conf->policy_link = prev->policy_link;
     }
+
+    /* the version and its floor go together */
+    if (conf->policy_version == NGX_CONF_UNSET_UINT) {
+        conf->policy_version = prev->policy_version;
+        conf->reconsent_below = prev->reconsent_below;
+    }
+
+    ngx_conf_init_uint_value(conf->policy_version, 1);
+    ngx_conf_init_uint_value(conf->reconsent_below, 0);
+
+    /* a content handler is a location's own */
+    ngx_conf_init_value(conf->api, 0);
 
     return NGX_CONF_OK;
 }

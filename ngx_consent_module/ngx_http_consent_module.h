@@ -86,6 +86,11 @@ typedef struct {
     ngx_http_consent_redis_conf_t  *redis;
     ngx_uint_t                  redis_fail;
     ngx_shm_zone_t             *zone;
+
+    /* consent_receipts: the stream's retention (0: kept) and IP hashing */
+    time_t                      receipts_retain;
+    ngx_flag_t                  receipts_ip;
+    ngx_uint_t                  api_used;
 } ngx_http_consent_main_conf_t;
 
 
@@ -120,6 +125,12 @@ typedef struct {
     ngx_str_t                   policy_link;
 
     ngx_str_t                   gpc_json;         /* the response body */
+
+    /* consent_policy_version N [reconsent_below=M] */
+    ngx_uint_t                  policy_version;
+    ngx_uint_t                  reconsent_below;
+
+    ngx_flag_t                  api;              /* consent_api here */
 } ngx_http_consent_loc_conf_t;
 
 
@@ -153,6 +164,11 @@ typedef struct {
     unsigned                    filtered:1;
     unsigned                    has_cookie:1;  /* a valid consent cookie */
     unsigned                    waiting:1;     /* suspended on Redis */
+    /* a recorded decision (record or cookie) stands: policy_version is it */
+    unsigned                    recorded:1;
+    /* a decision was found but under a policy below the re-consent floor */
+    unsigned                    stale:1;
+    unsigned                    api:1;         /* the consent API answers */
 } ngx_http_consent_ctx_t;
 
 
@@ -188,8 +204,49 @@ ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
     const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
     void *data, void **cmd);
 void ngx_http_consent_redis_cancel(void *cmd);
+
+#define NGX_HTTP_CONSENT_REDIS_TX_MAX  4
+
+typedef struct {
+    int                         argc;
+    const char                **argv;
+    const size_t               *argvlen;
+} ngx_http_consent_redis_argv_t;
+
+/* MULTI, ncmds commands, EXEC; the handler gets EXEC's reply */
+ngx_int_t ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
+    ngx_http_consent_redis_argv_t *cmds,
+    ngx_http_consent_redis_handler_pt handler, void *data, void **cmd);
 ngx_int_t ngx_http_consent_add_purpose_variable(ngx_conf_t *cf,
     ngx_uint_t purpose);
+
+/* consent API, policy versions, receipts */
+char *ngx_http_consent_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_consent_policy_version(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_receipts(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+#define NGX_HTTP_CONSENT_GRANT         0
+#define NGX_HTTP_CONSENT_WITHDRAW      1
+
+/* NGX_DONE: the request waits for Redis; else a status or sent answer */
+ngx_int_t ngx_http_consent_record_start(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, consent_mask_t purposes,
+    uint32_t policy_version, ngx_uint_t action);
+ngx_int_t ngx_http_consent_api_state(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx);
+ngx_int_t ngx_http_consent_api_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *field, const char *error);
+ngx_int_t ngx_http_consent_expire_names(ngx_http_request_t *r,
+    ngx_str_t *names);
+/* a response header; the value must already be free of CR, LF and NUL */
+ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
+    const char *key, size_t key_len, u_char *value, size_t len);
+
+/* vendors switched off at run time (<prefix>rules:disabled) */
+void ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf);
+ngx_uint_t ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id);
+const consent_rule_t *ngx_http_consent_rule_active(const consent_rule_t *r);
 
 ngx_int_t ngx_http_consent_list_delete(ngx_http_request_t *r,
     ngx_list_t *list, ngx_table_elt_t *h);

@@ -90,6 +90,10 @@ static void ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
 static void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
     const char *reason);
 static void ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd);
+static ngx_int_t ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd,
+    size_t n);
+static ngx_http_consent_redis_cmd_t *ngx_http_consent_redis_cmd_get(
+    ngx_http_consent_redis_t *rd);
 static ngx_int_t ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd,
     int argc, const char **argv, const size_t *argvlen,
     ngx_http_consent_redis_cmd_t **cmdp);
@@ -629,6 +633,11 @@ ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
     rd->was_ready = 1;
     rd->down = 0;
     rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
+
+    /* changes to the vendor overrides made meanwhile went unheard */
+    if (!rd->subscriber) {
+        ngx_http_consent_overrides_fetch(rd->cmcf);
+    }
 }
 
 
@@ -650,6 +659,14 @@ ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
 
     id.data = (u_char *) reply->element[2]->str;
     id.len = reply->element[2]->len;
+
+    /* not a subject id (those never hold '*'): the overrides changed */
+    if (id.len == sizeof("*rules") - 1
+        && ngx_strncmp(id.data, "*rules", id.len) == 0)
+    {
+        ngx_http_consent_overrides_fetch(rd->cmcf);
+        return;
+    }
 
     if (id.len == 0 || id.len > NGX_HTTP_CONSENT_ID_MAX) {
         return;
@@ -736,56 +753,59 @@ ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd)
 
 /* commands */
 
-static ngx_int_t
-ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
-    const char **argv, const size_t *argvlen,
-    ngx_http_consent_redis_cmd_t **cmdp)
-{
-    int                            n;
-    char                          *s;
-    u_char                        *p;
-    size_t                         need;
-    ngx_queue_t                   *q;
-    ngx_http_consent_redis_cmd_t  *cmd;
+/* room for n more bytes of output: NGX_DECLINED past the bound */
 
-    s = NULL;
-    n = redisFormatCommandArgv(&s, argc, argv, argvlen);
-    if (n < 0 || s == NULL) {
+static ngx_int_t
+ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd, size_t n)
+{
+    u_char  *p;
+    size_t   need;
+
+    if (rd->out_len + n <= rd->out_cap) {
+        return NGX_OK;
+    }
+
+    if (rd->out_pos) {
+        ngx_memmove(rd->out, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
+        rd->out_len -= rd->out_pos;
+        rd->out_pos = 0;
+    }
+
+    if (rd->out_len + n <= rd->out_cap) {
+        return NGX_OK;
+    }
+
+    need = ngx_max(rd->out_cap * 2, rd->out_len + n);
+    need = ngx_max(need, 16384);
+
+    if (need > NGX_HTTP_CONSENT_REDIS_OUT_MAX) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_alloc(need, rd->log);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (rd->out_len + n > rd->out_cap) {
-        if (rd->out_pos) {
-            ngx_memmove(rd->out, rd->out + rd->out_pos,
-                        rd->out_len - rd->out_pos);
-            rd->out_len -= rd->out_pos;
-            rd->out_pos = 0;
-        }
-
-        if (rd->out_len + n > rd->out_cap) {
-            need = ngx_max(rd->out_cap * 2, rd->out_len + n);
-            need = ngx_max(need, 16384);
-
-            if (need > NGX_HTTP_CONSENT_REDIS_OUT_MAX) {
-                free(s);
-                return NGX_DECLINED;
-            }
-
-            p = ngx_alloc(need, rd->log);
-            if (p == NULL) {
-                free(s);
-                return NGX_ERROR;
-            }
-
-            if (rd->out) {
-                ngx_memcpy(p, rd->out, rd->out_len);
-                ngx_free(rd->out);
-            }
-
-            rd->out = p;
-            rd->out_cap = need;
-        }
+    if (rd->out) {
+        ngx_memcpy(p, rd->out, rd->out_len);
+        ngx_free(rd->out);
     }
+
+    rd->out = p;
+    rd->out_cap = need;
+
+    return NGX_OK;
+}
+
+
+/* a zeroed command record, not yet in any queue */
+
+static ngx_http_consent_redis_cmd_t *
+ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
 
     if (!ngx_queue_empty(&rd->free)) {
         q = ngx_queue_head(&rd->free);
@@ -795,16 +815,48 @@ ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
     } else {
         cmd = ngx_alloc(sizeof(ngx_http_consent_redis_cmd_t), rd->log);
         if (cmd == NULL) {
-            free(s);
-            return NGX_ERROR;
+            return NULL;
         }
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
+
+    return cmd;
+}
+
+
+static ngx_int_t
+ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_cmd_t **cmdp)
+{
+    int                            n;
+    char                          *s;
+    ngx_int_t                      rc;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    s = NULL;
+    n = redisFormatCommandArgv(&s, argc, argv, argvlen);
+    if (n < 0 || s == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_consent_redis_reserve(rd, n);
+    if (rc != NGX_OK) {
+        free(s);
+        return rc;
+    }
+
+    cmd = ngx_http_consent_redis_cmd_get(rd);
+    if (cmd == NULL) {
+        free(s);
+        return NGX_ERROR;
     }
 
     ngx_memcpy(rd->out + rd->out_len, s, n);
     rd->out_len += n;
     free(s);
 
-    ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
     ngx_queue_insert_tail(&rd->sent, &cmd->queue);
 
     *cmdp = cmd;
@@ -876,6 +928,119 @@ ngx_http_consent_redis_command(int argc, const char **argv,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * MULTI, the commands, EXEC: queued whole or not at all, so that no other
+ * request's command can ever land inside the transaction.  The handler
+ * gets EXEC's reply only (NULL if the connection failed first).
+ */
+
+ngx_int_t
+ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
+    ngx_http_consent_redis_argv_t *cmds,
+    ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp)
+{
+    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    size_t                         total, multi_len, exec_len;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, k;
+    const char                    *multi, *exec;
+    ngx_http_consent_redis_t      *rd;
+    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+
+    rd = ngx_http_consent_redis_lookup;
+
+    if (rd == NULL || rd->down || ncmds > NGX_HTTP_CONSENT_REDIS_TX_MAX) {
+        return NGX_DECLINED;
+    }
+
+    if (rd->c == NULL) {
+        ngx_http_consent_redis_connect(rd);
+
+        if (rd->c == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    multi = "MULTI";
+    multi_len = 5;
+    exec = "EXEC";
+    exec_len = 4;
+
+    k = ncmds + 2;
+    ngx_memzero(s, sizeof(s));
+    ngx_memzero(cmd, sizeof(cmd));
+    total = 0;
+    rc = NGX_DECLINED;
+
+    for (i = 0; i < k; i++) {
+        if (i == 0) {
+            n[i] = redisFormatCommandArgv(&s[i], 1, &multi, &multi_len);
+
+        } else if (i == k - 1) {
+            n[i] = redisFormatCommandArgv(&s[i], 1, &exec, &exec_len);
+
+        } else {
+            n[i] = redisFormatCommandArgv(&s[i], cmds[i - 1].argc,
+                                          cmds[i - 1].argv,
+                                          cmds[i - 1].argvlen);
+        }
+
+        if (n[i] < 0 || s[i] == NULL) {
+            goto failed;
+        }
+
+        total += n[i];
+    }
+
+    if (ngx_http_consent_redis_reserve(rd, total) != NGX_OK) {
+        goto failed;
+    }
+
+    for (i = 0; i < k; i++) {
+        cmd[i] = ngx_http_consent_redis_cmd_get(rd);
+        if (cmd[i] == NULL) {
+            goto failed;
+        }
+    }
+
+    /* nothing can fail from here on */
+
+    for (i = 0; i < k; i++) {
+        ngx_memcpy(rd->out + rd->out_len, s[i], n[i]);
+        rd->out_len += n[i];
+        free(s[i]);
+
+        ngx_queue_insert_tail(&rd->sent, &cmd[i]->queue);
+    }
+
+    /* the replies to MULTI and to each QUEUED go nowhere: data is NULL */
+    cmd[k - 1]->handler = handler;
+    cmd[k - 1]->data = data;
+    *cmdp = cmd[k - 1];
+
+    if (rd->connected && !rd->c->write->posted) {
+        ngx_post_event(rd->c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    for (i = 0; i < k; i++) {
+        if (s[i]) {
+            free(s[i]);
+        }
+
+        if (cmd[i]) {
+            ngx_queue_insert_head(&rd->free, &cmd[i]->queue);
+        }
+    }
+
+    return rc;
 }
 
 

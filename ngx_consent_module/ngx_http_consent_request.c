@@ -106,7 +106,7 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable) {
+    if (!lcf->enable && !lcf->api) {
         return NGX_DECLINED;
     }
 
@@ -126,6 +126,11 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the consent API only needs the decision; nothing goes upstream */
+    if (lcf->api) {
+        return NGX_DECLINED;
     }
 
     if (!ctx->filtered) {
@@ -326,7 +331,8 @@ ngx_http_consent_keep(void *data, const consent_cookie_t *c)
         return 1;
     }
 
-    rule = consent_ruleset_match(cmcf->rules, c->name, c->name_len);
+    rule = ngx_http_consent_rule_active(
+               consent_ruleset_match(cmcf->rules, c->name, c->name_len));
 
     if (rule == NULL || (st->purposes & CONSENT_BIT(rule->purpose))) {
         return 1;

@@ -19,12 +19,9 @@ static ngx_int_t ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     size_t *pp_len);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, const u_char *name, size_t len);
-static ngx_int_t ngx_http_consent_expire(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
+
 static ngx_int_t ngx_http_consent_expire_one(ngx_http_request_t *r,
     u_char *name, size_t len, ngx_str_t *host);
-static ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
-    const char *key, size_t key_len, u_char *value, size_t len);
 static ngx_int_t ngx_http_consent_permissions_policy(ngx_http_request_t *r,
     size_t pp_len);
 static ngx_uint_t ngx_http_consent_is_header(ngx_table_elt_t *h,
@@ -76,7 +73,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_consent_get_ctx(r, 0);
 
     /* no decision (an error before the access phase), or a refusal */
-    if (ctx == NULL || !ctx->decided || ctx->blocked) {
+    if (ctx == NULL || !ctx->decided || ctx->blocked || ctx->api) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -91,7 +88,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         }
 
         if (lcf->expire_rejected && ctx->stripped.len
-            && ngx_http_consent_expire(r, ctx) != NGX_OK)
+            && ngx_http_consent_expire_names(r, &ctx->stripped) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -183,13 +180,16 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
         rule = NULL;
 
         if (sc.name_len) {
-            rule = consent_ruleset_match(cmcf->rules, sc.name, sc.name_len);
+            rule = ngx_http_consent_rule_active(
+                       consent_ruleset_match(cmcf->rules, sc.name,
+                                             sc.name_len));
             drop = rule && !(ctx->purposes & CONSENT_BIT(rule->purpose));
         }
 
         if (!drop && sc.domain_len) {
-            rule = consent_ruleset_match_domain(cmcf->rules, sc.domain,
-                                                sc.domain_len);
+            rule = ngx_http_consent_rule_active(
+                       consent_ruleset_match_domain(cmcf->rules, sc.domain,
+                                                    sc.domain_len));
             drop = rule && !(ctx->purposes & CONSENT_BIT(rule->purpose));
         }
 
@@ -245,8 +245,10 @@ ngx_http_consent_note_dropped(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_consent_expire(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+/* names: comma-separated cookie names ($consent_stripped's format) */
+
+ngx_int_t
+ngx_http_consent_expire_names(ngx_http_request_t *r, ngx_str_t *names)
 {
     u_char      *p, *end, *comma, *q, *seen;
     size_t       len;
@@ -255,8 +257,8 @@ ngx_http_consent_expire(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     host = r->headers_in.server;
 
-    p = ctx->stripped.data;
-    end = p + ctx->stripped.len;
+    p = names->data;
+    end = p + names->len;
 
     while (p < end) {
         comma = ngx_strlchr(p, end, ',');
@@ -281,7 +283,7 @@ ngx_http_consent_expire(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
         /* a name sent twice is expired once */
         dup = 0;
 
-        for (seen = ctx->stripped.data; ok && seen < p; /* void */) {
+        for (seen = names->data; ok && seen < p; /* void */) {
             q = ngx_strlchr(seen, p, ',');
 
             if (q == NULL) {
@@ -399,7 +401,7 @@ ngx_http_consent_expire_one(ngx_http_request_t *r, u_char *name, size_t len,
 }
 
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_consent_add_header(ngx_http_request_t *r, const char *key,
     size_t key_len, u_char *value, size_t len)
 {

@@ -24,6 +24,8 @@ static ngx_int_t ngx_http_consent_variable_regime(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_gpc(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_policy_version(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_consent_sources[] = {
@@ -73,6 +75,10 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
 
     { ngx_string("consent_gpc"), NULL,
       ngx_http_consent_variable_gpc, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_policy_version"), NULL,
+      ngx_http_consent_variable_policy_version, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -150,7 +156,7 @@ ngx_http_consent_variable_ctx(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable) {
+    if (!lcf->enable && !lcf->api) {
         return NULL;
     }
 
@@ -311,6 +317,34 @@ ngx_http_consent_variable_gpc(ngx_http_request_t *r,
 
     v->data = (u_char *) (ctx->gpc ? "1" : "0");
     v->len = 1;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the policy version the visitor's decision was given under, if any */
+
+static ngx_int_t
+ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL || !(ctx->recorded || ctx->stale)) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ngx_pnalloc(r->pool, NGX_INT32_LEN);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(v->data, "%uD", ctx->policy_version) - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
