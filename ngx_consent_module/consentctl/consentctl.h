@@ -1,0 +1,149 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * consentctl: the operators' command-line tool.  It reads and writes the
+ * same Redis keys as the module (see DESIGN.md, "Redis"), with blocking
+ * hiredis calls, and reuses the module's pure core for purpose names,
+ * rule lines and JSON escaping so that both agree on what is valid.
+ */
+
+#ifndef _CONSENTCTL_H_INCLUDED_
+#define _CONSENTCTL_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <hiredis/hiredis.h>
+
+#include "consent_core.h"
+
+
+#define CONSENTCTL_VERSION          "1.0.0"
+
+/* exit codes */
+#define CTL_OK                      0
+#define CTL_ERROR                   1
+#define CTL_USAGE                   2
+
+#define CTL_SUBJECT_MAX             128
+#define CTL_DEFAULT_HOST            "127.0.0.1"
+#define CTL_DEFAULT_PORT            6379
+#define CTL_DEFAULT_PREFIX          "consent:"
+#define CTL_DEFAULT_TIMEOUT         2000
+#define CTL_DEFAULT_RULES           "/etc/nginx/consent/default.rules"
+
+/* entries asked for at once when walking the stream or the keyspace */
+#define CTL_BATCH                   1000
+
+/* how often a WATCHed transaction is tried before giving up */
+#define CTL_WATCH_TRIES             10
+
+
+typedef struct {
+    redisContext              *redis;
+
+    const char                *host;
+    int                        port;
+    const char                *socket;
+    long                       db;
+    const char                *password_file;
+    const char                *prefix;
+    size_t                     prefix_len;
+    long                       timeout;          /* ms */
+
+    /* the host CONSENTCTL_REDIS names */
+    char                       host_buf[256];
+
+    /* "127.0.0.1:6379" or "unix:/path", for messages */
+    char                       addr[300];
+
+    consent_purposes_t         purposes;
+} ctl_t;
+
+
+/* one command of a pipeline or a transaction */
+typedef struct {
+    int                        argc;
+    const char               **argv;
+    const size_t              *argvlen;
+} ctl_cmd_t;
+
+
+/*
+ * Called for each entry of a stream walk: id and fields (an array of an
+ * even number of strings) are valid until the batch ends.  Returns 0 to go
+ * on, -1 to stop with an error already reported.
+ */
+typedef int (*ctl_entry_pt)(ctl_t *ctl, const redisReply *id,
+    const redisReply *fields, void *data);
+/* after each batch, while its entries are still valid; 0 or -1 */
+typedef int (*ctl_batch_pt)(ctl_t *ctl, void *data);
+
+
+/* an option of a command: a flag, or one that takes a value */
+typedef struct {
+    const char                *name;             /* "--keep-receipts" */
+    const char               **value;            /* NULL: a flag */
+    int                       *flag;
+} ctl_opt_t;
+
+
+/* consentctl.c */
+int ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
+    char **pos, int npos);
+void ctl_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+int ctl_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+int ctl_arg_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+int ctl_subject_valid(const char *id);
+int ctl_subject_check(const char *id);
+int ctl_parse_long(const char *s, long min, long max, long *out);
+
+/* consentctl_redis.c */
+int ctl_connect(ctl_t *ctl);
+void ctl_disconnect(ctl_t *ctl);
+char *ctl_key(ctl_t *ctl, const char *name, const char *id, size_t *len);
+redisReply *ctl_command(ctl_t *ctl, int argc, const char **argv,
+    const size_t *argvlen);
+int ctl_reply_error(ctl_t *ctl, const redisReply *r, const char *what);
+int ctl_pipeline_send(ctl_t *ctl, int n, const ctl_cmd_t *cmds);
+redisReply *ctl_pipeline_reply(ctl_t *ctl);
+redisReply *ctl_transaction(ctl_t *ctl, int n, const ctl_cmd_t *cmds,
+    int *aborted);
+int ctl_key_type(ctl_t *ctl, const char *key, size_t len, const char *want);
+int ctl_stream_walk(ctl_t *ctl, const char *key, size_t len,
+    ctl_entry_pt entry, ctl_batch_pt batch, void *data);
+int ctl_reply_uint(const redisReply *r, unsigned long long max,
+    unsigned long long *out);
+int ctl_str_uint(const char *p, size_t len, unsigned long long max,
+    unsigned long long *out);
+int ctl_reply_cmp(const void *a, const void *b);
+
+/* consentctl_json.c */
+void ctl_json_str(const void *p, size_t len);
+void ctl_json_cstr(const char *s);
+void ctl_print_plain(const void *p, size_t len);
+size_t ctl_plain_len(const void *p, size_t len);
+int ctl_purpose_next(const char **pos, const char *end, const char **name,
+    size_t *len);
+
+/* consentctl_subject.c */
+int ctl_subject(ctl_t *ctl, int argc, char **argv);
+int ctl_watch(ctl_t *ctl, const char *key, size_t len);
+long ctl_record_version(ctl_t *ctl, const char *key, size_t len);
+
+/* consentctl_receipts.c */
+int ctl_subject_erase(ctl_t *ctl, int argc, char **argv);
+int ctl_receipts(ctl_t *ctl, int argc, char **argv);
+
+/* consentctl_rules.c */
+int ctl_rules(ctl_t *ctl, int argc, char **argv);
+
+/* consentctl_stats.c */
+int ctl_stats(ctl_t *ctl, int argc, char **argv);
+
+
+#endif /* _CONSENTCTL_H_INCLUDED_ */

@@ -1,0 +1,117 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * consentctl: output.  Strings from Redis may hold any bytes: in JSON
+ * they are escaped the way the module's consent API escapes them (the
+ * core's consent_json_escape()), in plain lines control bytes show as
+ * \xHH so that nothing can rewrite the operator's terminal.
+ */
+
+
+#include <string.h>
+
+#include "consentctl.h"
+
+
+/* input bytes escaped at a time: each becomes at most 6 output bytes */
+#define CTL_JSON_CHUNK              256
+
+
+void
+ctl_json_str(const void *p, size_t len)
+{
+    size_t                n, k;
+    const unsigned char  *s;
+    unsigned char         out[CTL_JSON_CHUNK * 6];
+
+    s = p;
+
+    putchar('"');
+
+    while (len) {
+        n = len < CTL_JSON_CHUNK ? len : CTL_JSON_CHUNK;
+        k = consent_json_escape(s, n, out, sizeof(out));
+        fwrite(out, 1, k, stdout);
+        s += n;
+        len -= n;
+    }
+
+    putchar('"');
+}
+
+
+void
+ctl_json_cstr(const char *s)
+{
+    ctl_json_str(s, strlen(s));
+}
+
+
+/* how wide ctl_print_plain() prints it */
+
+size_t
+ctl_plain_len(const void *p, size_t len)
+{
+    size_t                i, n;
+    const unsigned char  *s;
+
+    s = p;
+    n = len;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') {
+            n += 3;
+        }
+    }
+
+    return n;
+}
+
+
+void
+ctl_print_plain(const void *p, size_t len)
+{
+    size_t                i;
+    const unsigned char  *s;
+
+    s = p;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') {
+            printf("\\x%02x", s[i]);
+
+        } else {
+            putchar(s[i]);
+        }
+    }
+}
+
+
+/*
+ * The next name of a purpose list, split on commas and spaces as the
+ * module splits a record's "p": 1 and name/len set, or 0 at the end.
+ */
+
+int
+ctl_purpose_next(const char **pos, const char *end, const char **name,
+    size_t *len)
+{
+    const char  *p;
+
+    p = *pos;
+
+    while (p < end && (*p == ',' || *p == ' ')) {
+        p++;
+    }
+
+    *name = p;
+
+    while (p < end && *p != ',' && *p != ' ') {
+        p++;
+    }
+
+    *len = p - *name;
+    *pos = p;
+
+    return *len != 0;
+}

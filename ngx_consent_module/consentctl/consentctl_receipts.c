@@ -1,0 +1,401 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * consentctl: a subject's receipts, and erasure.
+ *
+ * Receipts live in one stream for all subjects, so finding a subject's
+ * means reading the stream through, CTL_BATCH entries at a time.
+ * Erasure deletes the record and publishes the invalidation in one
+ * MULTI/EXEC, then deletes the receipts batch by batch as the walk
+ * finds them: a failure half-way says so, and running the command
+ * again finishes the job.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consentctl.h"
+
+
+typedef struct {
+    const char                *subject;
+    size_t                     subject_len;
+    char                      *key;              /* the stream */
+    size_t                     key_len;
+
+    /* erase: the ids of this batch, and what XDEL removed so far */
+    const char               **argv;
+    size_t                    *argvlen;
+    int                        argc;
+    unsigned long long         deleted;
+} ctl_walk_t;
+
+
+static int ctl_erase_record(ctl_t *ctl, const char *id, int keep,
+    long long *record, int *aborted);
+static int ctl_receipt_mine(const ctl_walk_t *w, const redisReply *fields);
+static int ctl_receipt_print(ctl_t *ctl, const redisReply *id,
+    const redisReply *fields, void *data);
+static int ctl_receipt_collect(ctl_t *ctl, const redisReply *id,
+    const redisReply *fields, void *data);
+static int ctl_receipt_delete(ctl_t *ctl, void *data);
+
+
+int
+ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
+{
+    int          rc, keep, tries, aborted;
+    char        *pos[1];
+    long long    record;
+    ctl_opt_t    opts[2];
+    ctl_walk_t   w;
+
+    keep = 0;
+    memset(opts, 0, sizeof(opts));
+    opts[0].name = "--keep-receipts";
+    opts[0].flag = &keep;
+
+    rc = ctl_args("subject erase ID", argc, argv, opts, pos, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (ctl_subject_check(pos[0]) != CTL_OK) {
+        return CTL_USAGE;
+    }
+
+    if (ctl_connect(ctl) != CTL_OK) {
+        return CTL_ERROR;
+    }
+
+    rc = CTL_ERROR;
+    aborted = 0;
+    record = 0;
+
+    for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
+        rc = ctl_erase_record(ctl, pos[0], keep, &record, &aborted);
+        if (rc == CTL_OK || !aborted) {
+            break;
+        }
+    }
+
+    if (rc != CTL_OK) {
+        if (aborted) {
+            ctl_error("subject \"%s\": the record kept changing while it "
+                      "was erased, %d tries; nothing erased", pos[0],
+                      CTL_WATCH_TRIES);
+        }
+
+        return rc;
+    }
+
+    memset(&w, 0, sizeof(ctl_walk_t));
+    w.subject = pos[0];
+    w.subject_len = strlen(pos[0]);
+
+    if (!keep) {
+        w.key = ctl_key(ctl, "log", NULL, &w.key_len);
+        w.argv = malloc((CTL_BATCH + 2) * sizeof(const char *));
+        w.argvlen = malloc((CTL_BATCH + 2) * sizeof(size_t));
+
+        if (w.key == NULL || w.argv == NULL || w.argvlen == NULL) {
+            if (w.key) {
+                ctl_error("out of memory");
+            }
+
+            rc = CTL_ERROR;
+            goto done;
+        }
+
+        w.argv[0] = "XDEL";
+        w.argvlen[0] = 4;
+        w.argv[1] = w.key;
+        w.argvlen[1] = w.key_len;
+        w.argc = 2;
+
+        if (ctl_stream_walk(ctl, w.key, w.key_len, ctl_receipt_collect,
+                            ctl_receipt_delete, &w)
+            != 0)
+        {
+            ctl_error("subject \"%s\": the record is erased, but only %llu "
+                      "receipts were deleted before the error; run the "
+                      "command again", pos[0], w.deleted);
+            rc = CTL_ERROR;
+            goto done;
+        }
+    }
+
+    printf("{\"subject\":");
+    ctl_json_cstr(pos[0]);
+    printf(",\"record\":%lld,\"receipts\":%llu}\n", record, w.deleted);
+
+done:
+
+    free(w.key);
+    free(w.argv);
+    free(w.argvlen);
+
+    return rc;
+}
+
+
+/*
+ * DEL and PUBLISH at once.  With --keep-receipts the receipts stay as
+ * the audit trail, so the erasure gets one too; without, nothing that
+ * names the subject is left behind, not even a receipt of the erasure.
+ */
+
+static int
+ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
+    int *aborted)
+{
+    int           rc, n;
+    long          v;
+    char         *key, *log, *inval;
+    size_t        klen, llen, ilen, i;
+    ctl_cmd_t     cmds[3];
+    redisReply   *r;
+    const char   *del[2], *xadd[17], *pub[3];
+    size_t        del_len[2], xadd_len[17], pub_len[3];
+    char          vbuf[24], tbuf[24];
+
+    *aborted = 0;
+    rc = CTL_ERROR;
+
+    key = ctl_key(ctl, "s:", id, &klen);
+    log = ctl_key(ctl, "log", NULL, &llen);
+    inval = ctl_key(ctl, "inval", NULL, &ilen);
+
+    if (key == NULL || log == NULL || inval == NULL) {
+        goto done;
+    }
+
+    if (ctl_watch(ctl, key, klen) != 0
+        || ctl_key_type(ctl, key, klen, "hash") != 0
+        || ctl_key_type(ctl, log, llen, "stream") != 0)
+    {
+        goto done;
+    }
+
+    del[0] = "DEL";
+    del_len[0] = 3;
+    del[1] = key;
+    del_len[1] = klen;
+
+    pub[0] = "PUBLISH";
+    pub_len[0] = 7;
+    pub[1] = inval;
+    pub_len[1] = ilen;
+    pub[2] = id;
+    pub_len[2] = strlen(id);
+
+    n = 0;
+    cmds[n].argc = 2;
+    cmds[n].argv = del;
+    cmds[n++].argvlen = del_len;
+
+    if (keep) {
+        v = ctl_record_version(ctl, key, klen);
+        if (v == -2) {
+            goto done;
+        }
+
+        snprintf(vbuf, sizeof(vbuf), "%ld", v < 0 ? 0 : v);
+        snprintf(tbuf, sizeof(tbuf), "%lld", (long long) time(NULL));
+
+        xadd[0] = "XADD";
+        xadd[1] = log;
+        xadd[2] = "*";
+        xadd[3] = "subject";
+        xadd[4] = id;
+        xadd[5] = "action";
+        xadd[6] = "erase";
+        xadd[7] = "purposes";
+        xadd[8] = "";
+        xadd[9] = "v";
+        xadd[10] = vbuf;
+        xadd[11] = "t";
+        xadd[12] = tbuf;
+        xadd[13] = "src";
+        xadd[14] = "consentctl";
+        xadd[15] = "gpc";
+        xadd[16] = "0";
+
+        for (i = 0; i < 17; i++) {
+            xadd_len[i] = strlen(xadd[i]);
+        }
+
+        cmds[n].argc = 17;
+        cmds[n].argv = xadd;
+        cmds[n++].argvlen = xadd_len;
+    }
+
+    cmds[n].argc = 3;
+    cmds[n].argv = pub;
+    cmds[n++].argvlen = pub_len;
+
+    r = ctl_transaction(ctl, n, cmds, aborted);
+    if (r == NULL) {
+        goto done;
+    }
+
+    if (r->element[0]->type != REDIS_REPLY_INTEGER) {
+        ctl_error("redis at %s: DEL: unexpected reply", ctl->addr);
+        freeReplyObject(r);
+        goto done;
+    }
+
+    *record = r->element[0]->integer;
+
+    freeReplyObject(r);
+    rc = CTL_OK;
+
+done:
+
+    free(key);
+    free(log);
+    free(inval);
+
+    return rc;
+}
+
+
+int
+ctl_receipts(ctl_t *ctl, int argc, char **argv)
+{
+    int          rc;
+    char        *pos[1];
+    ctl_walk_t   w;
+
+    rc = ctl_args("receipts ID", argc, argv, NULL, pos, 1);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (ctl_subject_check(pos[0]) != CTL_OK) {
+        return CTL_USAGE;
+    }
+
+    if (ctl_connect(ctl) != CTL_OK) {
+        return CTL_ERROR;
+    }
+
+    memset(&w, 0, sizeof(ctl_walk_t));
+    w.subject = pos[0];
+    w.subject_len = strlen(pos[0]);
+
+    w.key = ctl_key(ctl, "log", NULL, &w.key_len);
+    if (w.key == NULL) {
+        return CTL_ERROR;
+    }
+
+    /* the whole stream is read, a batch at a time: receipts by time */
+    rc = ctl_stream_walk(ctl, w.key, w.key_len, ctl_receipt_print, NULL, &w)
+         == 0 ? CTL_OK : CTL_ERROR;
+
+    free(w.key);
+
+    return rc;
+}
+
+
+static int
+ctl_receipt_mine(const ctl_walk_t *w, const redisReply *fields)
+{
+    size_t       i;
+    redisReply  *k, *v;
+
+    for (i = 0; i < fields->elements; i += 2) {
+        k = fields->element[i];
+        v = fields->element[i + 1];
+
+        if (k->len == 7 && memcmp(k->str, "subject", 7) == 0) {
+            return v->len == w->subject_len
+                   && memcmp(v->str, w->subject, v->len) == 0;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ctl_receipt_print(ctl_t *ctl, const redisReply *id, const redisReply *fields,
+    void *data)
+{
+    size_t       i;
+    ctl_walk_t  *w = data;
+
+    if (!ctl_receipt_mine(w, fields)) {
+        return 0;
+    }
+
+    printf("{\"id\":");
+    ctl_json_str(id->str, id->len);
+
+    for (i = 0; i < fields->elements; i += 2) {
+        putchar(',');
+        ctl_json_str(fields->element[i]->str, fields->element[i]->len);
+        putchar(':');
+        ctl_json_str(fields->element[i + 1]->str,
+                     fields->element[i + 1]->len);
+    }
+
+    printf("}\n");
+
+    return 0;
+}
+
+
+static int
+ctl_receipt_collect(ctl_t *ctl, const redisReply *id,
+    const redisReply *fields, void *data)
+{
+    ctl_walk_t  *w = data;
+
+    if (ctl_receipt_mine(w, fields)) {
+        w->argv[w->argc] = id->str;
+        w->argvlen[w->argc] = id->len;
+        w->argc++;
+    }
+
+    return 0;
+}
+
+
+/* the batch's ids, while the batch's reply still holds them */
+
+static int
+ctl_receipt_delete(ctl_t *ctl, void *data)
+{
+    ctl_walk_t  *w = data;
+
+    int          rc;
+    redisReply  *r;
+
+    if (w->argc == 2) {
+        return 0;
+    }
+
+    r = ctl_command(ctl, w->argc, w->argv, w->argvlen);
+
+    w->argc = 2;
+
+    if (r == NULL) {
+        return -1;
+    }
+
+    rc = ctl_reply_error(ctl, r, "XDEL");
+
+    if (rc == 0) {
+        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+            w->deleted += (unsigned long long) r->integer;
+        }
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}

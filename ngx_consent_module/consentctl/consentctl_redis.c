@@ -1,0 +1,671 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * consentctl: the Redis connection (AUTH and SELECT as the module does
+ * them), commands, pipelines, MULTI/EXEC and stream walks.  Every reply
+ * is checked for its type before it is read: what a key holds may be
+ * anything, and a wrong type is a message and exit 1, never a crash.
+ */
+
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "consentctl.h"
+
+
+#define CTL_SECRET_MAX              1024
+
+
+static int ctl_auth(ctl_t *ctl);
+static void ctl_io_error(ctl_t *ctl);
+static int ctl_next_id(const redisReply *id, char *buf, size_t size);
+
+
+int
+ctl_connect(ctl_t *ctl)
+{
+    char             db[24];
+    const char      *argv[2];
+    size_t           argvlen[2];
+    redisReply      *r;
+    struct timeval   tv;
+
+    tv.tv_sec = ctl->timeout / 1000;
+    tv.tv_usec = (ctl->timeout % 1000) * 1000;
+
+    if (ctl->socket) {
+        ctl->redis = redisConnectUnixWithTimeout(ctl->socket, tv);
+
+    } else {
+        ctl->redis = redisConnectWithTimeout(ctl->host, ctl->port, tv);
+    }
+
+    if (ctl->redis == NULL) {
+        ctl_error("cannot connect to redis at %s: out of memory", ctl->addr);
+        return CTL_ERROR;
+    }
+
+    if (ctl->redis->err) {
+        ctl_error("cannot connect to redis at %s: %s", ctl->addr,
+                  ctl->redis->errstr);
+        return CTL_ERROR;
+    }
+
+    /* the connect timeout does not bound the commands: this does */
+    if (redisSetTimeout(ctl->redis, tv) != REDIS_OK) {
+        ctl_error("redis at %s: cannot set the timeout: %s", ctl->addr,
+                  ctl->redis->errstr);
+        return CTL_ERROR;
+    }
+
+    if (ctl->password_file && ctl_auth(ctl) != CTL_OK) {
+        return CTL_ERROR;
+    }
+
+    if (ctl->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = db;
+        argvlen[1] = snprintf(db, sizeof(db), "%ld", ctl->db);
+
+        r = ctl_command(ctl, 2, argv, argvlen);
+        if (r == NULL) {
+            return CTL_ERROR;
+        }
+
+        if (ctl_reply_error(ctl, r, "SELECT") != 0) {
+            freeReplyObject(r);
+            return CTL_ERROR;
+        }
+
+        freeReplyObject(r);
+    }
+
+    return CTL_OK;
+}
+
+
+void
+ctl_disconnect(ctl_t *ctl)
+{
+    if (ctl->redis) {
+        redisFree(ctl->redis);
+        ctl->redis = NULL;
+    }
+}
+
+
+/*
+ * "password" or "user password" (an ACL user) on the first line, as the
+ * module's password_file= reads it.  The secret never reaches a message:
+ * what Redis answers to AUTH does not repeat it either.
+ */
+
+static int
+ctl_auth(ctl_t *ctl)
+{
+    int          rc;
+    FILE        *f;
+    char        *end, *sp, *p;
+    size_t       n, argvlen[3];
+    const char  *argv[3];
+    redisReply  *r;
+    char         buf[CTL_SECRET_MAX + 1];
+
+    f = fopen(ctl->password_file, "r");
+    if (f == NULL) {
+        ctl_error("cannot read password file \"%s\": %s",
+                  ctl->password_file, strerror(errno));
+        return CTL_ERROR;
+    }
+
+    n = fread(buf, 1, CTL_SECRET_MAX, f);
+
+    if (ferror(f)) {
+        ctl_error("cannot read password file \"%s\": %s",
+                  ctl->password_file, strerror(errno));
+        fclose(f);
+        return CTL_ERROR;
+    }
+
+    fclose(f);
+
+    rc = CTL_ERROR;
+    buf[n] = '\0';
+
+    end = memchr(buf, '\n', n);
+    if (end == NULL) {
+        end = buf + n;
+    }
+
+    while (end > buf && (end[-1] == '\r' || end[-1] == ' ')) {
+        end--;
+    }
+
+    *end = '\0';
+    p = buf;
+    sp = strchr(buf, ' ');
+
+    argv[0] = "AUTH";
+    argvlen[0] = 4;
+
+    if (sp) {
+        argv[1] = buf;
+        argvlen[1] = sp - buf;
+        p = sp + 1;
+    }
+
+    if (*p == '\0' || (sp && sp == buf)) {
+        ctl_error("password file \"%s\" has no password on its first line",
+                  ctl->password_file);
+        goto done;
+    }
+
+    argv[sp ? 2 : 1] = p;
+    argvlen[sp ? 2 : 1] = end - p;
+
+    r = ctl_command(ctl, sp ? 3 : 2, argv, argvlen);
+    if (r == NULL) {
+        goto done;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ctl_error("redis at %s refused AUTH (password file \"%s\"): %.*s",
+                  ctl->addr, ctl->password_file, (int) r->len, r->str);
+        freeReplyObject(r);
+        goto done;
+    }
+
+    freeReplyObject(r);
+    rc = CTL_OK;
+
+done:
+
+    explicit_bzero(buf, sizeof(buf));
+
+    return rc;
+}
+
+
+/* prefix + name + id, NUL-terminated; NULL after a message */
+
+char *
+ctl_key(ctl_t *ctl, const char *name, const char *id, size_t *len)
+{
+    char    *key;
+    size_t   nlen, ilen;
+
+    nlen = strlen(name);
+    ilen = id ? strlen(id) : 0;
+
+    key = malloc(ctl->prefix_len + nlen + ilen + 1);
+    if (key == NULL) {
+        ctl_error("out of memory");
+        return NULL;
+    }
+
+    memcpy(key, ctl->prefix, ctl->prefix_len);
+    memcpy(key + ctl->prefix_len, name, nlen);
+
+    if (ilen) {
+        memcpy(key + ctl->prefix_len + nlen, id, ilen);
+    }
+
+    *len = ctl->prefix_len + nlen + ilen;
+    key[*len] = '\0';
+
+    return key;
+}
+
+
+static void
+ctl_io_error(ctl_t *ctl)
+{
+    redisContext  *c = ctl->redis;
+
+    /* a blocking read past redisSetTimeout() fails with EAGAIN */
+    if (c->err == REDIS_ERR_IO
+        && (strcmp(c->errstr, strerror(EAGAIN)) == 0
+            || strcmp(c->errstr, strerror(EWOULDBLOCK)) == 0))
+    {
+        ctl_error("redis at %s: no answer within %ld ms", ctl->addr,
+                  ctl->timeout);
+        return;
+    }
+
+    if (c->err == REDIS_ERR_EOF) {
+        ctl_error("redis at %s closed the connection", ctl->addr);
+        return;
+    }
+
+    ctl_error("redis at %s: %s", ctl->addr, c->errstr);
+}
+
+
+/* a reply (perhaps an error reply), or NULL after a message */
+
+redisReply *
+ctl_command(ctl_t *ctl, int argc, const char **argv, const size_t *argvlen)
+{
+    redisReply  *r;
+
+    r = redisCommandArgv(ctl->redis, argc, argv, argvlen);
+    if (r == NULL) {
+        ctl_io_error(ctl);
+    }
+
+    return r;
+}
+
+
+int
+ctl_reply_error(ctl_t *ctl, const redisReply *r, const char *what)
+{
+    if (r->type != REDIS_REPLY_ERROR) {
+        return 0;
+    }
+
+    ctl_error("redis at %s: %s: %.*s", ctl->addr, what, (int) r->len,
+              r->str);
+
+    return -1;
+}
+
+
+int
+ctl_pipeline_send(ctl_t *ctl, int n, const ctl_cmd_t *cmds)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(ctl->redis, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].argvlen)
+            != REDIS_OK)
+        {
+            ctl_io_error(ctl);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+redisReply *
+ctl_pipeline_reply(ctl_t *ctl)
+{
+    void  *r;
+
+    if (redisGetReply(ctl->redis, &r) != REDIS_OK || r == NULL) {
+        ctl_io_error(ctl);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+/*
+ * MULTI, the commands, EXEC, sent at once.  Returns EXEC's array, every
+ * element checked not to be an error; NULL after a message, or NULL
+ * with *aborted set when a WATCHed key changed (nothing was done).
+ */
+
+redisReply *
+ctl_transaction(ctl_t *ctl, int n, const ctl_cmd_t *cmds, int *aborted)
+{
+    int          i, failed;
+    ctl_cmd_t    multi, exec;
+    redisReply  *r, *e;
+
+    static const char    *multi_argv[] = { "MULTI" };
+    static const char    *exec_argv[] = { "EXEC" };
+    static const size_t   multi_len[] = { 5 };
+    static const size_t   exec_len[] = { 4 };
+
+    *aborted = 0;
+
+    multi.argc = 1;
+    multi.argv = multi_argv;
+    multi.argvlen = multi_len;
+    exec.argc = 1;
+    exec.argv = exec_argv;
+    exec.argvlen = exec_len;
+
+    if (ctl_pipeline_send(ctl, 1, &multi) != 0
+        || ctl_pipeline_send(ctl, n, cmds) != 0
+        || ctl_pipeline_send(ctl, 1, &exec) != 0)
+    {
+        return NULL;
+    }
+
+    /* MULTI's +OK and each +QUEUED: an error here makes EXEC abort */
+    failed = 0;
+
+    for (i = 0; i <= n; i++) {
+        r = ctl_pipeline_reply(ctl);
+        if (r == NULL) {
+            return NULL;
+        }
+
+        if (r->type == REDIS_REPLY_ERROR && !failed) {
+            failed = 1;
+            ctl_reply_error(ctl, r, i ? cmds[i - 1].argv[0] : "MULTI");
+        }
+
+        freeReplyObject(r);
+    }
+
+    r = ctl_pipeline_reply(ctl);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    if (r->type == REDIS_REPLY_NIL && !failed) {
+        freeReplyObject(r);
+        *aborted = 1;
+        return NULL;
+    }
+
+    if (failed || ctl_reply_error(ctl, r, "EXEC") != 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) n) {
+        ctl_error("redis at %s: EXEC: unexpected reply", ctl->addr);
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        e = r->element[i];
+
+        if (ctl_reply_error(ctl, e, cmds[i].argv[0]) != 0) {
+            freeReplyObject(r);
+            return NULL;
+        }
+    }
+
+    return r;
+}
+
+
+/*
+ * 0 when the key does not exist or holds a want; -1 after a message
+ * otherwise, so that nothing is written next to a key that is not ours.
+ */
+
+int
+ctl_key_type(ctl_t *ctl, const char *key, size_t len, const char *want)
+{
+    int          rc;
+    const char  *argv[2];
+    size_t       argvlen[2];
+    redisReply  *r;
+
+    argv[0] = "TYPE";
+    argvlen[0] = 4;
+    argv[1] = key;
+    argvlen[1] = len;
+
+    r = ctl_command(ctl, 2, argv, argvlen);
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (ctl_reply_error(ctl, r, "TYPE") != 0) {
+        freeReplyObject(r);
+        return -1;
+    }
+
+    rc = 0;
+
+    if (r->type != REDIS_REPLY_STATUS) {
+        ctl_error("redis at %s: TYPE: unexpected reply", ctl->addr);
+        rc = -1;
+
+    } else if (!(r->len == 4 && memcmp(r->str, "none", 4) == 0)
+               && !(r->len == strlen(want) && memcmp(r->str, want, r->len)
+                                              == 0))
+    {
+        ctl_error("\"%.*s\" is a %.*s, not a %s: not touched", (int) len,
+                  key, (int) r->len, r->str, want);
+        rc = -1;
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+/*
+ * The stream, oldest first, CTL_BATCH entries at a time: a long stream is
+ * never held in memory at once.  An entry appended while the walk goes
+ * on is seen if it lands before the walk reaches the end.
+ */
+
+int
+ctl_stream_walk(ctl_t *ctl, const char *key, size_t len, ctl_entry_pt entry,
+    ctl_batch_pt batch, void *data)
+{
+    int          rc;
+    char         start[48], count[24];
+    size_t       i, j, argvlen[6];
+    const char  *argv[6];
+    redisReply  *r, *e, *f;
+
+    memcpy(start, "-", 2);
+
+    argv[0] = "XRANGE";
+    argvlen[0] = 6;
+    argv[1] = key;
+    argvlen[1] = len;
+    argv[2] = start;
+    argv[4] = "COUNT";
+    argvlen[4] = 5;
+    argv[5] = count;
+    argvlen[5] = snprintf(count, sizeof(count), "%d", CTL_BATCH);
+    argv[3] = "+";
+    argvlen[3] = 1;
+
+    for ( ;; ) {
+        argvlen[2] = strlen(start);
+
+        r = ctl_command(ctl, 6, argv, argvlen);
+        if (r == NULL) {
+            return -1;
+        }
+
+        if (r->type == REDIS_REPLY_ERROR) {
+            ctl_error("redis at %s: XRANGE %s: %.*s", ctl->addr, key,
+                      (int) r->len, r->str);
+            freeReplyObject(r);
+            return -1;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY) {
+            goto unexpected;
+        }
+
+        for (i = 0; i < r->elements; i++) {
+            e = r->element[i];
+
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+                || e->element[0]->type != REDIS_REPLY_STRING)
+            {
+                goto unexpected;
+            }
+
+            f = e->element[1];
+
+            /* an entry deleted under a consumer group's feet: no fields */
+            if (f->type == REDIS_REPLY_NIL) {
+                continue;
+            }
+
+            if (f->type != REDIS_REPLY_ARRAY || f->elements % 2) {
+                goto unexpected;
+            }
+
+            for (j = 0; j < f->elements; j++) {
+                if (f->element[j]->type != REDIS_REPLY_STRING) {
+                    goto unexpected;
+                }
+            }
+
+            if (entry(ctl, e->element[0], f, data) != 0) {
+                freeReplyObject(r);
+                return -1;
+            }
+        }
+
+        rc = batch ? batch(ctl, data) : 0;
+
+        if (rc != 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+
+        if (r->elements < CTL_BATCH) {
+            freeReplyObject(r);
+            return 0;
+        }
+
+        /* the next batch starts just after the last id seen */
+        if (ctl_next_id(r->element[r->elements - 1]->element[0], start,
+                        sizeof(start))
+            != 0)
+        {
+            freeReplyObject(r);
+            return 0;
+        }
+
+        freeReplyObject(r);
+    }
+
+unexpected:
+
+    ctl_error("redis at %s: XRANGE %s: unexpected reply", ctl->addr, key);
+    freeReplyObject(r);
+
+    return -1;
+}
+
+
+/* "ms-seq" + 1, without XRANGE's "(" that Redis before 6.2 lacks */
+
+static int
+ctl_next_id(const redisReply *id, char *buf, size_t size)
+{
+    const char          *dash;
+    unsigned long long   ms, seq;
+
+    dash = memchr(id->str, '-', id->len);
+
+    if (dash == NULL
+        || ctl_str_uint(id->str, dash - id->str, ~0ULL, &ms) != 0
+        || ctl_str_uint(dash + 1, id->len - (dash + 1 - id->str), ~0ULL,
+                        &seq)
+           != 0)
+    {
+        return -1;
+    }
+
+    if (seq == ~0ULL) {
+        if (ms == ~0ULL) {
+            return -1;
+        }
+
+        ms++;
+        seq = 0;
+
+    } else {
+        seq++;
+    }
+
+    snprintf(buf, size, "%llu-%llu", ms, seq);
+
+    return 0;
+}
+
+
+int
+ctl_str_uint(const char *p, size_t len, unsigned long long max,
+    unsigned long long *out)
+{
+    size_t              i;
+    unsigned long long  n, d;
+
+    if (len == 0 || len > 20) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        d = (unsigned long long) (p[i] - '0');
+
+        if (d > max || n > (max - d) / 10) {
+            return -1;
+        }
+
+        n = n * 10 + d;
+    }
+
+    *out = n;
+
+    return 0;
+}
+
+
+int
+ctl_reply_uint(const redisReply *r, unsigned long long max,
+    unsigned long long *out)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        if (r->integer < 0 || (unsigned long long) r->integer > max) {
+            return -1;
+        }
+
+        *out = (unsigned long long) r->integer;
+        return 0;
+    }
+
+    if (r->type != REDIS_REPLY_STRING) {
+        return -1;
+    }
+
+    return ctl_str_uint(r->str, r->len, max, out);
+}
+
+
+/* qsort() of string replies, bytewise */
+
+int
+ctl_reply_cmp(const void *a, const void *b)
+{
+    int                x;
+    size_t             n;
+    const redisReply  *ra, *rb;
+
+    ra = *(const redisReply * const *) a;
+    rb = *(const redisReply * const *) b;
+
+    n = ra->len < rb->len ? ra->len : rb->len;
+    x = memcmp(ra->str, rb->str, n);
+
+    if (x) {
+        return x;
+    }
+
+    return ra->len < rb->len ? -1 : ra->len > rb->len;
+}
