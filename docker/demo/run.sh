@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The local demo (README's first command, via "make run"): a redis-server,
 # a demo origin that echoes the cookies it receives, and nginx with the
-# module in front of it, all on loopback.  Ctrl-C stops everything.
+# module in front of it, all on loopback.  The front nginx also serves the
+# consent API (/consent) and an example consent banner (/banner/, the
+# static files in docker/demo/banner/).  Ctrl-C stops everything.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 module="$top/build/ngx_http_consent_module.so"
+banner="$top/docker/demo/banner"
+consentctl="$top/build/consentctl"
 port=${DEMO_PORT:-8080}
 origin_port=$((port + 1))
 redis_port=${DEMO_REDIS_PORT:-6390}
@@ -36,6 +40,11 @@ http {
     consent_rules $top/ngx_consent_module/rules/default.rules;
     consent_keys $dir/keys;
 
+    # decisions recorded by the API live in redis, cached in shared memory
+    consent_redis 127.0.0.1:$redis_port;
+    consent_zone zone=consent:1m;
+    consent_policy_version 1;
+
     log_format consent '\$remote_addr "\$request" region=\$consent_region '
                        'regime=\$consent_regime source=\$consent_source '
                        'purposes=\$consent_purposes gpc=\$consent_gpc '
@@ -58,7 +67,33 @@ http {
         consent on;
         # a CDN or GeoIP country header in production
         consent_region \$http_x_country;
+        # tracking cookies the visitor refused are deleted in the browser
+        consent_expire_rejected on;
 
+        # the consent API the banner talks to: GET, POST, DELETE
+        location = /consent {
+            consent_api;
+        }
+
+        # the example banner, static files (consent applies here too)
+        location = /banner {
+            return 301 /banner/;
+        }
+        location /banner/ {
+            alias $banner/;
+            types {
+                text/html html;
+                text/css css;
+                text/javascript js;
+            }
+            charset utf-8;
+            charset_types text/css text/javascript;
+            add_header X-Content-Type-Options nosniff;
+            # no inline code, nothing from anywhere else
+            add_header Content-Security-Policy "default-src 'self'; frame-ancestors 'none'";
+        }
+
+        # everything else goes to the origin, which shows what reached it
         location / {
             proxy_pass http://127.0.0.1:$origin_port;
         }
@@ -75,17 +110,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+# wait for a socket to accept connections, not for a fixed time
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "$2 did not come up on 127.0.0.1:$1; see $3" >&2
+    return 1
+}
+
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
     --appendonly no --dir "$dir" >"$dir/logs/redis.log" 2>&1 &
 redis_pid=$!
 
+# nginx only once redis takes connections: the API's first write succeeds
+wait_port "$redis_port" redis-server "$dir/logs/redis.log" || exit 1
+
 /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" &
 
-# wait for the socket, not for a fixed time
-for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-    sleep 0.1
-done
+wait_port "$port" nginx "$dir/logs/error.log" || exit 1
 
 jar='_ga=GA1.2.1.1; _gid=GA1.2.3.4; _fbp=fb.1.2.3; _gcl_au=1.1.1; session=abc'
 cat <<TXT
@@ -105,6 +149,33 @@ Try (tracking cookies + a first-party session cookie):
   curl -H 'X-Country: US-CA' -H 'Cookie: $jar' http://127.0.0.1:$port/
   curl -H 'X-Country: US-CA' -H 'Sec-GPC: 1' -H 'Cookie: $jar' \\
        http://127.0.0.1:$port/
+
+  # the example consent banner: open in a browser
+  http://127.0.0.1:$port/banner/
+
+  # the consent API: record a choice (writes from other sites are refused)
+  curl -i -H 'Origin: http://127.0.0.1:$port' \\
+       -H 'Content-Type: application/json' \\
+       -d '{"purposes":["analytics"],"policy_version":1}' \\
+       http://127.0.0.1:$port/consent
+  # then send the returned consent cookie back: analytics kept, ads stripped
+  curl -H 'Cookie: consent=<value from Set-Cookie>; $jar' \\
+       http://127.0.0.1:$port/
+  # withdraw everything optional (and expire the tracking cookies)
+  curl -i -X DELETE -H 'Origin: http://127.0.0.1:$port' \\
+       -H 'Cookie: consent=<value>' http://127.0.0.1:$port/consent
+TXT
+
+if [ -x "$consentctl" ]; then
+    cat <<TXT
+
+  # the record and its receipts in redis (subject: "subject" in the JSON)
+  $consentctl -p $redis_port subject get <subject>
+  $consentctl -p $redis_port receipts <subject>
+TXT
+fi
+
+cat <<TXT
 
   # what was decided and stripped, per request
   tail -f $dir/logs/access.log
