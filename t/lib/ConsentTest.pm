@@ -54,7 +54,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(mint_token sign_payload b64url repo_root module_path
     nginx_bin keys_line purpose_bit std_rules split_cookies config_test
-    PURPOSES);
+    PURPOSES time_scale);
 
 use constant PURPOSES => [qw(necessary functional analytics advertising
     personalization sharing)];
@@ -67,6 +67,15 @@ my $REQ_SEQ = 0;
 sub repo_root   { $REPO }
 sub module_path { $ENV{CONSENT_MODULE} || "$REPO/build/ngx_http_consent_module.so" }
 sub nginx_bin   { $ENV{NGINX_BIN} || '/usr/sbin/nginx' }
+
+# CONSENT_TIME_SCALE (default 1): how much slower than usual nginx runs
+# (e.g. 4 under valgrind, see make test-valgrind).  The harness's own
+# deadlines are multiplied by it, and so should a test's upper bounds on
+# latency ("answers within timeout + margin"): time_scale() * margin.
+sub time_scale {
+    my $s = $ENV{CONSENT_TIME_SCALE};
+    return defined $s && $s =~ /\A[0-9]*\.?[0-9]+\z/ && $s > 0 ? $s : 1;
+}
 
 sub purpose_bit {
     my ($name) = @_;
@@ -409,7 +418,8 @@ sub _can_connect {
 
 sub _wait_ports {
     my ($self, $pid, @ports) = @_;
-    my $deadline = time + 10;
+    my $limit = 10 * time_scale();
+    my $deadline = time + $limit;
     my %left = map { $_ => 1 } @ports;
     while (%left) {
         if ($pid && waitpid($pid, WNOHANG) == $pid) {
@@ -419,8 +429,8 @@ sub _wait_ports {
             delete $left{$p} if _can_connect($p);
         }
         last unless %left;
-        return "ports " . join(',', sort keys %left) . " not ready after 10s"
-            if time > $deadline;
+        return "ports " . join(',', sort keys %left)
+            . " not ready after ${limit}s" if time > $deadline;
         sleep 0.02;
     }
     return undef;
@@ -462,7 +472,7 @@ sub start {
 sub _kill_wait {
     my ($pid, $sig) = @_;
     kill $sig, $pid;
-    my $deadline = time + 10;
+    my $deadline = time + 10 * time_scale();
     while (time < $deadline) {
         my $r = waitpid $pid, WNOHANG;
         return 1 if $r == $pid || $r == -1;
@@ -486,6 +496,54 @@ sub restart {
     $self->{$_} = $a{$_} for grep { exists $a{$_} } qw(http server main files);
     $self->write_config;
     $self->start;
+}
+
+sub master_pid { $_[0]{pids}{nginx} }
+
+# pids of the master's children (the workers, and cache helpers if any),
+# read from /proc
+sub worker_pids {
+    my ($self) = @_;
+    my $master = $self->{pids}{nginx} or return ();
+    my @w;
+    opendir my $d, '/proc' or return ();
+    for my $pid (grep { /\A\d+\z/ } readdir $d) {
+        open my $fh, '<', "/proc/$pid/stat" or next;
+        my $stat = <$fh> // '';
+        close $fh;
+        # pid (comm) state ppid ...: comm may hold spaces and parens
+        push @w, $pid + 0 if $stat =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
+    }
+    closedir $d;
+    return sort { $a <=> $b } @w;
+}
+
+# `nginx -s reload` with an optionally changed http/server/main/files,
+# then waits until the workers are all new ones and the old ones are gone.
+# Returns (exit status of nginx -s, its output, [new worker pids]).
+sub reload {
+    my ($self, %a) = @_;
+    my %old = map { $_ => 1 } $self->worker_pids;
+    if (grep { exists $a{$_} } qw(http server main files)) {
+        $self->{$_} = $a{$_} for grep { exists $a{$_} } qw(http server main files);
+        $self->write_config;
+    }
+    my $pid = open3(my $in, my $out, undef, nginx_bin(), '-s', 'reload',
+        '-p', "$self->{dir}/", '-c', $self->conf_path);
+    close $in;
+    my $output = do { local $/; <$out> } // '';
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    return ($rc, $output, []) if $rc;
+    my $deadline = time + 15 * time_scale();
+    my @new;
+    while (time < $deadline) {
+        my @now = $self->worker_pids;
+        @new = grep { !$old{$_} } @now;
+        last if @new && @new == @now;
+        sleep 0.02;
+    }
+    return ($rc, $output, \@new);
 }
 
 sub stop {
@@ -594,10 +652,11 @@ sub start_redis {
     return $self;
 }
 
+# stop_redis(signal => 'KILL') for a crash rather than a shutdown
 sub stop_redis {
-    my ($self) = @_;
+    my ($self, %a) = @_;
     my $pid = delete $self->{pids}{redis} or return;
-    _kill_wait($pid, 'TERM');
+    _kill_wait($pid, $a{signal} || 'TERM');
 }
 
 # one command, one reply (simple RESP client); arrays as array refs
@@ -663,7 +722,7 @@ sub raw {
     }
     my $buf = '';
     my $sel = IO::Select->new($s);
-    my $deadline = time + ($o{timeout} || 10);
+    my $deadline = time + ($o{timeout} || 10 * time_scale());
     while (time < $deadline) {
         last unless $sel->can_read($deadline - time);
         my $n = sysread $s, $buf, 65536, length $buf;
@@ -782,7 +841,7 @@ sub log_entries {
 # written after the response has been sent)
 sub wait_log_entry {
     my ($self, $file, $id, %o) = @_;
-    my $deadline = time + ($o{timeout} || 5);
+    my $deadline = time + ($o{timeout} || 5 * time_scale());
     my @found;
     while (1) {
         @found = grep { ($_->{req} // '') eq $id } $self->log_entries($file);
@@ -798,7 +857,7 @@ sub origin_log { my ($s, $r, %o) = @_; $s->wait_log_entry('origin.log', $r->{req
 # error.log lines matching a regex (polls briefly for at least one line)
 sub error_log_grep {
     my ($self, $re, %o) = @_;
-    my $deadline = time + ($o{timeout} // 2);
+    my $deadline = time + ($o{timeout} // 2 * time_scale());
     my @l;
     while (1) {
         @l = grep { $_ =~ $re } split /^/, $self->read_file('error.log');
