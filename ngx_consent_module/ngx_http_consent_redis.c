@@ -90,6 +90,7 @@ static void ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
 static void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
     const char *reason);
 static void ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd);
+static void ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd);
 static ngx_int_t ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd,
     size_t n);
 static ngx_http_consent_redis_cmd_t *ngx_http_consent_redis_cmd_get(
@@ -155,11 +156,46 @@ void
 ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle)
 {
     if (ngx_http_consent_redis_lookup) {
-        ngx_http_consent_redis_close(ngx_http_consent_redis_lookup);
+        ngx_http_consent_redis_free(ngx_http_consent_redis_lookup);
+        ngx_http_consent_redis_lookup = NULL;
     }
 
     if (ngx_http_consent_redis_inval) {
-        ngx_http_consent_redis_close(ngx_http_consent_redis_inval);
+        ngx_http_consent_redis_free(ngx_http_consent_redis_inval);
+        ngx_http_consent_redis_inval = NULL;
+    }
+}
+
+
+/*
+ * The output buffer and the command records outlive requests (they are
+ * reused), so they come from the heap, not from the cycle pool that holds
+ * rd: give them back before that pool goes.  No request is left to hear
+ * of a pending command at process exit.
+ */
+
+static void
+ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    ngx_http_consent_redis_close(rd);
+
+    ngx_queue_add(&rd->free, &rd->sent);
+    ngx_queue_init(&rd->sent);
+
+    while (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+        ngx_free(cmd);
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_cap = 0;
     }
 }
 
