@@ -267,6 +267,12 @@ is($r->{rc}, 0, 'a 128-byte id of [A-Za-z0-9._:@-]');
 is(hgetall("consent:s:$long")->{p}, 'analytics', 'its record');
 $r = ctl('subject', 'set', '--', '-dash', 'analytics');
 is($r->{rc}, 0, '"--" before an id that starts with "-"');
+$r = ctl('subject', 'get', '-dash');
+is($r->{rc}, 0, 'an id with one leading "-" (1 in 64 of the module\'s '
+    . 'own) needs no "--"');
+like($r->{out}, qr/"subject":"-dash"/, 'and is that subject');
+$r = ctl('subject', 'get', '--dash');
+is($r->{rc}, 2, '"--dash" is an unknown option: exit 2');
 
 # ---------------------------------------------------------------- receipts
 

@@ -313,7 +313,7 @@ ctl_arg_error(const char *fmt, ...)
 /*
  * A command's own arguments: exactly npos positionals into pos, options
  * anywhere among them ("--name value" or "--name=value"), "--" ends the
- * options (for an id that starts with '-').  CTL_OK or CTL_USAGE.
+ * options (for an id that starts with "--").  CTL_OK or CTL_USAGE.
  */
 
 int
@@ -336,7 +336,9 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
             continue;
         }
 
-        if (done || a[0] != '-' || a[1] == '\0') {
+        /* only "--name" is an option here: subject ids the module makes
+         * are base64url and may start with a single '-' */
+        if (done || a[0] != '-' || a[1] != '-') {
             if (n == npos) {
                 return ctl_usage_error("%s: unexpected argument \"%s\"",
                                        cmd, a);
