@@ -35,6 +35,8 @@ CTL_HDRS   := $(wildcard ngx_consent_module/consentctl/*.h \
                          ngx_consent_module/consent_core/*.h)
 
 TEST_FUZZ_SECONDS ?= 10
+# fuzz targets run side by side, one per core
+FUZZ_JOBS   ?= 2
 MODULES_DIR ?= /usr/lib/nginx/modules
 CONF_DIR    ?= /etc/nginx/consent
 SBIN_DIR    ?= /usr/sbin
@@ -77,7 +79,8 @@ $(NGX_BUILD)/objs/Makefile: config
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SRCS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_consent_module.so $@
+	@# a new file, not the old one rewritten: running nginx processes map it
+	cp $(NGX_BUILD)/objs/ngx_http_consent_module.so $@.tmp && mv $@.tmp $@
 
 # the operators' tool: the pure core plus hiredis, no nginx
 $(CTL): $(CTL_SRCS) $(CORE_SRCS) $(CTL_HDRS)
@@ -98,7 +101,8 @@ e2e: $(MODULE) $(CTL)
 test: deps
 	$(MAKE) $(MODULE) $(CTL)
 	$(MAKE) unit
-	$(MAKE) -C lua-free-tests fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(MAKE) -C lua-free-tests -j$(FUZZ_JOBS) fuzz \
+	    FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) e2e
 
 run: deps
@@ -116,7 +120,7 @@ bench-instructions: deps
 	./bench/instructions.sh
 
 fuzz:
-	$(MAKE) -C lua-free-tests fuzz
+	$(MAKE) -C lua-free-tests -j$(FUZZ_JOBS) fuzz
 
 # The t/ suite with the module built with ASan and UBSan, loaded into
 # Debian's nginx with the sanitizer runtimes preloaded (nginx-dev ships
@@ -196,8 +200,10 @@ test-valgrind: deps
 	[ $$rc = 0 ] && [ -z "$$bad" ] && [ -z "$$cut" ]
 
 install: $(MODULE) $(CTL)
-	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR)
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR) \
+	    $(DESTDIR)$(SBIN_DIR)
 	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
+	install -m 755 $(CTL) $(DESTDIR)$(SBIN_DIR)/consentctl
 	install -m 644 ngx_consent_module/rules/default.rules \
 	    $(DESTDIR)$(CONF_DIR)/default.rules
 
