@@ -268,7 +268,11 @@ ngx_http_consent_expire_names(ngx_http_request_t *r, ngx_str_t *names)
 
         len = comma - p;
 
-        /* the name goes into a header: RFC 6265 token bytes only */
+        /*
+         * the name goes into a header: none of the bytes that would end or
+         * split it (controls, space, '"', ';', '=', '\\', non-ASCII);
+         * other separators stay, browsers keep such names
+         */
         ok = (len > 0);
 
         for (q = p; q < comma; q++) {

@@ -18,6 +18,8 @@ static ngx_int_t ngx_http_consent_variable_purpose(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_stripped(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_source(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_regime(ngx_http_request_t *r,
@@ -56,8 +58,7 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("consent_stripped"), NULL,
-      ngx_http_consent_variable_str,
-      offsetof(ngx_http_consent_ctx_t, stripped),
+      ngx_http_consent_variable_stripped, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("consent_dropped"), NULL,
@@ -248,6 +249,47 @@ ngx_http_consent_variable_str(ngx_http_request_t *r,
 
     v->data = s->data;
     v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The names as the browser sent them stay in ctx (the expiry needs them);
+ * the variable shows bytes outside visible ASCII as '?', as
+ * $consent_dropped does, so a log or header built from it carries no
+ * control bytes from the client.
+ */
+
+static ngx_int_t
+ngx_http_consent_variable_stripped(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                  *p;
+    size_t                   i;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, ctx->stripped.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->stripped.len; i++) {
+        p[i] = (ctx->stripped.data[i] > ' ' && ctx->stripped.data[i] < 0x7f)
+               ? ctx->stripped.data[i] : '?';
+    }
+
+    v->data = p;
+    v->len = ctx->stripped.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
