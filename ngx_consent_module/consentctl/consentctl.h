@@ -81,6 +81,28 @@ typedef int (*ctl_entry_pt)(ctl_t *ctl, const redisReply *id,
 typedef int (*ctl_batch_pt)(ctl_t *ctl, void *data);
 
 
+/*
+ * A write to one subject (set, erase): its record, the receipts stream
+ * and the invalidation channel, with the argv of the receipt and of the
+ * invalidation, which every such write sends.
+ */
+typedef struct {
+    char                      *key;
+    char                      *log;
+    char                      *inval;
+    size_t                     key_len;
+    size_t                     log_len;
+    size_t                     inval_len;
+
+    char                       vbuf[24];
+    char                       tbuf[24];
+    const char                *xadd[17];
+    size_t                     xadd_len[17];
+    const char                *pub[3];
+    size_t                     pub_len[3];
+} ctl_subject_write_t;
+
+
 /* an option of a command: a flag, or one that takes a value */
 typedef struct {
     const char                *name;             /* "--keep-receipts" */
@@ -134,6 +156,11 @@ int ctl_purpose_next(const char **pos, const char *end, const char **name,
 int ctl_subject(ctl_t *ctl, int argc, char **argv);
 int ctl_watch(ctl_t *ctl, const char *key, size_t len);
 long ctl_record_version(ctl_t *ctl, const char *key, size_t len);
+int ctl_subject_write_init(ctl_t *ctl, const char *id,
+    ctl_subject_write_t *w);
+void ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
+    const char *action, const char *purposes, long version, time_t now);
+void ctl_subject_write_free(ctl_subject_write_t *w);
 
 /* consentctl_receipts.c */
 int ctl_subject_erase(ctl_t *ctl, int argc, char **argv);

@@ -151,45 +151,25 @@ static int
 ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
     int *aborted)
 {
-    int           rc, n;
-    long          v;
-    char         *key, *log, *inval;
-    size_t        klen, llen, ilen, i;
-    ctl_cmd_t     cmds[3];
-    redisReply   *r;
-    const char   *del[2], *xadd[17], *pub[3];
-    size_t        del_len[2], xadd_len[17], pub_len[3];
-    char          vbuf[24], tbuf[24];
+    int                   rc, n;
+    long                  v;
+    ctl_cmd_t             cmds[3];
+    redisReply           *r;
+    const char           *del[2];
+    size_t                del_len[2];
+    ctl_subject_write_t   w;
 
     *aborted = 0;
     rc = CTL_ERROR;
 
-    key = ctl_key(ctl, "s:", id, &klen);
-    log = ctl_key(ctl, "log", NULL, &llen);
-    inval = ctl_key(ctl, "inval", NULL, &ilen);
-
-    if (key == NULL || log == NULL || inval == NULL) {
-        goto done;
-    }
-
-    if (ctl_watch(ctl, key, klen) != 0
-        || ctl_key_type(ctl, key, klen, "hash") != 0
-        || ctl_key_type(ctl, log, llen, "stream") != 0)
-    {
+    if (ctl_subject_write_init(ctl, id, &w) != 0) {
         goto done;
     }
 
     del[0] = "DEL";
     del_len[0] = 3;
-    del[1] = key;
-    del_len[1] = klen;
-
-    pub[0] = "PUBLISH";
-    pub_len[0] = 7;
-    pub[1] = inval;
-    pub_len[1] = ilen;
-    pub[2] = id;
-    pub_len[2] = strlen(id);
+    del[1] = w.key;
+    del_len[1] = w.key_len;
 
     n = 0;
     cmds[n].argc = 2;
@@ -197,44 +177,22 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
     cmds[n++].argvlen = del_len;
 
     if (keep) {
-        v = ctl_record_version(ctl, key, klen);
+        v = ctl_record_version(ctl, w.key, w.key_len);
         if (v == -2) {
             goto done;
         }
 
-        snprintf(vbuf, sizeof(vbuf), "%ld", v < 0 ? 0 : v);
-        snprintf(tbuf, sizeof(tbuf), "%lld", (long long) time(NULL));
-
-        xadd[0] = "XADD";
-        xadd[1] = log;
-        xadd[2] = "*";
-        xadd[3] = "subject";
-        xadd[4] = id;
-        xadd[5] = "action";
-        xadd[6] = "erase";
-        xadd[7] = "purposes";
-        xadd[8] = "";
-        xadd[9] = "v";
-        xadd[10] = vbuf;
-        xadd[11] = "t";
-        xadd[12] = tbuf;
-        xadd[13] = "src";
-        xadd[14] = "consentctl";
-        xadd[15] = "gpc";
-        xadd[16] = "0";
-
-        for (i = 0; i < 17; i++) {
-            xadd_len[i] = strlen(xadd[i]);
-        }
+        ctl_subject_write_receipt(&w, id, "erase", "", v < 0 ? 0 : v,
+                                  time(NULL));
 
         cmds[n].argc = 17;
-        cmds[n].argv = xadd;
-        cmds[n++].argvlen = xadd_len;
+        cmds[n].argv = w.xadd;
+        cmds[n++].argvlen = w.xadd_len;
     }
 
     cmds[n].argc = 3;
-    cmds[n].argv = pub;
-    cmds[n++].argvlen = pub_len;
+    cmds[n].argv = w.pub;
+    cmds[n++].argvlen = w.pub_len;
 
     r = ctl_transaction(ctl, n, cmds, aborted);
     if (r == NULL) {
@@ -254,9 +212,7 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
 
 done:
 
-    free(key);
-    free(log);
-    free(inval);
+    ctl_subject_write_free(&w);
 
     return rc;
 }

@@ -442,31 +442,18 @@ static int
 ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
     time_t now, long *used, int *aborted)
 {
-    int           rc;
-    long          v;
-    char         *key, *log, *inval;
-    size_t        klen, llen, ilen;
-    ctl_cmd_t     cmds[3];
-    redisReply   *r;
-    const char   *hset[12], *xadd[17], *pub[3];
-    size_t        hset_len[12], xadd_len[17], pub_len[3];
-    char          vbuf[24], tbuf[24];
+    int                   rc, i;
+    long                  v;
+    ctl_cmd_t             cmds[3];
+    redisReply           *r;
+    const char           *hset[12];
+    size_t                hset_len[12];
+    ctl_subject_write_t   w;
 
     *aborted = 0;
     rc = CTL_ERROR;
 
-    key = ctl_key(ctl, "s:", id, &klen);
-    log = ctl_key(ctl, "log", NULL, &llen);
-    inval = ctl_key(ctl, "inval", NULL, &ilen);
-
-    if (key == NULL || log == NULL || inval == NULL) {
-        goto done;
-    }
-
-    if (ctl_watch(ctl, key, klen) != 0
-        || ctl_key_type(ctl, key, klen, "hash") != 0
-        || ctl_key_type(ctl, log, llen, "stream") != 0)
-    {
+    if (ctl_subject_write_init(ctl, id, &w) != 0) {
         goto done;
     }
 
@@ -474,7 +461,7 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
     v = version;
 
     if (v < 0) {
-        v = ctl_record_version(ctl, key, klen);
+        v = ctl_record_version(ctl, w.key, w.key_len);
 
         if (v == -2) {
             goto done;
@@ -487,66 +474,35 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
 
     *used = v;
 
+    ctl_subject_write_receipt(&w, id, "set", names, v, now);
+
     hset[0] = "HSET";
-    hset[1] = key;
+    hset[1] = w.key;
     hset[2] = "p";
     hset[3] = names;
     hset[4] = "v";
-    hset[5] = vbuf;
+    hset[5] = w.vbuf;
     hset[6] = "t";
-    hset[7] = tbuf;
+    hset[7] = w.tbuf;
     hset[8] = "src";
     hset[9] = "consentctl";
     hset[10] = "gpc";
     hset[11] = "0";
 
-    snprintf(vbuf, sizeof(vbuf), "%ld", v);
-    snprintf(tbuf, sizeof(tbuf), "%lld", (long long) now);
-
-    xadd[0] = "XADD";
-    xadd[1] = log;
-    xadd[2] = "*";
-    xadd[3] = "subject";
-    xadd[4] = id;
-    xadd[5] = "action";
-    xadd[6] = "set";
-    xadd[7] = "purposes";
-    xadd[8] = names;
-    xadd[9] = "v";
-    xadd[10] = vbuf;
-    xadd[11] = "t";
-    xadd[12] = tbuf;
-    xadd[13] = "src";
-    xadd[14] = "consentctl";
-    xadd[15] = "gpc";
-    xadd[16] = "0";
-
-    pub[0] = "PUBLISH";
-    pub[1] = inval;
-    pub[2] = id;
+    /* all of them plain C strings, the key included */
+    for (i = 0; i < 12; i++) {
+        hset_len[i] = strlen(hset[i]);
+    }
 
     cmds[0].argc = 12;
     cmds[0].argv = hset;
     cmds[0].argvlen = hset_len;
     cmds[1].argc = 17;
-    cmds[1].argv = xadd;
-    cmds[1].argvlen = xadd_len;
+    cmds[1].argv = w.xadd;
+    cmds[1].argvlen = w.xadd_len;
     cmds[2].argc = 3;
-    cmds[2].argv = pub;
-    cmds[2].argvlen = pub_len;
-
-    /* all of them plain C strings, the key included */
-    for (v = 0; v < 17; v++) {
-        if (v < 12) {
-            hset_len[v] = strlen(hset[v]);
-        }
-
-        if (v < 3) {
-            pub_len[v] = strlen(pub[v]);
-        }
-
-        xadd_len[v] = strlen(xadd[v]);
-    }
+    cmds[2].argv = w.pub;
+    cmds[2].argvlen = w.pub_len;
 
     r = ctl_transaction(ctl, 3, cmds, aborted);
     if (r == NULL) {
@@ -558,11 +514,95 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
 
 done:
 
-    free(key);
-    free(log);
-    free(inval);
+    ctl_subject_write_free(&w);
 
     return rc;
+}
+
+
+/*
+ * The keys of a write to the subject: the record WATCHed (the write is
+ * a transaction that fails if the record changed meanwhile) and both
+ * keys of the type the module expects.  0, or -1 with the error
+ * reported; ctl_subject_write_free() in either case.
+ */
+
+int
+ctl_subject_write_init(ctl_t *ctl, const char *id, ctl_subject_write_t *w)
+{
+    memset(w, 0, sizeof(ctl_subject_write_t));
+
+    w->key = ctl_key(ctl, "s:", id, &w->key_len);
+    w->log = ctl_key(ctl, "log", NULL, &w->log_len);
+    w->inval = ctl_key(ctl, "inval", NULL, &w->inval_len);
+
+    if (w->key == NULL || w->log == NULL || w->inval == NULL) {
+        return -1;
+    }
+
+    if (ctl_watch(ctl, w->key, w->key_len) != 0
+        || ctl_key_type(ctl, w->key, w->key_len, "hash") != 0
+        || ctl_key_type(ctl, w->log, w->log_len, "stream") != 0)
+    {
+        return -1;
+    }
+
+    w->pub[0] = "PUBLISH";
+    w->pub_len[0] = 7;
+    w->pub[1] = w->inval;
+    w->pub_len[1] = w->inval_len;
+    w->pub[2] = id;
+    w->pub_len[2] = strlen(id);
+
+    return 0;
+}
+
+
+/* the receipt's XADD, in the module's field order */
+
+void
+ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
+    const char *action, const char *purposes, long version, time_t now)
+{
+    int  i;
+
+    snprintf(w->vbuf, sizeof(w->vbuf), "%ld", version);
+    snprintf(w->tbuf, sizeof(w->tbuf), "%lld", (long long) now);
+
+    w->xadd[0] = "XADD";
+    w->xadd[1] = w->log;
+    w->xadd[2] = "*";
+    w->xadd[3] = "subject";
+    w->xadd[4] = id;
+    w->xadd[5] = "action";
+    w->xadd[6] = action;
+    w->xadd[7] = "purposes";
+    w->xadd[8] = purposes;
+    w->xadd[9] = "v";
+    w->xadd[10] = w->vbuf;
+    w->xadd[11] = "t";
+    w->xadd[12] = w->tbuf;
+    w->xadd[13] = "src";
+    w->xadd[14] = "consentctl";
+    w->xadd[15] = "gpc";
+    w->xadd[16] = "0";
+
+    for (i = 0; i < 17; i++) {
+        w->xadd_len[i] = strlen(w->xadd[i]);
+    }
+}
+
+
+void
+ctl_subject_write_free(ctl_subject_write_t *w)
+{
+    free(w->key);
+    free(w->log);
+    free(w->inval);
+
+    w->key = NULL;
+    w->log = NULL;
+    w->inval = NULL;
 }
 
 
