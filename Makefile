@@ -111,7 +111,7 @@ run: deps
 
 bench: deps
 	$(MAKE) $(MODULE)
-	./bench/run.sh
+	./bench/all.sh
 
 # callgrind instruction counts per request (needs valgrind)
 bench-instructions: deps

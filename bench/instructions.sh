@@ -122,7 +122,9 @@ fn() {
         f = $0; sub(/ \[[^]]*\]$/, "", f); sub(/.*:/, "", f);
         printf "  %8.0f  %s\n", c / n, f }'
 }
-grep -E ':(ngx_http_)?consent_' "$dir/mod-incl.txt" | head -20 | fn
+# a function can be listed once per object it was seen from: once here
+grep -E ':(ngx_http_)?consent_' "$dir/mod-incl.txt" | fn | awk '!seen[$2]++' \
+    | head -20
 echo
 echo "hottest functions in the /mod run (self):"
 grep -E '^ *[0-9,]+ .*:' "$dir/mod.txt" | grep -vE 'PROGRAM TOTALS|main|0x0000000000|\?\?\?:0x' \
