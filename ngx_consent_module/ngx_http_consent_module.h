@@ -195,6 +195,13 @@ void ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache);
 char *ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+char *ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_rule_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *content);
+
 char *ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_consent_redis_init_process(ngx_cycle_t *cycle);

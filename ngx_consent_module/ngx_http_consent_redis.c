@@ -21,86 +21,24 @@
  */
 
 
-#include "ngx_http_consent_module.h"
-
-#include <hiredis/hiredis.h>
+#include "ngx_http_consent_redis.h"
 
 
-#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN   100
-#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX   5000
-#define NGX_HTTP_CONSENT_REDIS_REPLY_MAX     (1024 * 1024)
-#define NGX_HTTP_CONSENT_REDIS_OUT_MAX       (4 * 1024 * 1024)
-
-
-typedef struct ngx_http_consent_redis_s  ngx_http_consent_redis_t;
-
-typedef void (*ngx_http_consent_redis_internal_pt)(
-    ngx_http_consent_redis_t *rd, redisReply *reply);
-
-typedef struct {
-    ngx_queue_t                          queue;
-    ngx_http_consent_redis_handler_pt    handler;
-    ngx_http_consent_redis_internal_pt   internal;
-    void                                *data;    /* NULL: requester gone */
-} ngx_http_consent_redis_cmd_t;
-
-struct ngx_http_consent_redis_s {
-    ngx_http_consent_redis_conf_t       *conf;
-    ngx_http_consent_main_conf_t        *cmcf;
-    ngx_log_t                           *log;
-
-    ngx_peer_connection_t                peer;
-    ngx_connection_t                    *c;
-    redisReader                         *reader;
-
-    ngx_queue_t                          sent;
-    ngx_queue_t                          free;
-
-    u_char                              *out;
-    size_t                               out_pos;
-    size_t                               out_len;
-    size_t                               out_cap;
-
-    ngx_event_t                          reconnect;
-    ngx_msec_t                           backoff;
-    ngx_str_t                            channel;
-
-    unsigned                             subscriber:1;
-    unsigned                             connected:1;
-    unsigned                             ready:1;
-    unsigned                             down:1;
-    unsigned                             was_ready:1;
-};
-
-
-static ngx_http_consent_redis_t  *ngx_http_consent_redis_lookup;
+ngx_http_consent_redis_t         *ngx_http_consent_redis_lookup;
 static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
 
 
 static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
     ngx_cycle_t *cycle, ngx_http_consent_main_conf_t *cmcf,
     ngx_uint_t subscriber);
-static void ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_consent_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_consent_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     redisReply *reply);
-static void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
-    const char *reason);
 static void ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd);
-static ngx_int_t ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd,
-    size_t n);
-static ngx_http_consent_redis_cmd_t *ngx_http_consent_redis_cmd_get(
-    ngx_http_consent_redis_t *rd);
-static ngx_int_t ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd,
-    int argc, const char **argv, const size_t *argvlen,
-    ngx_http_consent_redis_cmd_t **cmdp);
-static ngx_int_t ngx_http_consent_redis_internal(
-    ngx_http_consent_redis_t *rd, ngx_http_consent_redis_internal_pt handler,
-    int argc, const char **argv, const size_t *argvlen);
 static void ngx_http_consent_redis_handshake_reply(
     ngx_http_consent_redis_t *rd, redisReply *reply);
 static void ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
@@ -167,36 +105,13 @@ ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/*
- * The output buffer and the command records outlive requests (they are
- * reused), so they come from the heap, not from the cycle pool that holds
- * rd: give them back before that pool goes.  No request is left to hear
- * of a pending command at process exit.
- */
+/* what the connection holds from the heap goes before the cycle pool */
 
 static void
 ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd)
 {
-    ngx_queue_t                   *q;
-    ngx_http_consent_redis_cmd_t  *cmd;
-
     ngx_http_consent_redis_close(rd);
-
-    ngx_queue_add(&rd->free, &rd->sent);
-    ngx_queue_init(&rd->sent);
-
-    while (!ngx_queue_empty(&rd->free)) {
-        q = ngx_queue_head(&rd->free);
-        ngx_queue_remove(q);
-        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
-        ngx_free(cmd);
-    }
-
-    if (rd->out) {
-        ngx_free(rd->out);
-        rd->out = NULL;
-        rd->out_cap = 0;
-    }
+    ngx_http_consent_redis_free_queue(rd);
 }
 
 
@@ -242,7 +157,7 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
 
 /* connection */
 
-static void
+void
 ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
 {
     ngx_int_t          rc, connected;
@@ -716,7 +631,7 @@ ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
 }
 
 
-static void
+void
 ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
 {
     ngx_queue_t                   *q;
@@ -784,304 +699,4 @@ ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd)
     if (rd->reconnect.timer_set) {
         ngx_del_timer(&rd->reconnect);
     }
-}
-
-
-/* commands */
-
-/* room for n more bytes of output: NGX_DECLINED past the bound */
-
-static ngx_int_t
-ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd, size_t n)
-{
-    u_char  *p;
-    size_t   need;
-
-    if (rd->out_len + n <= rd->out_cap) {
-        return NGX_OK;
-    }
-
-    if (rd->out_pos) {
-        ngx_memmove(rd->out, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
-        rd->out_len -= rd->out_pos;
-        rd->out_pos = 0;
-    }
-
-    if (rd->out_len + n <= rd->out_cap) {
-        return NGX_OK;
-    }
-
-    need = ngx_max(rd->out_cap * 2, rd->out_len + n);
-    need = ngx_max(need, 16384);
-
-    if (need > NGX_HTTP_CONSENT_REDIS_OUT_MAX) {
-        return NGX_DECLINED;
-    }
-
-    p = ngx_alloc(need, rd->log);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (rd->out) {
-        ngx_memcpy(p, rd->out, rd->out_len);
-        ngx_free(rd->out);
-    }
-
-    rd->out = p;
-    rd->out_cap = need;
-
-    return NGX_OK;
-}
-
-
-/* a zeroed command record, not yet in any queue */
-
-static ngx_http_consent_redis_cmd_t *
-ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
-{
-    ngx_queue_t                   *q;
-    ngx_http_consent_redis_cmd_t  *cmd;
-
-    if (!ngx_queue_empty(&rd->free)) {
-        q = ngx_queue_head(&rd->free);
-        ngx_queue_remove(q);
-        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
-
-    } else {
-        cmd = ngx_alloc(sizeof(ngx_http_consent_redis_cmd_t), rd->log);
-        if (cmd == NULL) {
-            return NULL;
-        }
-    }
-
-    ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
-
-    return cmd;
-}
-
-
-static ngx_int_t
-ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
-    const char **argv, const size_t *argvlen,
-    ngx_http_consent_redis_cmd_t **cmdp)
-{
-    int                            n;
-    char                          *s;
-    ngx_int_t                      rc;
-    ngx_http_consent_redis_cmd_t  *cmd;
-
-    s = NULL;
-    n = redisFormatCommandArgv(&s, argc, argv, argvlen);
-    if (n < 0 || s == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_consent_redis_reserve(rd, n);
-    if (rc != NGX_OK) {
-        free(s);
-        return rc;
-    }
-
-    cmd = ngx_http_consent_redis_cmd_get(rd);
-    if (cmd == NULL) {
-        free(s);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(rd->out + rd->out_len, s, n);
-    rd->out_len += n;
-    free(s);
-
-    ngx_queue_insert_tail(&rd->sent, &cmd->queue);
-
-    *cmdp = cmd;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
-    ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
-    const size_t *argvlen)
-{
-    ngx_http_consent_redis_cmd_t  *cmd;
-
-    if (ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd)
-        != NGX_OK)
-    {
-        ngx_http_consent_redis_fail(rd, "cannot queue a command");
-        return NGX_ERROR;
-    }
-
-    cmd->internal = handler;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_consent_redis_command(int argc, const char **argv,
-    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
-    void *data, void **cmdp)
-{
-    ngx_int_t                      rc;
-    ngx_http_consent_redis_t      *rd;
-    ngx_http_consent_redis_cmd_t  *cmd;
-
-    rd = ngx_http_consent_redis_lookup;
-
-    /* the circuit is open: nobody waits on a Redis known to be down */
-    if (rd == NULL || rd->down) {
-        return NGX_DECLINED;
-    }
-
-    if (rd->c == NULL) {
-        ngx_http_consent_redis_connect(rd);
-
-        if (rd->c == NULL) {
-            return NGX_DECLINED;
-        }
-    }
-
-    rc = ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd);
-    if (rc != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    cmd->handler = handler;
-    cmd->data = data;
-    *cmdp = cmd;
-
-    /*
-     * Written once the worker has handled the events at hand: every
-     * request that arrived together shares one send(), and Redis answers
-     * them with one reply packet.
-     */
-    if (rd->connected && !rd->c->write->posted) {
-        ngx_post_event(rd->c->write, &ngx_posted_events);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * MULTI, the commands, EXEC: queued whole or not at all, so that no other
- * request's command can ever land inside the transaction.  The handler
- * gets EXEC's reply only (NULL if the connection failed first).
- */
-
-ngx_int_t
-ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
-    ngx_http_consent_redis_argv_t *cmds,
-    ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp)
-{
-    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
-    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
-    size_t                         total, multi_len, exec_len;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i, k;
-    const char                    *multi, *exec;
-    ngx_http_consent_redis_t      *rd;
-    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
-
-    rd = ngx_http_consent_redis_lookup;
-
-    if (rd == NULL || rd->down || ncmds > NGX_HTTP_CONSENT_REDIS_TX_MAX) {
-        return NGX_DECLINED;
-    }
-
-    if (rd->c == NULL) {
-        ngx_http_consent_redis_connect(rd);
-
-        if (rd->c == NULL) {
-            return NGX_DECLINED;
-        }
-    }
-
-    multi = "MULTI";
-    multi_len = 5;
-    exec = "EXEC";
-    exec_len = 4;
-
-    k = ncmds + 2;
-    ngx_memzero(s, sizeof(s));
-    ngx_memzero(cmd, sizeof(cmd));
-    total = 0;
-    rc = NGX_DECLINED;
-
-    for (i = 0; i < k; i++) {
-        if (i == 0) {
-            n[i] = redisFormatCommandArgv(&s[i], 1, &multi, &multi_len);
-
-        } else if (i == k - 1) {
-            n[i] = redisFormatCommandArgv(&s[i], 1, &exec, &exec_len);
-
-        } else {
-            n[i] = redisFormatCommandArgv(&s[i], cmds[i - 1].argc,
-                                          cmds[i - 1].argv,
-                                          cmds[i - 1].argvlen);
-        }
-
-        if (n[i] < 0 || s[i] == NULL) {
-            goto failed;
-        }
-
-        total += n[i];
-    }
-
-    if (ngx_http_consent_redis_reserve(rd, total) != NGX_OK) {
-        goto failed;
-    }
-
-    for (i = 0; i < k; i++) {
-        cmd[i] = ngx_http_consent_redis_cmd_get(rd);
-        if (cmd[i] == NULL) {
-            goto failed;
-        }
-    }
-
-    /* nothing can fail from here on */
-
-    for (i = 0; i < k; i++) {
-        ngx_memcpy(rd->out + rd->out_len, s[i], n[i]);
-        rd->out_len += n[i];
-        free(s[i]);
-
-        ngx_queue_insert_tail(&rd->sent, &cmd[i]->queue);
-    }
-
-    /* the replies to MULTI and to each QUEUED go nowhere: data is NULL */
-    cmd[k - 1]->handler = handler;
-    cmd[k - 1]->data = data;
-    *cmdp = cmd[k - 1];
-
-    if (rd->connected && !rd->c->write->posted) {
-        ngx_post_event(rd->c->write, &ngx_posted_events);
-    }
-
-    return NGX_OK;
-
-failed:
-
-    for (i = 0; i < k; i++) {
-        if (s[i]) {
-            free(s[i]);
-        }
-
-        if (cmd[i]) {
-            ngx_queue_insert_head(&rd->free, &cmd[i]->queue);
-        }
-    }
-
-    return rc;
-}
-
-
-void
-ngx_http_consent_redis_cancel(void *cmd)
-{
-    ((ngx_http_consent_redis_cmd_t *) cmd)->data = NULL;
 }

@@ -1,0 +1,366 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * The Redis client's command queue: commands formatted by hiredis into
+ * one output buffer, each with a record in the connection's "sent" queue
+ * that its reply is matched to in order.  Buffer and records are reused
+ * for the worker's life (the heap, not a request pool).
+ */
+
+
+#include "ngx_http_consent_redis.h"
+
+
+static ngx_int_t ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd,
+    size_t n);
+static ngx_http_consent_redis_cmd_t *ngx_http_consent_redis_cmd_get(
+    ngx_http_consent_redis_t *rd);
+static ngx_int_t ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd,
+    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_cmd_t **cmdp);
+static ngx_http_consent_redis_t *ngx_http_consent_redis_open(void);
+static void ngx_http_consent_redis_post(ngx_http_consent_redis_t *rd);
+
+
+/* room for n more bytes of output: NGX_DECLINED past the bound */
+
+static ngx_int_t
+ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd, size_t n)
+{
+    u_char  *p;
+    size_t   need;
+
+    if (rd->out_len + n <= rd->out_cap) {
+        return NGX_OK;
+    }
+
+    if (rd->out_pos) {
+        ngx_memmove(rd->out, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
+        rd->out_len -= rd->out_pos;
+        rd->out_pos = 0;
+    }
+
+    if (rd->out_len + n <= rd->out_cap) {
+        return NGX_OK;
+    }
+
+    need = ngx_max(rd->out_cap * 2, rd->out_len + n);
+    need = ngx_max(need, 16384);
+
+    if (need > NGX_HTTP_CONSENT_REDIS_OUT_MAX) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_alloc(need, rd->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rd->out) {
+        ngx_memcpy(p, rd->out, rd->out_len);
+        ngx_free(rd->out);
+    }
+
+    rd->out = p;
+    rd->out_cap = need;
+
+    return NGX_OK;
+}
+
+
+/* a zeroed command record, not yet in any queue */
+
+static ngx_http_consent_redis_cmd_t *
+ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_http_consent_redis_cmd_t), rd->log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
+
+    return cmd;
+}
+
+
+static ngx_int_t
+ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_cmd_t **cmdp)
+{
+    int                            n;
+    char                          *s;
+    ngx_int_t                      rc;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    s = NULL;
+    n = redisFormatCommandArgv(&s, argc, argv, argvlen);
+    if (n < 0 || s == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_consent_redis_reserve(rd, n);
+    if (rc != NGX_OK) {
+        free(s);
+        return rc;
+    }
+
+    cmd = ngx_http_consent_redis_cmd_get(rd);
+    if (cmd == NULL) {
+        free(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(rd->out + rd->out_len, s, n);
+    rd->out_len += n;
+    free(s);
+
+    ngx_queue_insert_tail(&rd->sent, &cmd->queue);
+
+    *cmdp = cmd;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
+    ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd)
+        != NGX_OK)
+    {
+        ngx_http_consent_redis_fail(rd, "cannot queue a command");
+        return NGX_ERROR;
+    }
+
+    cmd->internal = handler;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The lookup connection, connecting if it is not; NULL when there is
+ * none or the circuit is open: nobody waits on a Redis known to be down.
+ */
+
+static ngx_http_consent_redis_t *
+ngx_http_consent_redis_open(void)
+{
+    ngx_http_consent_redis_t  *rd;
+
+    rd = ngx_http_consent_redis_lookup;
+
+    if (rd == NULL || rd->down) {
+        return NULL;
+    }
+
+    if (rd->c == NULL) {
+        ngx_http_consent_redis_connect(rd);
+
+        if (rd->c == NULL) {
+            return NULL;
+        }
+    }
+
+    return rd;
+}
+
+
+/*
+ * Written once the worker has handled the events at hand: every request
+ * that arrived together shares one send(), and Redis answers them with
+ * one reply packet.  Before the connection is up, its connect handler
+ * writes what is queued.
+ */
+
+static void
+ngx_http_consent_redis_post(ngx_http_consent_redis_t *rd)
+{
+    if (rd->connected && !rd->c->write->posted) {
+        ngx_post_event(rd->c->write, &ngx_posted_events);
+    }
+}
+
+
+ngx_int_t
+ngx_http_consent_redis_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmdp)
+{
+    ngx_int_t                      rc;
+    ngx_http_consent_redis_t      *rd;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    rd = ngx_http_consent_redis_open();
+    if (rd == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_consent_redis_queue(rd, argc, argv, argvlen, &cmd);
+    if (rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    cmd->handler = handler;
+    cmd->data = data;
+    *cmdp = cmd;
+
+    ngx_http_consent_redis_post(rd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * MULTI, the commands, EXEC: queued whole or not at all, so that no other
+ * request's command can ever land inside the transaction.  The handler
+ * gets EXEC's reply only (NULL if the connection failed first).
+ */
+
+ngx_int_t
+ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
+    ngx_http_consent_redis_argv_t *cmds,
+    ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp)
+{
+    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    size_t                         total, multi_len, exec_len;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, k;
+    const char                    *multi, *exec;
+    ngx_http_consent_redis_t      *rd;
+    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+
+    if (ncmds > NGX_HTTP_CONSENT_REDIS_TX_MAX) {
+        return NGX_DECLINED;
+    }
+
+    rd = ngx_http_consent_redis_open();
+    if (rd == NULL) {
+        return NGX_DECLINED;
+    }
+
+    multi = "MULTI";
+    multi_len = 5;
+    exec = "EXEC";
+    exec_len = 4;
+
+    k = ncmds + 2;
+    ngx_memzero(s, sizeof(s));
+    ngx_memzero(cmd, sizeof(cmd));
+    total = 0;
+    rc = NGX_DECLINED;
+
+    for (i = 0; i < k; i++) {
+        if (i == 0) {
+            n[i] = redisFormatCommandArgv(&s[i], 1, &multi, &multi_len);
+
+        } else if (i == k - 1) {
+            n[i] = redisFormatCommandArgv(&s[i], 1, &exec, &exec_len);
+
+        } else {
+            n[i] = redisFormatCommandArgv(&s[i], cmds[i - 1].argc,
+                                          cmds[i - 1].argv,
+                                          cmds[i - 1].argvlen);
+        }
+
+        if (n[i] < 0 || s[i] == NULL) {
+            goto failed;
+        }
+
+        total += n[i];
+    }
+
+    if (ngx_http_consent_redis_reserve(rd, total) != NGX_OK) {
+        goto failed;
+    }
+
+    for (i = 0; i < k; i++) {
+        cmd[i] = ngx_http_consent_redis_cmd_get(rd);
+        if (cmd[i] == NULL) {
+            goto failed;
+        }
+    }
+
+    /* nothing can fail from here on */
+
+    for (i = 0; i < k; i++) {
+        ngx_memcpy(rd->out + rd->out_len, s[i], n[i]);
+        rd->out_len += n[i];
+        free(s[i]);
+
+        ngx_queue_insert_tail(&rd->sent, &cmd[i]->queue);
+    }
+
+    /* the replies to MULTI and to each QUEUED go nowhere: data is NULL */
+    cmd[k - 1]->handler = handler;
+    cmd[k - 1]->data = data;
+    *cmdp = cmd[k - 1];
+
+    ngx_http_consent_redis_post(rd);
+
+    return NGX_OK;
+
+failed:
+
+    for (i = 0; i < k; i++) {
+        if (s[i]) {
+            free(s[i]);
+        }
+
+        if (cmd[i]) {
+            ngx_queue_insert_head(&rd->free, &cmd[i]->queue);
+        }
+    }
+
+    return rc;
+}
+
+
+void
+ngx_http_consent_redis_cancel(void *cmd)
+{
+    ((ngx_http_consent_redis_cmd_t *) cmd)->data = NULL;
+}
+
+
+/* No request is left to hear of a pending command at process exit. */
+
+void
+ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    ngx_queue_add(&rd->free, &rd->sent);
+    ngx_queue_init(&rd->sent);
+
+    while (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+        ngx_free(cmd);
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+        rd->out_cap = 0;
+    }
+}

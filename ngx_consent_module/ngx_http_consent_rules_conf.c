@@ -1,0 +1,263 @@
+/*
+ * Copyright (C) ngx_consent_module authors
+ *
+ * consent_rules and consent_rule: rule lines parsed by the pure core into
+ * the main configuration's rule set while the configuration is read, a
+ * bad line failing "nginx -t" with its file, line and why.
+ */
+
+
+#include "ngx_http_consent_module.h"
+
+
+#define NGX_HTTP_CONSENT_FILE_MAX  (16 * 1024 * 1024)
+
+
+static char *ngx_http_consent_add_rule_line(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
+    ngx_str_t *file, ngx_uint_t line);
+static void ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
+    ngx_str_t *field);
+
+
+/* a whole configuration file into cf->pool: rules here, keys too */
+
+ngx_int_t
+ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *content)
+{
+    ssize_t          n;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = *name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", name);
+        goto failed;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CONSENT_FILE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is too large", name);
+        goto failed;
+    }
+
+    content->len = (size_t) ngx_file_size(&fi);
+    content->data = ngx_pnalloc(cf->pool, content->len + 1);
+    if (content->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, content->data, content->len, 0);
+
+    if (n == NGX_ERROR) {
+        goto failed;
+    }
+
+    if ((size_t) n != content->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           ngx_read_file_n " \"%V\" returned only "
+                           "%z bytes instead of %uz", name, n, content->len);
+        goto failed;
+    }
+
+    content->data[content->len] = '\0';
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static char *
+ngx_http_consent_add_rule_line(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
+    ngx_str_t *file, ngx_uint_t line)
+{
+    ngx_int_t        rc;
+    ngx_str_t        what;
+    const char      *msg;
+    consent_rule_t   rule;
+    char             err[256];
+
+    rc = consent_rule_parse(p, len, &cmcf->purposes, &rule, &msg);
+
+    if (rc == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (rc == 1) {
+        rule.line = (uint32_t) line;
+
+        if (consent_ruleset_add(cmcf->rules, &rule, err, sizeof(err)) == 0) {
+            cmcf->nrules++;
+            return NGX_CONF_OK;
+        }
+
+        msg = err;
+    }
+
+    while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) {
+        len--;
+    }
+
+    /* name the word that is wrong, not only what is wrong with it */
+    ngx_str_null(&what);
+
+    if (ngx_strcmp(msg, "unknown purpose") == 0) {
+        ngx_http_consent_rule_field(p, len, 1, &what);
+    }
+
+    if (file) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V:%ui: %s%s%V%s in \"%*s\"",
+                           file, line, msg, what.len ? " \"" : "", &what,
+                           what.len ? "\"" : "", len, p);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "consent_rule: %s%s%V%s in \"%*s\"",
+                           msg, what.len ? " \"" : "", &what,
+                           what.len ? "\"" : "", len, p);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* the n-th whitespace-separated field of a rule line, for messages */
+
+static void
+ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
+    ngx_str_t *field)
+{
+    u_char  *end;
+
+    end = p + len;
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        field->data = p;
+
+        while (p < end && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        field->len = p - field->data;
+
+        if (n-- == 0 || p == end) {
+            return;
+        }
+    }
+}
+
+
+char *
+ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char      *p, *end, *nl;
+    ngx_str_t   *value, name, content;
+    ngx_uint_t   line;
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_http_consent_read_file(cf, &name, &content) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = content.data;
+    end = p + content.len;
+
+    for (line = 1; p < end; line++) {
+        nl = ngx_strlchr(p, end, '\n');
+        if (nl == NULL) {
+            nl = end;
+        }
+
+        if (ngx_http_consent_add_rule_line(cf, cmcf, p, nl - p, &name, line)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        p = nl + 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_consent_rule_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char      *line, *p;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, ' ')
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, '\t'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        len += value[i].len + 1;
+    }
+
+    line = ngx_pnalloc(cf->pool, len);
+    if (line == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = line;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+        *p++ = ' ';
+    }
+
+    return ngx_http_consent_add_rule_line(cf, cmcf, line, len - 1, NULL,
+                                          cf->conf_file->line);
+}
