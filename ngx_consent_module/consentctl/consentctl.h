@@ -168,6 +168,7 @@ int ctl_receipts(ctl_t *ctl, int argc, char **argv);
 
 /* consentctl_rules.c */
 int ctl_rules(ctl_t *ctl, int argc, char **argv);
+redisReply *ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len);
 
 /* consentctl_stats.c */
 int ctl_stats(ctl_t *ctl, int argc, char **argv);

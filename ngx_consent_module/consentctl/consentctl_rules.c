@@ -43,7 +43,8 @@ static char *ctl_read_file(const char *path, size_t *len);
 static int ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf,
     size_t len, ctl_vendors_t *vs);
 static int ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule);
-static redisReply *ctl_disabled(ctl_t *ctl, const char *key, size_t len);
+static void ctl_rules_publish(const char **pub, size_t *pub_len,
+    const char *inval, size_t ilen);
 static int ctl_enable(ctl_t *ctl, const char *key, size_t klen,
     const char *inval, size_t ilen, const char *name, long long *removed,
     int *aborted);
@@ -140,7 +141,7 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    r = ctl_disabled(ctl, key, len);
+    r = ctl_disabled_vendors(ctl, key, len);
     if (r == NULL) {
         goto done;
     }
@@ -391,10 +392,10 @@ ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
 }
 
 
-/* SMEMBERS: an array of strings, or NULL after a message */
+/* SMEMBERS of rules:disabled: an array of strings, or NULL after a message */
 
-static redisReply *
-ctl_disabled(ctl_t *ctl, const char *key, size_t len)
+redisReply *
+ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len)
 {
     size_t       i;
     const char  *argv[2];
@@ -523,13 +524,7 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
     sadd[2] = name;
     argvlen[2] = strlen(name);
 
-    /* every worker of every node reads the set again */
-    pub[0] = "PUBLISH";
-    pub_len[0] = 7;
-    pub[1] = inval;
-    pub_len[1] = ilen;
-    pub[2] = "*rules";
-    pub_len[2] = 6;
+    ctl_rules_publish(pub, pub_len, inval, ilen);
 
     cmds[0].argc = 3;
     cmds[0].argv = sadd;
@@ -575,30 +570,17 @@ ctl_enable(ctl_t *ctl, const char *key, size_t klen, const char *inval,
     size_t        i, len;
     ctl_cmd_t     cmds[2];
     redisReply   *m, *r, *e;
-    const char   *argv[2], **srem, *pub[3];
-    size_t       *srem_len, argvlen[2], pub_len[3];
+    const char  **srem, *pub[3];
+    size_t       *srem_len, pub_len[3];
 
     *aborted = 0;
     len = strlen(name);
 
-    argv[0] = "WATCH";
-    argvlen[0] = 5;
-    argv[1] = key;
-    argvlen[1] = klen;
-
-    r = ctl_command(ctl, 2, argv, argvlen);
-    if (r == NULL) {
+    if (ctl_watch(ctl, key, klen) != 0) {
         return CTL_ERROR;
     }
 
-    rc = ctl_reply_error(ctl, r, "WATCH");
-    freeReplyObject(r);
-
-    if (rc != 0) {
-        return CTL_ERROR;
-    }
-
-    m = ctl_disabled(ctl, key, klen);
+    m = ctl_disabled_vendors(ctl, key, klen);
     if (m == NULL) {
         return CTL_ERROR;
     }
@@ -627,12 +609,7 @@ ctl_enable(ctl_t *ctl, const char *key, size_t klen, const char *inval,
         }
     }
 
-    pub[0] = "PUBLISH";
-    pub_len[0] = 7;
-    pub[1] = inval;
-    pub_len[1] = ilen;
-    pub[2] = "*rules";
-    pub_len[2] = 6;
+    ctl_rules_publish(pub, pub_len, inval, ilen);
 
     i = 0;
 
@@ -665,4 +642,19 @@ done:
     freeReplyObject(m);
 
     return rc;
+}
+
+
+/* PUBLISH <prefix>inval *rules: every worker of every node rereads the set */
+
+static void
+ctl_rules_publish(const char **pub, size_t *pub_len, const char *inval,
+    size_t ilen)
+{
+    pub[0] = "PUBLISH";
+    pub_len[0] = 7;
+    pub[1] = inval;
+    pub_len[1] = ilen;
+    pub[2] = "*rules";
+    pub_len[2] = 6;
 }

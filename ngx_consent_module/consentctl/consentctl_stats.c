@@ -92,26 +92,9 @@ ctl_stats(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    argv2[0] = "SMEMBERS";
-    argvlen[0] = 8;
-    argv2[1] = dis;
-    argvlen[1] = dlen;
-
-    members = ctl_command(ctl, 2, argv2, argvlen);
-    if (members == NULL || ctl_reply_error(ctl, members, "SMEMBERS") != 0) {
+    members = ctl_disabled_vendors(ctl, dis, dlen);
+    if (members == NULL) {
         goto done;
-    }
-
-    if (members->type != REDIS_REPLY_ARRAY) {
-        ctl_error("redis at %s: SMEMBERS: unexpected reply", ctl->addr);
-        goto done;
-    }
-
-    for (i = 0; i < members->elements; i++) {
-        if (members->element[i]->type != REDIS_REPLY_STRING) {
-            ctl_error("redis at %s: SMEMBERS: unexpected reply", ctl->addr);
-            goto done;
-        }
     }
 
     /* a set has no order: sorted, the output of two runs compares */
