@@ -140,11 +140,11 @@ static ngx_int_t
 ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
     ngx_http_consent_redis_conf_t *conf, ngx_str_t *name)
 {
-    u_char     *p, *end, *sp;
-    ssize_t     n;
-    ngx_fd_t    fd;
-    ngx_str_t   file;
-    u_char      buf[1024];
+    ssize_t         n;
+    ngx_fd_t        fd;
+    ngx_str_t       file;
+    const u_char   *user, *password;
+    u_char          buf[1024];
 
     file = *name;
 
@@ -169,38 +169,20 @@ ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    p = buf;
-    end = ngx_strlchr(buf, buf + n, '\n');
-    if (end == NULL) {
-        end = buf + n;
+    if (consent_secret_parse(buf, n, &user, &conf->user.len, &password,
+                             &conf->password.len)
+        != 0)
+    {
+        goto invalid;
     }
 
-    while (end > p && (end[-1] == '\r' || end[-1] == ' ')) {
-        end--;
-    }
-
-    sp = ngx_strlchr(p, end, ' ');
-
-    if (sp) {
-        conf->user.len = sp - p;
-
-        if (conf->user.len == 0) {
-            goto invalid;
-        }
-
+    if (conf->user.len) {
         conf->user.data = ngx_pnalloc(cf->pool, conf->user.len);
         if (conf->user.data == NULL) {
             goto invalid;
         }
 
-        ngx_memcpy(conf->user.data, p, conf->user.len);
-        p = sp + 1;
-    }
-
-    conf->password.len = end - p;
-
-    if (conf->password.len == 0) {
-        goto invalid;
+        ngx_memcpy(conf->user.data, user, conf->user.len);
     }
 
     conf->password.data = ngx_pnalloc(cf->pool, conf->password.len);
@@ -208,7 +190,7 @@ ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
         goto invalid;
     }
 
-    ngx_memcpy(conf->password.data, p, conf->password.len);
+    ngx_memcpy(conf->password.data, password, conf->password.len);
     ngx_explicit_memzero(buf, sizeof(buf));
 
     return NGX_OK;

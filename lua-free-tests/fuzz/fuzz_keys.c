@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * libFuzzer target: the signing keys file.
+ * libFuzzer target: the signing keys file, and the Redis password file
+ * (consent_secret_parse(), the other secret read the same way).
  *
  * The input is parsed as a keys file.  A ring that parses must be within
  * the documented bounds, survive being written back out as a keys file
@@ -61,6 +62,34 @@ fuzz_check_ring(const consent_keyring_t *ring)
 
 
 /* the ring as a keys file, the url alphabet without padding */
+/* user and password lie in the first line, trimmed, without '\n' */
+static void
+fuzz_check_secret(const unsigned char *p, size_t size)
+{
+    size_t                ulen, plen;
+    const unsigned char  *user, *pass, *nl;
+
+    if (consent_secret_parse(p, size, &user, &ulen, &pass, &plen) != 0) {
+        return;
+    }
+
+    nl = memchr(p, '\n', size);
+
+    FUZZ_ASSERT(plen >= 1);
+    FUZZ_ASSERT(pass >= p && pass + plen <= (nl ? nl : p + size));
+    FUZZ_ASSERT(memchr(pass, '\n', plen) == NULL);
+    FUZZ_ASSERT(pass[plen - 1] != ' ' && pass[plen - 1] != '\r');
+
+    if (ulen) {
+        FUZZ_ASSERT(user == p && pass == p + ulen + 1 && p[ulen] == ' ');
+        FUZZ_ASSERT(memchr(user, ' ', ulen) == NULL);
+
+    } else {
+        FUZZ_ASSERT(pass == p && memchr(pass, ' ', plen) == NULL);
+    }
+}
+
+
 static size_t
 fuzz_write_ring(const consent_keyring_t *ring, unsigned char *out)
 {
@@ -139,6 +168,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     consent_keyring_t   ring, again;
 
     p = fuzz_copy(data, size);
+
+    fuzz_check_secret(p, size);
 
     err = NULL;
     line = (unsigned) -1;

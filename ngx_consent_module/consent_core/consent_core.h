@@ -308,6 +308,16 @@ int consent_keys_parse(const unsigned char *p, size_t len,
     consent_keyring_t *ring, unsigned *err_line, const char **err);
 void consent_keyring_free(consent_keyring_t *ring);
 
+/*
+ * A Redis password file's first line: "password", or "user password" for
+ * a Redis 6 ACL user; trailing CR and spaces are not part of it.  0 with
+ * the password (and the user, *user_len 0 if none) pointing into p, or -1
+ * if there is no password or the user is empty.
+ */
+int consent_secret_parse(const unsigned char *p, size_t len,
+    const unsigned char **user, size_t *user_len,
+    const unsigned char **password, size_t *password_len);
+
 typedef struct {
     const consent_key_t       *key;          /* verify: the key that matched */
     const unsigned char       *subject;

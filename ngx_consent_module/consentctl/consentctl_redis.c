@@ -107,13 +107,13 @@ ctl_disconnect(ctl_t *ctl)
 static int
 ctl_auth(ctl_t *ctl)
 {
-    int          rc;
-    FILE        *f;
-    char        *end, *sp, *p;
-    size_t       n, argvlen[3];
-    const char  *argv[3];
-    redisReply  *r;
-    char         buf[CTL_SECRET_MAX + 1];
+    int                   rc, argc;
+    FILE                 *f;
+    size_t                n, argvlen[3], user_len, password_len;
+    const char           *argv[3];
+    redisReply           *r;
+    const unsigned char  *user, *password;
+    unsigned char         buf[CTL_SECRET_MAX];
 
     f = fopen(ctl->password_file, "r");
     if (f == NULL) {
@@ -134,40 +134,29 @@ ctl_auth(ctl_t *ctl)
     fclose(f);
 
     rc = CTL_ERROR;
-    buf[n] = '\0';
 
-    end = memchr(buf, '\n', n);
-    if (end == NULL) {
-        end = buf + n;
-    }
-
-    while (end > buf && (end[-1] == '\r' || end[-1] == ' ')) {
-        end--;
-    }
-
-    *end = '\0';
-    p = buf;
-    sp = strchr(buf, ' ');
-
-    argv[0] = "AUTH";
-    argvlen[0] = 4;
-
-    if (sp) {
-        argv[1] = buf;
-        argvlen[1] = sp - buf;
-        p = sp + 1;
-    }
-
-    if (*p == '\0' || (sp && sp == buf)) {
+    if (consent_secret_parse(buf, n, &user, &user_len, &password,
+                             &password_len)
+        != 0)
+    {
         ctl_error("password file \"%s\" has no password on its first line",
                   ctl->password_file);
         goto done;
     }
 
-    argv[sp ? 2 : 1] = p;
-    argvlen[sp ? 2 : 1] = end - p;
+    argc = 0;
+    argv[argc] = "AUTH";
+    argvlen[argc++] = 4;
 
-    r = ctl_command(ctl, sp ? 3 : 2, argv, argvlen);
+    if (user_len) {
+        argv[argc] = (const char *) user;
+        argvlen[argc++] = user_len;
+    }
+
+    argv[argc] = (const char *) password;
+    argvlen[argc++] = password_len;
+
+    r = ctl_command(ctl, argc, argv, argvlen);
     if (r == NULL) {
         goto done;
     }
