@@ -327,6 +327,7 @@ static void
 test_subject(void)
 {
     char  s[CONSENT_SUBJECT_MAX + 2];
+    char  id[CONSENT_ID_MAX + 1];
 
     CHECK(consent_subject_valid(U("abc-DEF_123"), 11));
     CHECK(!consent_subject_valid(U(""), 0));
@@ -338,6 +339,21 @@ test_subject(void)
     memset(s, 'a', sizeof(s));
     CHECK(consent_subject_valid(U(s), CONSENT_SUBJECT_MAX));
     CHECK(!consent_subject_valid(U(s), CONSENT_SUBJECT_MAX + 1));
+
+    /* ids that may name a Redis key: the token's and a few more bytes */
+    CHECK(consent_id_valid(U("abc-DEF_123"), 11));
+    CHECK(consent_id_valid(U("user@shop.example:42"), 20));
+    CHECK(!consent_id_valid(U(""), 0));
+    CHECK(!consent_id_valid(U("a b"), 3));
+    CHECK(!consent_id_valid(U("a/b"), 3));
+    CHECK(!consent_id_valid(U("a*"), 2));
+    CHECK(!consent_id_valid(U("a\r\n"), 3));
+    CHECK(!consent_id_valid(U("a\0b"), 3));
+    CHECK(!consent_id_valid(U("caf\xc3\xa9"), 5));
+    CHECK(!consent_id_valid(U("{x}"), 3));
+    memset(id, '.', sizeof(id));
+    CHECK(consent_id_valid(U(id), CONSENT_ID_MAX));
+    CHECK(!consent_id_valid(U(id), CONSENT_ID_MAX + 1));
 }
 
 

@@ -181,8 +181,7 @@ static ngx_int_t
 ngx_http_consent_subject(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *ctx)
 {
-    u_char     *p;
-    ngx_str_t   subject;
+    ngx_str_t  subject;
 
     if (lcf->subject == NULL) {
         return NGX_OK;
@@ -198,28 +197,14 @@ ngx_http_consent_subject(ngx_http_request_t *r,
 
     /* it becomes part of a Redis key: a plain charset and a bound */
 
-    if (subject.len > NGX_HTTP_CONSENT_ID_MAX) {
-        goto invalid;
-    }
-
-    for (p = subject.data; p < subject.data + subject.len; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_'
-              || *p == ':' || *p == '@' || *p == '-'))
-        {
-            goto invalid;
-        }
+    if (!consent_id_valid(subject.data, subject.len)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent subject ignored: not 1 to %d of "
+                      "[A-Za-z0-9._:@-]", CONSENT_ID_MAX);
+        return NGX_OK;
     }
 
     ctx->subject = subject;
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "consent subject ignored: not 1 to %d of [A-Za-z0-9._:@-]",
-                  NGX_HTTP_CONSENT_ID_MAX);
 
     return NGX_OK;
 }

@@ -15,7 +15,7 @@
 
 
 /* subject ids: [A-Za-z0-9._:@-], at most this long (a 256-byte cache node) */
-#define NGX_HTTP_CONSENT_ID_MAX        128
+#define NGX_HTTP_CONSENT_ID_MAX        CONSENT_ID_MAX
 
 
 /* where a decision came from: the values of $consent_source */

@@ -338,6 +338,13 @@ typedef struct {
 int consent_subject_valid(const unsigned char *p, size_t len);
 
 /*
+ * Any subject id that may name a Redis key (consent_subject, consentctl):
+ * [A-Za-z0-9._:@-], 1 to CONSENT_ID_MAX.  The ids of tokens are a subset.
+ */
+#define CONSENT_ID_MAX              128
+int consent_id_valid(const unsigned char *p, size_t len);
+
+/*
  * "1.kid.subject.purposes.policy_version.issued_at.signature", purposes as
  * 8 lowercase hex digits, signature the base64url HMAC-SHA256 of everything
  * before its dot.  max_age 0 means no expiry; issued_at more than 5 minutes

@@ -361,6 +361,27 @@ consent_subject_valid(const unsigned char *p, size_t len)
 }
 
 
+int
+consent_id_valid(const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > CONSENT_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!consent_kid_char(p[i])
+            && p[i] != '.' && p[i] != ':' && p[i] != '@')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static int
 consent_parse_uint(const unsigned char *p, size_t len, size_t max_digits,
     uint64_t max, uint64_t *out)

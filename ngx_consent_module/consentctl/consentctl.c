@@ -390,39 +390,15 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
 }
 
 
-/* the module's operator subject ids: it builds keys from the same set */
-
-int
-ctl_subject_valid(const char *id)
-{
-    size_t  i;
-    char    c;
-
-    for (i = 0; id[i]; i++) {
-        c = id[i];
-
-        if (i == CTL_SUBJECT_MAX
-            || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                 || (c >= '0' && c <= '9') || c == '.' || c == '_'
-                 || c == ':' || c == '@' || c == '-'))
-        {
-            return 0;
-        }
-    }
-
-    return i > 0;
-}
-
-
 int
 ctl_subject_check(const char *id)
 {
-    if (ctl_subject_valid(id)) {
+    if (consent_id_valid((const unsigned char *) id, strlen(id))) {
         return CTL_OK;
     }
 
     return ctl_arg_error("invalid subject id \"%s\" (1 to %d of "
-                         "[A-Za-z0-9._:@-])", id, CTL_SUBJECT_MAX);
+                         "[A-Za-z0-9._:@-])", id, CONSENT_ID_MAX);
 }
 
 

@@ -26,7 +26,6 @@
 #define CTL_ERROR                   1
 #define CTL_USAGE                   2
 
-#define CTL_SUBJECT_MAX             128
 #define CTL_DEFAULT_HOST            "127.0.0.1"
 #define CTL_DEFAULT_PORT            6379
 #define CTL_DEFAULT_PREFIX          "consent:"
@@ -120,7 +119,6 @@ int ctl_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 int ctl_arg_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-int ctl_subject_valid(const char *id);
 int ctl_subject_check(const char *id);
 int ctl_parse_long(const char *s, long min, long max, long *out);
 
