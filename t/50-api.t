@@ -390,43 +390,28 @@ $t->redis_cmd(CONFIG => 'SET', 'stream-node-max-entries', 100);
 
 # ------------------------------------------------------------ vendor overrides
 
-sub log_count {
-    my ($re) = @_;
-    return scalar grep { /$re/ } split /^/, $t->read_file('error.log');
-}
-
-# until the worker logs one more line matching re than before
-sub wait_log {
-    my ($re, $before) = @_;
-    for (1 .. 250) {
-        return 1 if log_count($re) > $before;
-        sleep 0.02;
-    }
-    return 0;
-}
-
 my $switched = qr/consent rules: \d+ of 3 vendors switched off/;
 
 my $fresh = 'consent=' . mint_token('k1', $key, 'nobody', 0x01, 3);
 is(visit($fresh)->origin->{cookie}, $fresh, 'before: _ga and _fbp stripped');
-my $seen = log_count($switched);
+my $seen = $t->error_log_count($switched);
 $t->redis_cmd(SADD => 'consent:rules:disabled', 'google_analytics');
 $t->redis_cmd(PUBLISH => 'consent:inval', '*rules');
-ok(wait_log($switched, $seen), 'the worker read the overrides');
-ok(log_count(qr/consent rules: 1 of 3 vendors switched off/),
+ok($t->wait_error_log($switched, $seen), 'the worker read the overrides');
+ok($t->error_log_count(qr/consent rules: 1 of 3 vendors switched off/),
     'one vendor off, any case of its name');
 is(visit($fresh)->origin->{cookie}, "$fresh; _ga=1",
     'a vendor switched off in Redis: its cookie is kept');
-$seen = log_count($switched);
+$seen = $t->error_log_count($switched);
 $t->redis_cmd(SREM => 'consent:rules:disabled', 'google_analytics');
 $t->redis_cmd(PUBLISH => 'consent:inval', '*rules');
-ok(wait_log($switched, $seen), 'switched on again');
+ok($t->wait_error_log($switched, $seen), 'switched on again');
 is(visit($fresh)->origin->{cookie}, $fresh, 'stripped again');
 
 # garbage in the overrides key changes nothing
 $t->redis_cmd(SET => 'consent:rules:disabled', 'x');
 $t->redis_cmd(PUBLISH => 'consent:inval', '*rules');
-ok(wait_log(qr/rules:disabled is not a set/, 0), 'a wrong type is logged');
+ok($t->wait_error_log(qr/rules:disabled is not a set/, 0), 'a wrong type is logged');
 is(visit($fresh)->origin->{cookie}, $fresh, 'and ignored');
 $t->redis_cmd(DEL => 'consent:rules:disabled');
 

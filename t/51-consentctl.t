@@ -174,21 +174,6 @@ sub next_message {
     return ref $m && $m->[0] eq 'message' ? $m->[2] : undef;
 }
 
-sub log_count {
-    my ($re) = @_;
-    return scalar grep { /$re/ } split /^/, $t->read_file('error.log');
-}
-
-# until the worker logs one more line matching re than before
-sub wait_log {
-    my ($re, $before) = @_;
-    for (1 .. 250) {
-        return 1 if log_count($re) > $before;
-        sleep 0.02;
-    }
-    return 0;
-}
-
 sub visit {
     my ($subject) = @_;
     return $t->get('/', headers => [
@@ -323,9 +308,9 @@ my $inval = qr/consent redis: invalidated "web-1"/;
 $r = visit('web-1');
 is($r->origin->{cookie}, 'sid=1', 'no record: opt-in default strips both');
 
-my $n = log_count($inval);
+my $n = $t->error_log_count($inval);
 ctl(qw(subject set web-1 analytics));
-ok(wait_log($inval, $n), 'the worker got the invalidation');
+ok($t->wait_error_log($inval, $n), 'the worker got the invalidation');
 $r = visit('web-1');
 is($r->var('source'), 'redis', 'the record consentctl wrote decides');
 is($r->origin->{cookie}, 'sid=1; _ga=2', 'analytics kept, advertising not');
@@ -333,20 +318,20 @@ is($r->origin->{cookie}, 'sid=1; _ga=2', 'analytics kept, advertising not');
 # the worker logs how many vendors each read of the set found off
 my $one_off = qr/consent rules: 1 of 2 vendors switched off/;
 my $none_off = qr/consent rules: 0 of 2 vendors switched off/;
-$n = log_count($one_off);
+$n = $t->error_log_count($one_off);
 $r = ctl(qw(rules disable META));
 is($r->{out}, "meta: disabled\n", 'rules disable: says so');
-ok(wait_log($one_off, $n), 'the worker read the overrides again');
+ok($t->wait_error_log($one_off, $n), 'the worker read the overrides again');
 is(visit('web-1')->origin->{cookie}, 'sid=1; _ga=2; _fbp=3',
     'a vendor switched off: its cookie is kept as unknown');
-$n = log_count($none_off);
+$n = $t->error_log_count($none_off);
 ctl(qw(rules enable meta));
-ok(wait_log($none_off, $n), 'switched on: read again');
+ok($t->wait_error_log($none_off, $n), 'switched on: read again');
 is(visit('web-1')->origin->{cookie}, 'sid=1; _ga=2', 'stripped again');
 
-$n = log_count($inval);
+$n = $t->error_log_count($inval);
 ctl(qw(subject erase web-1));
-ok(wait_log($inval, $n), 'erase: the worker got the invalidation');
+ok($t->wait_error_log($inval, $n), 'erase: the worker got the invalidation');
 $r = visit('web-1');
 is($r->origin->{cookie}, 'sid=1', 'erased: back to the regime default');
 isnt($r->var('source'), 'redis', 'no record any more');

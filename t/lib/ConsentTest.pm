@@ -867,6 +867,24 @@ sub error_log_grep {
     return @l;
 }
 
+# error.log lines matching a regex, now
+sub error_log_count {
+    my ($self, $re) = @_;
+    return scalar grep { $_ =~ $re } split /^/, $self->read_file('error.log');
+}
+
+# until error.log has more lines matching re than $before (a count taken
+# with error_log_count before the action): 1, or 0 after the deadline
+sub wait_error_log {
+    my ($self, $re, $before, %o) = @_;
+    my $deadline = time + ($o{timeout} // 5 * time_scale());
+    while (1) {
+        return 1 if $self->error_log_count($re) > $before;
+        return 0 if time > $deadline;
+        sleep 0.02;
+    }
+}
+
 # ================================================================ response
 
 package ConsentTest::Response;
