@@ -390,15 +390,25 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
 }
 
 
+/* ctl_args() for a command whose first positional is a subject id */
+
 int
-ctl_subject_check(const char *id)
+ctl_subject_args(const char *cmd, int argc, char **argv,
+    const ctl_opt_t *opts, char **pos, int npos)
 {
-    if (consent_id_valid((const unsigned char *) id, strlen(id))) {
+    int  rc;
+
+    rc = ctl_args(cmd, argc, argv, opts, pos, npos);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (consent_id_valid((const unsigned char *) pos[0], strlen(pos[0]))) {
         return CTL_OK;
     }
 
     return ctl_arg_error("invalid subject id \"%s\" (1 to %d of "
-                         "[A-Za-z0-9._:@-])", id, CONSENT_ID_MAX);
+                         "[A-Za-z0-9._:@-])", pos[0], CONSENT_ID_MAX);
 }
 
 

@@ -119,7 +119,8 @@ int ctl_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 int ctl_arg_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-int ctl_subject_check(const char *id);
+int ctl_subject_args(const char *cmd, int argc, char **argv,
+    const ctl_opt_t *opts, char **pos, int npos);
 int ctl_parse_long(const char *s, long min, long max, long *out);
 
 /* consentctl_redis.c */

@@ -57,13 +57,9 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
     opts[0].name = "--keep-receipts";
     opts[0].flag = &keep;
 
-    rc = ctl_args("subject erase ID", argc, argv, opts, pos, 1);
+    rc = ctl_subject_args("subject erase ID", argc, argv, opts, pos, 1);
     if (rc != CTL_OK) {
         return rc;
-    }
-
-    if (ctl_subject_check(pos[0]) != CTL_OK) {
-        return CTL_USAGE;
     }
 
     if (ctl_connect(ctl) != CTL_OK) {
@@ -225,13 +221,9 @@ ctl_receipts(ctl_t *ctl, int argc, char **argv)
     char        *pos[1];
     ctl_walk_t   w;
 
-    rc = ctl_args("receipts ID", argc, argv, NULL, pos, 1);
+    rc = ctl_subject_args("receipts ID", argc, argv, NULL, pos, 1);
     if (rc != CTL_OK) {
         return rc;
-    }
-
-    if (ctl_subject_check(pos[0]) != CTL_OK) {
-        return CTL_USAGE;
     }
 
     if (ctl_connect(ctl) != CTL_OK) {

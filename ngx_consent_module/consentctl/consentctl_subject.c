@@ -77,13 +77,9 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
     redisReply    *r, *k, *v;
     ctl_record_t   rec;
 
-    rc = ctl_args("subject get ID", argc, argv, NULL, pos, 1);
+    rc = ctl_subject_args("subject get ID", argc, argv, NULL, pos, 1);
     if (rc != CTL_OK) {
         return rc;
-    }
-
-    if (ctl_subject_check(pos[0]) != CTL_OK) {
-        return CTL_USAGE;
     }
 
     if (ctl_connect(ctl) != CTL_OK) {
@@ -306,13 +302,9 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
     opts[0].name = "--policy-version";
     opts[0].value = &pv;
 
-    rc = ctl_args("subject set ID PURPOSES", argc, argv, opts, pos, 2);
+    rc = ctl_subject_args("subject set ID PURPOSES", argc, argv, opts, pos, 2);
     if (rc != CTL_OK) {
         return rc;
-    }
-
-    if (ctl_subject_check(pos[0]) != CTL_OK) {
-        return CTL_USAGE;
     }
 
     version = -1;
