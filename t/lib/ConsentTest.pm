@@ -466,6 +466,15 @@ sub start {
     }
     $self->{pids}{nginx} = $pid;
     $self->{started} = 1;
+
+    # the master listens before it forks its worker (a while under
+    # valgrind): started means a worker is there too
+    my $deadline = time + 10 * time_scale();
+    until ($self->worker_pids) {
+        die "nginx ($self->{name}) started no worker\n"
+            . $self->read_file('error.log') if time > $deadline;
+        sleep 0.02;
+    }
     return $self;
 }
 
@@ -515,7 +524,9 @@ sub worker_pids {
         push @w, $pid + 0 if $stat =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
     }
     closedir $d;
-    return sort { $a <=> $b } @w;
+    # an array, so that scalar context gets a count (a sort's is undefined)
+    @w = sort { $a <=> $b } @w;
+    return @w;
 }
 
 # `nginx -s reload` with an optionally changed http/server/main/files,
