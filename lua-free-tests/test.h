@@ -71,6 +71,10 @@ void test_token(void);
 void test_purposes(void);
 void test_regions(void);
 void test_choice(void);
+void test_psl(void);
+void test_expiry(void);
+void test_permissions_policy(void);
+void test_strip(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

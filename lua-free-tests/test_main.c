@@ -71,6 +71,10 @@ main(int argc, char **argv)
         { "rules", test_rules },
         { "token", test_token },
         { "choice", test_choice },
+        { "psl", test_psl },
+        { "expiry", test_expiry },
+        { "pp", test_permissions_policy },
+        { "strip", test_strip },
     };
 
     int       i, j;

@@ -27,6 +27,13 @@ typedef struct {
 } consent_alloc_t;
 
 
+/* a span of bytes owned by someone else */
+typedef struct {
+    const unsigned char       *data;
+    size_t                     len;
+} consent_span_t;
+
+
 /* purposes */
 
 #define CONSENT_MAX_PURPOSES        32
@@ -90,6 +97,9 @@ typedef struct {
     /* name=value as sent, surrounding whitespace trimmed */
     const unsigned char       *pair;
     size_t                     pair_len;
+    /* the bytes between the ';'s, untrimmed */
+    const unsigned char       *segment;
+    size_t                     segment_len;
     unsigned                   has_eq:1;
     /* carries NUL, CR or LF: never copied into a header we write */
     unsigned                   has_ctl:1;

@@ -58,6 +58,9 @@ consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c)
             p = seg_end + 1;
         }
 
+        c->segment = seg;
+        c->segment_len = (size_t) (seg_end - seg);
+
         while (seg < seg_end && consent_ows(*seg)) {
             seg++;
         }

@@ -738,7 +738,8 @@ consent_match_slow(const consent_ruleset_t *rs, const unsigned char *name,
 
     /* regexes */
 
-    if (rs->re == NULL || len > CONSENT_NAME_MAX) {
+    /* any length: the match limit bounds the cost, not the name */
+    if (rs->re == NULL) {
         return NULL;
     }
 
