@@ -5,7 +5,11 @@
 # subscriber and by the worker's cache), vendor overrides, stats, bad
 # arguments (exit 2), Redis unreachable, silent, of the wrong type or
 # holding garbage (exit 1, never a crash), AUTH from a password file, an
-# ACL user, db selection and a unix socket.
+# ACL user, db selection and a unix socket.  Also: subject ids starting
+# with '-' (the module's base64url ids), vendor names checked against the
+# rules files, keys generate (its lines load in nginx and sign cookies the
+# module honours), and docker/demo/run.sh (make run) from a 0700 checkout,
+# with its ports taken and its redis-server or nginx dying.
 #
 # CONSENTCTL_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full"
 # runs every invocation under that command; CONSENTCTL_BIN tests another
@@ -22,9 +26,14 @@ use Test::More;
 use JSON::PP;
 use IO::Socket::INET;
 use POSIX ();
+use File::Copy qw(copy);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 
-use ConsentTest qw(repo_root);
+use MIME::Base64 qw(decode_base64);
+
+use ConsentTest qw(repo_root config_test std_rules mint_token purpose_bit);
 
 my $bin = $ENV{CONSENTCTL_BIN} || repo_root() . '/build/consentctl';
 plan skip_all => "$bin not built (make build/consentctl)" unless -x $bin;
@@ -66,6 +75,8 @@ EOF
 
 my $dir = $t->dir;
 my $port = $t->redis_port;
+my $rules = "$dir/site.rules";
+my $default_rules = repo_root() . '/ngx_consent_module/rules/default.rules';
 my $crashes = 0;
 my $seq = 0;
 
@@ -256,8 +267,50 @@ $r = ctl('subject', 'get', '-dash');
 is($r->{rc}, 0, 'an id with one leading "-" (1 in 64 of the module\'s '
     . 'own) needs no "--"');
 like($r->{out}, qr/"subject":"-dash"/, 'and is that subject');
-$r = ctl('subject', 'get', '--dash');
-is($r->{rc}, 2, '"--dash" is an unknown option: exit 2');
+
+# ids as the module makes them (base64url of 16 random bytes) may start
+# with any number of '-': every subject command takes them as written
+for my $id ('--16fDcXk0Qz9vW3bYtR2a', '---', '-----aZ', '--x') {
+    $r = ctl('subject', 'set', $id, 'analytics', '--policy-version', 2);
+    is($r->{rc}, 0, "subject set $id: exit 0") or diag($r->{err});
+    is(hgetall("consent:s:$id")->{p}, 'analytics', "$id: its record");
+    $r = ctl('subject', 'get', $id);
+    is($r->{rc}, 0, "subject get $id: exit 0") or diag($r->{err});
+    is(jdec($r->{out})->{subject}, $id, "$id: that subject");
+    $r = ctl('receipts', $id);
+    is(jdec($r->{out})->{subject}, $id, "receipts $id");
+    $r = ctl('subject', 'erase', $id, '--keep-receipts');
+    is_deeply(jdec($r->{out}), { subject => $id, record => 1, receipts => 0 },
+        "subject erase $id --keep-receipts");
+}
+my $mid = '--16fDcXk0Qz9vW3bYtR2b';
+$r = ctl('subject', 'set', '--policy-version=5', $mid, 'functional');
+is($r->{rc}, 0, 'an option before a "--" id');
+is(hgetall("consent:s:$mid")->{v}, '5', 'and both taken');
+$r = ctl('subject', 'erase', '--keep-receipts', $mid);
+is(jdec($r->{out})->{receipts}, 0, 'a flag before a "--" id');
+$r = ctl('subject', 'set', '--', $mid, '--policy-version', 'none');
+is($r->{rc}, 2, 'after "--" an option name is an argument: one too many');
+
+# what stays unambiguous: the command's own option names are options, so
+# an id that is exactly one of them needs "--"
+$r = ctl('subject', 'erase', '--keep-receipts');
+is($r->{rc}, 2, '"--keep-receipts" alone is the option: no id, exit 2');
+like($r->{err}, qr/missing arguments/, 'says an argument is missing');
+ctl('subject', 'set', '--', '--keep-receipts', 'analytics');
+$r = ctl('subject', 'erase', '--', '--keep-receipts');
+is_deeply(jdec($r->{out}), { subject => '--keep-receipts', record => 1,
+    receipts => 1 }, '"--" then an id that is an option name');
+$r = ctl('subject', 'get', '--frob');
+is($r->{rc}, 1, '"--frob" where the id goes is an id: not found, exit 1');
+like($r->{err}, qr/subject "--frob": not found/, 'and says so');
+$r = ctl('subject', 'get', 'a', '--frob');
+is($r->{rc}, 2, 'after the id, "--frob" is an unknown option: exit 2');
+like($r->{err}, qr/unknown option "--frob"/, 'and says so');
+$r = ctl('subject', 'set', 'a', '--frob', 'analytics');
+is($r->{rc}, 2, 'so is one between the arguments');
+like(run({}, '--help')->{out}, qr/ID may start with '-'.*"--" ends the/s,
+    '--help says how ids starting with "-" are given');
 
 # ---------------------------------------------------------------- receipts
 
@@ -319,15 +372,25 @@ is($r->origin->{cookie}, 'sid=1; _ga=2', 'analytics kept, advertising not');
 my $one_off = qr/consent rules: 1 of 2 vendors switched off/;
 my $none_off = qr/consent rules: 0 of 2 vendors switched off/;
 $n = $t->error_log_count($one_off);
-$r = ctl(qw(rules disable META));
-is($r->{out}, "meta: disabled\n", 'rules disable: says so');
+# the module's own rules spell it "meta", the file "Meta": any case
+$r = ctl('rules', 'disable', 'META', '--rules', $rules);
+is($r->{out}, "Meta: disabled\n", 'rules disable: says so, as the rules '
+    . 'spell it');
 ok($t->wait_error_log($one_off, $n), 'the worker read the overrides again');
 is(visit('web-1')->origin->{cookie}, 'sid=1; _ga=2; _fbp=3',
     'a vendor switched off: its cookie is kept as unknown');
 $n = $t->error_log_count($none_off);
-ctl(qw(rules enable meta));
+ctl('rules', 'enable', 'meta', '--rules', $rules);
 ok($t->wait_error_log($none_off, $n), 'switched on: read again');
 is(visit('web-1')->origin->{cookie}, 'sid=1; _ga=2', 'stripped again');
+
+# a module-made id that starts with "--": the record consentctl wrote
+# under it is the one the module reads
+my $dash_id = '--Wq3mX0bYtR2aK9vZ4pL1c';
+ctl('subject', 'set', $dash_id, 'analytics,advertising');
+$r = visit($dash_id);
+is($r->var('source'), 'redis', 'an id starting with "--": the record decides');
+is($r->origin->{cookie}, 'sid=1; _ga=2; _fbp=3', 'as consentctl wrote it');
 
 $n = $t->error_log_count($inval);
 ctl(qw(subject erase web-1));
@@ -341,9 +404,9 @@ isnt($r->var('source'), 'redis', 'no record any more');
 my $sub = subscriber('consent:inval');
 ctl(qw(subject set acct-1 analytics));
 is(next_message($sub), 'acct-1', 'subject set publishes the id on <prefix>inval');
-ctl(qw(rules disable meta));
+ctl('rules', 'disable', 'meta', '--rules', $rules);
 is(next_message($sub), '*rules', 'rules disable publishes *rules');
-ctl(qw(rules enable meta));
+ctl('rules', 'enable', 'meta', '--rules', $rules);
 is(next_message($sub), '*rules', 'rules enable publishes *rules');
 ctl(qw(subject erase acct-2));
 is(next_message($sub), 'acct-2', 'subject erase publishes the id');
@@ -388,7 +451,6 @@ is($rec[1]{purposes}, '', 'and no purposes');
 
 # ---------------------------------------------------------------- rules
 
-my $rules = "$dir/site.rules";
 $t->redis_cmd(DEL => 'consent:rules:disabled');
 $r = ctl('rules', 'list', '--rules', $rules);
 is($r->{rc}, 0, 'rules list: exit 0') or diag($r->{err});
@@ -399,11 +461,16 @@ is_deeply(\@rows, [
     ['site', 2, 'functional,personalization', 'enabled'],
 ], 'rules list: vendor, rules, purposes, state');
 
-$r = ctl(qw(rules disable Meta));
+my @site = ('--rules', $rules);
+my $set = sub {
+    [sort @{ $t->redis_cmd(SMEMBERS => 'consent:rules:disabled') }]
+};
+$r = ctl('rules', 'disable', 'meta', @site);
 is($r->{rc}, 0, 'rules disable: exit 0');
-is_deeply($t->redis_cmd(SMEMBERS => 'consent:rules:disabled'), ['meta'],
-    'rules disable: the name, lowercased, in the set');
-is(ctl(qw(rules disable meta))->{out}, "meta: already disabled\n",
+is($r->{out}, "Meta: disabled\n", 'any case: the vendor as the rules '
+    . 'spell it');
+is_deeply($set->(), ['Meta'], 'rules disable: that spelling in the set');
+is(ctl('rules', 'disable', 'META', @site)->{out}, "Meta: already disabled\n",
     'twice: already disabled');
 $t->redis_cmd(SADD => 'consent:rules:disabled', 'Google-Analytics', 'ghost');
 $r = ctl('rules', 'list', "--rules=$rules");
@@ -415,12 +482,84 @@ is_deeply(\@rows, [
     ['ghost', 0, '-', 'disabled'],
 ], 'rules list: any case matches, Redis-only names listed');
 
-$r = ctl(qw(rules enable google-analytics));
+$r = ctl('rules', 'enable', 'GOOGLE-analytics', @site);
 is($r->{out}, "google-analytics: enabled\n", 'rules enable: says so');
-is_deeply([sort @{ $t->redis_cmd(SMEMBERS => 'consent:rules:disabled') }],
-    [qw(ghost meta)], 'rules enable removes every spelling');
-is(ctl(qw(rules enable nobody))->{out}, "nobody: was not disabled\n",
+is_deeply($set->(), [qw(Meta ghost)], 'rules enable removes every spelling');
+is(ctl('rules', 'enable', 'site', @site)->{out}, "site: was not disabled\n",
     'enable of a vendor that was not disabled');
+
+# another spelling already there (an older consentctl stored lowercase)
+$t->redis_cmd(SADD => 'consent:rules:disabled', 'SITE');
+is(ctl('rules', 'disable', 'site', @site)->{out}, "site: already disabled\n",
+    'another spelling in the set: already disabled');
+is_deeply($set->(), [qw(Meta SITE ghost)], 'and no second spelling added');
+is(ctl('rules', 'enable', 'site', @site)->{out}, "site: enabled\n",
+    'enable removes it');
+
+# a vendor no rule names: refused, whatever the set holds
+for my $cmd (qw(disable enable)) {
+    $r = ctl('rules', $cmd, 'nobody', @site);
+    is($r->{rc}, 2, "rules $cmd of an unknown vendor: exit 2");
+    like($r->{err},
+        qr/^consentctl: unknown vendor "nobody": no rule of \Q$rules\E names/,
+        "rules $cmd: says so, naming the file");
+    is($r->{out}, '', "rules $cmd: no \"disabled\" or \"enabled\"");
+    $r = ctl('rules', $cmd, 'google_analytics', @site);
+    is($r->{rc}, 2, "rules $cmd of a misspelt vendor: exit 2");
+    my $meant = qr/did you mean "google-analytics"\?/;
+    like($r->{err}, qr/vendor "google_analytics" in \Q$rules\E: $meant/,
+        "rules $cmd: names the vendor meant");
+}
+is_deeply($set->(), [qw(Meta ghost)], 'refused: the set untouched');
+$r = run({}, '-p', 1, 'rules', 'disable', 'nobody', @site);
+is($r->{rc}, 2, 'refused before connecting: the same with no Redis');
+
+# a name only the set holds (added with redis-cli): enable removes it
+$r = ctl('rules', 'enable', 'GHOST', @site);
+is($r->{rc}, 0, 'enable of a name only in the set: exit 0');
+is($r->{out}, "GHOST: enabled (no rule of the rules files names it)\n",
+    'and says no rule names it');
+is_deeply($set->(), ['Meta'], 'removed');
+
+# the paper cut as reported, against the shipped rules
+$r = ctl('rules', 'disable', 'google-analytics', '--rules', $default_rules);
+is($r->{rc}, 2, 'shipped rules: "google-analytics" is refused');
+like($r->{err}, qr/did you mean "Google_Analytics"\?/,
+    'and the vendor it means is named');
+$r = ctl('rules', 'disable', 'google_analytics', '--rules', $default_rules);
+is($r->{out}, "Google_Analytics: disabled\n", 'any case of the right name');
+is_deeply($set->(), [qw(Google_Analytics Meta)],
+    'stored as the shipped rules spell it');
+$r = ctl('rules', 'enable', 'GOOGLE_ANALYTICS', '--rules', $default_rules);
+is($r->{out}, "Google_Analytics: enabled\n", 'and back on');
+
+# several files, as several consent_rules
+$r = ctl('--purposes', 'measurement', 'rules', 'disable', 'Measurer', @site,
+    '--rules', "$dir/custom.rules");
+is($r->{out}, "measurer: disabled\n", 'a vendor of the second --rules file');
+ctl('--purposes', 'measurement', 'rules', 'enable', 'measurer', @site,
+    "--rules=$dir/custom.rules");
+is_deeply($set->(), ['Meta'], 'and on again');
+
+# --force: a vendor only an inline consent_rule names
+$r = ctl(qw(rules disable Inline-Only --force));
+is($r->{out}, "Inline-Only: disabled\n", '--force: no rules file read');
+is_deeply($set->(), [qw(Inline-Only Meta)], 'stored as given');
+$r = ctl(qw(rules enable inline-only --force));
+is($r->{out}, "inline-only: enabled\n", '--force: enable');
+is_deeply($set->(), ['Meta'], 'removed in any case');
+$r = run({}, '-p', 1, qw(rules disable Meta --force --rules), $rules);
+is($r->{rc}, 2, '--force with --rules: exit 2');
+
+SKIP: {
+    skip '/etc/nginx/consent/default.rules is installed', 2
+        if -e '/etc/nginx/consent/default.rules';
+    $r = run({}, '-p', 1, qw(rules disable Meta));
+    is($r->{rc}, 1, 'no --rules and no installed rules: exit 1');
+    like($r->{err},
+        qr{cannot open rules file "/etc/nginx/consent/default\.rules".*--rules},
+        'says which file, and how to name others');
+}
 
 $r = ctl('rules', 'list', '--rules', "$dir/bad.rules");
 is($r->{rc}, 1, 'rules list: unknown purpose in the file: exit 1');
@@ -484,6 +623,63 @@ $j = jdec($r->{out});
 is($j->{purposes}{telepathy}, 1, 'stats: an operator purpose counted');
 is($j->{unknown_purposes}, 0, 'and no longer unknown');
 
+# ---------------------------------------------------------------- keys
+
+# no Redis involved: -p 1 would refuse any connection
+my $kday = sub {
+    my @gm = gmtime;
+    return sprintf('k%04d%02d%02d', $gm[5] + 1900, $gm[4] + 1, $gm[3]);
+};
+my @days = ($kday->());
+$r = run({}, qw(-p 1 keys generate));
+push @days, $kday->();
+is($r->{rc}, 0, 'keys generate: exit 0') or diag($r->{err});
+is($r->{err}, '', 'keys generate: nothing on stderr');
+my ($kid, $b64) = $r->{out} =~ m{\A(k\d{8}) ([A-Za-z0-9+/]{43}=)\n\z};
+ok(defined $b64, 'one "kid base64key" line') or diag($r->{out});
+ok(defined $kid && grep({ $_ eq $kid } @days),
+    'default kid: k and the UTC date');
+my $key = decode_base64($b64 // '');
+is(length $key, 32, '32 key bytes');
+my $other = run({}, qw(keys generate))->{out};
+isnt($other, $r->{out}, 'a new key each time');
+$r = run({}, qw(keys generate 2026b));
+like($r->{out}, qr{\A2026b [A-Za-z0-9+/]{43}=\n\z}, 'keys generate KID');
+$r = run({}, 'keys', 'generate', 'k' x 16);
+is($r->{rc}, 0, 'a 16-byte kid');
+for my $bad ('a b', '', 'k' x 17, '#c', 'a.b', "a\nb", 'a=b') {
+    (my $show = $bad) =~ s/\n/\\n/g;
+    $r = run({}, 'keys', 'generate', $bad);
+    is($r->{rc}, 2, "kid \"$show\": exit 2");
+    like($r->{err}, qr/invalid kid/, "kid \"$show\": says why");
+    is($r->{out}, '', "kid \"$show\": no key printed");
+}
+
+# what it prints is what the module reads: two lines (a rotation) pass
+# nginx -t, and a cookie signed with the first key decides
+my $keys = run({}, qw(keys generate new))->{out}
+    . run({}, qw(keys generate old))->{out};
+my ($ntrc, $ntout) = config_test(files => { keys => $keys },
+    http => std_rules() . "    consent_keys %%DIR%%/keys;\n");
+is($ntrc, 0, 'generated keys pass nginx -t') or diag($ntout);
+my ($newkey) = $keys =~ /\Anew (\S+)\n/;
+my $kt = ConsentTest->new(
+    name   => 'consentctl-keys',
+    files  => { keys => $keys },
+    http   => std_rules() . "    consent_keys %%DIR%%/keys;\n",
+    server => "    consent on;\n    consent_region \$http_x_country;\n"
+        . "    %%VARS_HEADERS%%\n"
+        . "    location / { proxy_pass %%ORIGIN%%; }\n",
+);
+my $token = mint_token('new', decode_base64($newkey), 'k-subject',
+    purpose_bit('necessary') | purpose_bit('analytics'));
+$r = $kt->get('/', headers => [['X-Country' => 'FR'],
+    [Cookie => "consent=$token; _ga=1; _fbp=2"]]);
+is($r->var('source'), 'cookie', 'a cookie signed with a generated key is '
+    . 'honoured');
+is($r->origin->{cookie}, "consent=$token; _ga=1", 'its purposes apply');
+$kt->stop;
+
 # ---------------------------------------------------------------- bad usage
 
 for my $case (
@@ -497,6 +693,12 @@ for my $case (
     [['--frob', 'stats'], 'unknown option'],
     [['-p'], 'an option without its value'],
     [['rules'], 'rules without a command'],
+    [['rules', 'enable'], 'rules enable without a vendor'],
+    [['rules', 'disable', 'Meta', '--rules'], '--rules without a file'],
+    [['rules', 'disable', 'Meta', '--force', '--rules', 'f'],
+        '--force and --rules'],
+    [['keys'], 'keys without a command'],
+    [['keys', 'generate', 'a', 'b'], 'keys generate: two kids'],
     [['stats', 'now'], 'stats takes no argument'],
 ) {
     my ($args, $what) = @$case;
@@ -599,8 +801,12 @@ $r = ctl(qw(--prefix wt: receipts w1));
 is($r->{rc}, 1, 'receipts from the wrong type: exit 1');
 like($r->{err}, qr/XRANGE wt:log: WRONGTYPE/, 'says so');
 is(ctl(qw(--prefix wt: stats))->{rc}, 1, 'stats: exit 1');
-is(ctl(qw(--prefix wt: rules disable x))->{rc}, 1, 'rules disable: exit 1');
-is(ctl(qw(--prefix wt: rules enable x))->{rc}, 1, 'rules enable: exit 1');
+for my $cmd (qw(disable enable)) {
+    $r = ctl(qw(--prefix wt: rules), $cmd, 'site', @site);
+    is($r->{rc}, 1, "rules $cmd: exit 1");
+    like($r->{err}, qr/"wt:rules:disabled" is a string, not a set/,
+        "rules $cmd: says so");
+}
 is(ctl('--prefix', 'wt:', 'rules', 'list', '--rules', $rules)->{rc}, 1,
     'rules list: exit 1');
 
@@ -715,6 +921,179 @@ $r = run({}, '-s', $sock, '-a', "$adir/pw", '-n', 3, qw(subject get au-1));
 is($r->{rc}, 1, 'db 3 does not have db 0\'s record');
 
 $ra->stop;
+
+# ---------------------------------------------------------------- make run
+
+# docker/demo/run.sh (make run), started from a checkout-like tree under a
+# 0700 directory, as a checkout under /root is, with umask 077.  As root
+# its nginx workers run as nobody and could not read the banner there:
+# the script must serve it from a copy they can read.  It must also
+# refuse ports another process holds, and fail when its own redis-server
+# or nginx is not the one running and answering.
+
+my $droot = tempdir('consent-demo-t-XXXXXX', TMPDIR => 1,
+    CLEANUP => !$ENV{CONSENT_KEEP});
+chmod 0700, $droot;
+my $co = "$droot/home/op/ngx_consent_module";
+make_path("$co/docker/demo/banner", "$co/build",
+    "$co/ngx_consent_module/rules", "$droot/fakebin");
+my $src = repo_root();
+for my $f ('docker/demo/run.sh', 'ngx_consent_module/rules/default.rules',
+    map { "docker/demo/banner/$_" } qw(index.html banner.js banner.css
+        demo.js))
+{
+    copy("$src/$f", "$co/$f") or die "copy $f: $!";
+}
+copy(ConsentTest::module_path(), "$co/build/ngx_http_consent_module.so")
+    or die "copy the module: $!";
+chmod 0755, "$co/docker/demo/run.sh";
+diag('not root: the 0700 checkout does not keep workers out here')
+    unless $> == 0;
+
+# the demos' run directories (logs kept after they stop) go here, out of
+# the 0700 tree as /tmp is, and are removed with it
+my $drun = tempdir('consent-demo-run-XXXXXX', TMPDIR => 1,
+    CLEANUP => !$ENV{CONSENT_KEEP});
+chmod 0755, $drun;
+
+my @demos;
+END { kill 'KILL', -$_ for grep { $_ } @demos }
+
+# start_demo(\%env): the script in its own process group; { pid, out, err }
+sub start_demo {
+    my ($env) = @_;
+    $seq++;
+    my %d = (out => "$droot/demo-$seq.out", err => "$droot/demo-$seq.err");
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        POSIX::setpgid(0, 0);
+        umask 077;
+        $ENV{DEMO_TMPDIR} = $drun;
+        $ENV{$_} = $env->{$_} for keys %$env;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $d{out};
+        open STDERR, '>', $d{err};
+        exec 'bash', "$co/docker/demo/run.sh" or POSIX::_exit(127);
+    }
+    push @demos, $pid;
+    $d{pid} = $pid;
+    return \%d;
+}
+
+# until the demo says it is up (1), or has exited ($d->{rc} set, 0)
+sub demo_up {
+    my ($d) = @_;
+    my $deadline = time + 30 * ConsentTest::time_scale();
+    while (time < $deadline) {
+        return 1 if $t->read_file($d->{out}) =~ /demo on http:/;
+        if (waitpid($d->{pid}, POSIX::WNOHANG()) == $d->{pid}) {
+            $d->{rc} = $? >> 8;
+            @demos = grep { $_ != $d->{pid} } @demos;
+            return 0;
+        }
+        sleep 0.05;
+    }
+    return 0;
+}
+
+# its exit status, after TERM if it is still running
+sub demo_end {
+    my ($d, %o) = @_;
+    return $d->{rc} if defined $d->{rc};
+    kill 'TERM', $d->{pid} if $o{term};
+    my $deadline = time + 20 * ConsentTest::time_scale();
+    while (time < $deadline) {
+        if (waitpid($d->{pid}, POSIX::WNOHANG()) == $d->{pid}) {
+            $d->{rc} = $? >> 8;
+            @demos = grep { $_ != $d->{pid} } @demos;
+            return $d->{rc};
+        }
+        sleep 0.05;
+    }
+    kill 'KILL', -$d->{pid};
+    waitpid $d->{pid}, 0;
+    return 'hung';
+}
+
+my ($dport, $dorigin, $dredis) = ConsentTest::_alloc_ports(3);
+my %dports = (DEMO_PORT => $dport, DEMO_ORIGIN_PORT => $dorigin,
+    DEMO_REDIS_PORT => $dredis);
+my $up = sub { grep { ConsentTest::_can_connect($_) } @_ };
+
+my $d = start_demo(\%dports);
+ok(demo_up($d), 'make run: the demo starts from a 0700 checkout')
+    or diag($t->read_file($d->{err}));
+$r = $t->get('/banner/', port => $dport);
+is($r->status, 200, 'the banner answers 200 (workers read a copy)');
+like($r->body, qr/id="consent-banner"/, 'and is the banner');
+is($t->get('/banner/banner.js', port => $dport)->status, 200,
+    'its script too');
+$r = $t->get('/', port => $dport, headers => [['X-Country' => 'FR'],
+    [Cookie => '_ga=1; _fbp=2; session=abc']]);
+like($r->body, qr/origin received Cookie: \[session=abc\]/,
+    'the module strips on the way to the demo origin');
+is(demo_end($d, term => 1), 0, 'TERM: the demo stops, exit 0');
+is_deeply([$up->($dport, $dorigin, $dredis)], [],
+    'and its nginx and redis-server are gone');
+like($t->read_file($d->{err}), qr/stopped; logs kept in/, 'says so');
+
+# ports another process holds: refused before anything starts
+for my $case ([DEMO_PORT => 'front'], [DEMO_ORIGIN_PORT => 'origin']) {
+    my ($var, $what) = @$case;
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+        LocalPort => $dports{$var}, Proto => 'tcp', Listen => 5,
+        ReuseAddr => 1) or die "listen: $!";
+    $d = start_demo(\%dports);
+    ok(!demo_up($d), "$what port taken: no demo announced");
+    is($d->{rc}, 1, "$what port taken: exit 1");
+    like($t->read_file($d->{err}),
+        qr/port $dports{$var} \(the $what\) on 127\.0\.0\.1 is already in use/,
+        "$what port taken: says which port");
+    close $l;
+}
+is_deeply([$up->($dport, $dorigin, $dredis)], [], 'and nothing was started');
+
+# the case that used to "work": another redis-server, answering PING,
+# holds the port and the demo's own one dies at once
+$d = start_demo({ %dports, DEMO_REDIS_PORT => $port });
+ok(!demo_up($d), 'another redis on the port: no demo announced');
+is($d->{rc}, 1, 'another redis on the port: exit 1');
+like($t->read_file($d->{err}), qr/port $port \(the redis\).*already in use/,
+    'says so');
+is($t->redis_cmd('PING'), 'PONG', 'and leaves that redis alone');
+
+# its own redis-server exits at start, nobody else listens
+$t->write_file("$droot/fakebin/redis-server",
+    "#!/bin/sh\necho fake >&2\nexit 3\n");
+chmod 0755, "$droot/fakebin/redis-server";
+$d = start_demo({ %dports, PATH => "$droot/fakebin:$ENV{PATH}" });
+ok(!demo_up($d), 'its redis-server died: no demo announced');
+is($d->{rc}, 1, 'its redis-server died: exit 1');
+like($t->read_file($d->{err}),
+    qr/redis-server exited \(status 3\) while starting/, 'says so');
+
+# its nginx exits at start: redis stopped again
+$d = start_demo({ %dports, NGINX_BIN => '/bin/false' });
+ok(!demo_up($d), 'its nginx died: no demo announced');
+is($d->{rc}, 1, 'its nginx died: exit 1');
+like($t->read_file($d->{err}), qr/nginx exited \(status 1\) while starting/,
+    'says so');
+is_deeply([$up->($dport, $dorigin, $dredis)], [], 'and its redis is stopped');
+
+# its redis-server dies while the demo runs: the demo stops, exit 1
+$d = start_demo(\%dports);
+ok(demo_up($d), 'the demo starts again') or diag($t->read_file($d->{err}));
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $dredis, Proto => 'tcp', Timeout => 5) or die $!;
+    print $s "*2\r\n\$8\r\nSHUTDOWN\r\n\$6\r\nNOSAVE\r\n";
+    close $s;
+}
+is(demo_end($d), 1, 'its redis-server shut down: the demo exits 1');
+like($t->read_file($d->{err}), qr/redis-server \(pid \d+\) exited/,
+    'and says why');
+is_deeply([$up->($dport, $dorigin, $dredis)], [], 'its nginx stopped too');
 
 is($crashes, 0, 'no invocation crashed');
 

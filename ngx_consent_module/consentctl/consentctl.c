@@ -35,10 +35,26 @@ static const char  ctl_usage_text[] =
     "  receipts ID                    the subject's receipts, JSON lines\n"
     "  rules list [--rules FILE]      vendors of the rules file(s) and\n"
     "                                 whether Redis switched them off\n"
-    "  rules enable VENDOR            switch a vendor's rules back on\n"
-    "  rules disable VENDOR           switch a vendor's rules off\n"
+    "  rules enable VENDOR [--rules FILE] [--force]\n"
+    "                                 switch a vendor's rules back on\n"
+    "  rules disable VENDOR [--rules FILE] [--force]\n"
+    "                                 switch a vendor's rules off\n"
     "  stats                          counts of subjects, purposes, "
     "receipts\n"
+    "  keys generate [KID]            a new consent_keys line: KID (default\n"
+    "                                 k and today's UTC date) and 32 random\n"
+    "                                 bytes in base64\n"
+    "\n"
+    "An ID may start with '-' (the module's ids are base64url): only the\n"
+    "command's own options above are options.  \"--\" ends the options,\n"
+    "for an ID that is exactly an option's name: subject erase -- "
+    "--keep-receipts\n"
+    "\n"
+    "VENDOR is matched without regard to case against the vendors of the\n"
+    "rules files (--rules, again for more files; default\n"
+    CTL_DEFAULT_RULES "), and stored as they spell it;\n"
+    "an unknown vendor is refused.  --force takes the name as given,\n"
+    "without reading rules files (vendors of consent_rule in nginx.conf).\n"
     "\n"
     "Options:\n"
     "  -H, --host HOST                Redis host (default 127.0.0.1)\n"
@@ -55,7 +71,8 @@ static const char  ctl_usage_text[] =
     "  -h, --help                     this text\n"
     "      --version                  the version\n"
     "\n"
-    "CONSENTCTL_REDIS=host:port or unix:/path sets the default address.\n"
+    "Options go before the command; CONSENTCTL_REDIS=host:port or\n"
+    "unix:/path sets the default address.\n"
     "Exit status: 0 done, 1 runtime error (Redis, not found), "
     "2 bad usage.\n";
 
@@ -229,6 +246,9 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "stats") == 0) {
         rc = ctl_stats(&ctl, argc, argv);
 
+    } else if (strcmp(cmd, "keys") == 0) {
+        rc = ctl_keys(&ctl, argc, argv);
+
     } else if (strcmp(cmd, "help") == 0) {
         ctl_usage(stdout);
         rc = CTL_OK;
@@ -312,17 +332,24 @@ ctl_arg_error(const char *fmt, ...)
 
 /*
  * A command's own arguments: exactly npos positionals into pos, options
- * anywhere among them ("--name value" or "--name=value"), "--" ends the
- * options (for an id that starts with "--").  CTL_OK or CTL_USAGE.
+ * anywhere among them ("--name value" or "--name=value").  Subject ids
+ * the module makes are base64url and may start with any number of '-',
+ * so an argument is an option only when it is one of the command's own
+ * option names (or "--name=..."; an id never holds '='); any other
+ * argument that starts with '-' is the first positional, the id or
+ * vendor, if that is still missing, else an unknown option.  "--" ends
+ * the options, for an id that is exactly an option's name.  CTL_OK or
+ * CTL_USAGE.
  */
 
 int
 ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
     char **pos, int npos)
 {
-    int          i, n, done;
-    char        *a, *eq;
-    size_t       len;
+    int               i, n, done;
+    char             *a, *eq;
+    size_t            len;
+    const char       *value;
     const ctl_opt_t  *o;
 
     n = 0;
@@ -336,9 +363,30 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
             continue;
         }
 
-        /* only "--name" is an option here: subject ids the module makes
-         * are base64url and may start with a single '-' */
-        if (done || a[0] != '-' || a[1] != '-') {
+        o = NULL;
+        eq = NULL;
+
+        if (!done && a[0] == '-') {
+            eq = strchr(a, '=');
+            len = eq ? (size_t) (eq - a) : strlen(a);
+
+            for (o = opts; o && o->name; o++) {
+                if (strlen(o->name) == len && strncmp(o->name, a, len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (o && o->name == NULL) {
+                o = NULL;
+            }
+
+            if (o == NULL && (n > 0 || n == npos)) {
+                return ctl_usage_error("%s: unknown option \"%s\"", cmd, a);
+            }
+        }
+
+        if (o == NULL) {
             if (n == npos) {
                 return ctl_usage_error("%s: unexpected argument \"%s\"",
                                        cmd, a);
@@ -346,19 +394,6 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
 
             pos[n++] = a;
             continue;
-        }
-
-        eq = strchr(a, '=');
-        len = eq ? (size_t) (eq - a) : strlen(a);
-
-        for (o = opts; o && o->name; o++) {
-            if (strlen(o->name) == len && strncmp(o->name, a, len) == 0) {
-                break;
-            }
-        }
-
-        if (o == NULL || o->name == NULL) {
-            return ctl_usage_error("%s: unknown option \"%s\"", cmd, a);
         }
 
         if (o->value == NULL) {
@@ -372,14 +407,30 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
         }
 
         if (eq) {
-            *o->value = eq + 1;
+            value = eq + 1;
 
         } else if (i + 1 < argc) {
-            *o->value = argv[++i];
+            value = argv[++i];
 
         } else {
             return ctl_usage_error("%s: %s needs a value", cmd, o->name);
         }
+
+        if (*value == '\0') {
+            return ctl_usage_error("%s: %s needs a value", cmd, o->name);
+        }
+
+        if (o->max == 0) {
+            *o->value = value;
+            continue;
+        }
+
+        if (*o->count == o->max) {
+            return ctl_usage_error("%s: %s given more than %d times", cmd,
+                                   o->name, o->max);
+        }
+
+        o->value[(*o->count)++] = value;
     }
 
     if (n < npos) {

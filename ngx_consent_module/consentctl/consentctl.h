@@ -102,11 +102,17 @@ typedef struct {
 } ctl_subject_write_t;
 
 
-/* an option of a command: a flag, or one that takes a value */
+/*
+ * An option of a command: a flag, one that takes a value, or one that may
+ * be given up to max times (value then is an array of max, *count the
+ * number given).
+ */
 typedef struct {
     const char                *name;             /* "--keep-receipts" */
     const char               **value;            /* NULL: a flag */
     int                       *flag;
+    int                       *count;
+    int                        max;
 } ctl_opt_t;
 
 
@@ -171,6 +177,9 @@ redisReply *ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len);
 
 /* consentctl_stats.c */
 int ctl_stats(ctl_t *ctl, int argc, char **argv);
+
+/* consentctl_keys.c */
+int ctl_keys(ctl_t *ctl, int argc, char **argv);
 
 
 #endif /* _CONSENTCTL_H_INCLUDED_ */

@@ -3,9 +3,11 @@
  *
  * consentctl: vendors switched on and off at run time.  The module
  * compares the names in <prefix>rules:disabled with its vendors without
- * regard to case; this tool writes them lowercased, and when it switches
- * a vendor back on it removes every spelling of the name, so that a
- * "Meta" someone added with redis-cli does not keep "meta" off.
+ * regard to case.  This tool only switches vendors its rules files name
+ * (a typo would otherwise be "disabled" and change nothing), matches
+ * them in any case and stores the files' spelling; when it switches a
+ * vendor back on it removes every spelling of the name, so that a
+ * "meta" someone added with redis-cli does not keep "Meta" off.
  */
 
 
@@ -34,19 +36,43 @@ typedef struct {
     ctl_vendor_t              *elts;
     size_t                     n;
     size_t                     cap;
+
+    /* the rules files read, and their contents the names point into */
+    const char                *files[CTL_RULES_FILES];
+    char                      *bufs[CTL_RULES_FILES];
+    int                        nfiles;
 } ctl_vendors_t;
+
+
+/* one switch of a vendor: the set, the channel, and the name */
+typedef struct {
+    char                      *key;
+    char                      *inval;
+    size_t                     klen;
+    size_t                     ilen;
+    const char                *name;
+    size_t                     len;
+    int                        off;
+    int                        known;            /* in the rules, or forced */
+} ctl_switch_t;
 
 
 static int ctl_rules_list(ctl_t *ctl, int argc, char **argv);
 static int ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off);
+static int ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs);
+static void ctl_vendors_free(ctl_vendors_t *vs);
 static char *ctl_read_file(const char *path, size_t *len);
 static int ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf,
     size_t len, ctl_vendors_t *vs);
+static ctl_vendor_t *ctl_vendor_find(ctl_vendors_t *vs, const char *name,
+    size_t len);
 static int ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule);
+static int ctl_vendor_unknown(ctl_vendors_t *vs, const char *name);
+static int ctl_vendor_like(const char *a, size_t alen, const char *b,
+    size_t blen);
 static void ctl_rules_publish(const char **pub, size_t *pub_len,
     const char *inval, size_t ilen);
-static int ctl_enable(ctl_t *ctl, const char *key, size_t klen,
-    const char *inval, size_t ilen, const char *name, long long *removed,
+static int ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed,
     int *aborted);
 
 
@@ -76,60 +102,37 @@ ctl_rules(ctl_t *ctl, int argc, char **argv)
 static int
 ctl_rules_list(ctl_t *ctl, int argc, char **argv)
 {
-    int             i, rc, nfiles, found;
-    char           *key, *bufs[CTL_RULES_FILES];
+    int             rc, found;
+    char           *key;
     size_t          j, k, len, w, pw, n, nextra;
+    ctl_opt_t       opts[2];
     redisReply     *r, *e, **extra;
     ctl_vendor_t   *v;
     ctl_vendors_t   vs;
-    const char     *files[CTL_RULES_FILES];
     unsigned char   names[CONSENT_MAX_PURPOSES * (CONSENT_PURPOSE_NAME_MAX
                                                   + 1) + 1];
 
-    /* --rules may be given again, as consent_rules may */
-    nfiles = 0;
-
-    for (i = 0; i < argc; i++) {
-        if (nfiles == CTL_RULES_FILES) {
-            return ctl_usage_error("rules list: at most %d --rules",
-                                   CTL_RULES_FILES);
-        }
-
-        if (strncmp(argv[i], "--rules=", 8) == 0 && argv[i][8]) {
-            files[nfiles++] = argv[i] + 8;
-
-        } else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
-            files[nfiles++] = argv[++i];
-
-        } else if (strcmp(argv[i], "--rules") == 0) {
-            return ctl_usage_error("rules list: --rules needs a file");
-
-        } else {
-            return ctl_usage_error("rules list: unexpected argument \"%s\"",
-                                   argv[i]);
-        }
-    }
-
-    if (nfiles == 0) {
-        files[nfiles++] = CTL_DEFAULT_RULES;
-    }
-
     memset(&vs, 0, sizeof(ctl_vendors_t));
-    memset(bufs, 0, sizeof(bufs));
+
+    /* --rules may be given again, as consent_rules may */
+    memset(opts, 0, sizeof(opts));
+    opts[0].name = "--rules";
+    opts[0].value = vs.files;
+    opts[0].count = &vs.nfiles;
+    opts[0].max = CTL_RULES_FILES;
+
+    rc = ctl_args("rules list", argc, argv, opts, NULL, 0);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
     key = NULL;
     r = NULL;
     extra = NULL;
     rc = CTL_ERROR;
 
-    for (i = 0; i < nfiles; i++) {
-        bufs[i] = ctl_read_file(files[i], &len);
-        if (bufs[i] == NULL) {
-            goto done;
-        }
-
-        if (ctl_rules_parse(ctl, files[i], bufs[i], len, &vs) != CTL_OK) {
-            goto done;
-        }
+    if (ctl_vendors_load(ctl, &vs) != CTL_OK) {
+        goto done;
     }
 
     if (ctl_connect(ctl) != CTL_OK) {
@@ -218,11 +221,7 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
 
 done:
 
-    for (i = 0; i < nfiles; i++) {
-        free(bufs[i]);
-    }
-
-    free(vs.elts);
+    ctl_vendors_free(&vs);
     free(key);
     free(extra);
 
@@ -231,6 +230,51 @@ done:
     }
 
     return rc;
+}
+
+
+/* the vendors of the rules files named, or of the default file */
+
+static int
+ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs)
+{
+    int     i;
+    size_t  len;
+
+    if (vs->nfiles == 0) {
+        vs->files[vs->nfiles++] = CTL_DEFAULT_RULES;
+    }
+
+    for (i = 0; i < vs->nfiles; i++) {
+        vs->bufs[i] = ctl_read_file(vs->files[i], &len);
+        if (vs->bufs[i] == NULL) {
+            return CTL_ERROR;
+        }
+
+        if (ctl_rules_parse(ctl, vs->files[i], vs->bufs[i], len, vs)
+            != CTL_OK)
+        {
+            return CTL_ERROR;
+        }
+    }
+
+    return CTL_OK;
+}
+
+
+static void
+ctl_vendors_free(ctl_vendors_t *vs)
+{
+    int  i;
+
+    for (i = 0; i < vs->nfiles; i++) {
+        free(vs->bufs[i]);
+        vs->bufs[i] = NULL;
+    }
+
+    free(vs->elts);
+    vs->elts = NULL;
+    vs->n = 0;
 }
 
 
@@ -349,24 +393,38 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
 }
 
 
-static int
-ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
+/* one entry per name in any case: the module switches them as one */
+
+static ctl_vendor_t *
+ctl_vendor_find(ctl_vendors_t *vs, const char *name, size_t len)
 {
-    size_t         i, cap;
+    size_t         i;
     ctl_vendor_t  *v;
 
-    /* one entry per name in any case: the module switches them as one */
     for (i = 0; i < vs->n; i++) {
         v = &vs->elts[i];
 
-        if (v->len == rule->vendor_len
-            && strncasecmp(v->name, (const char *) rule->vendor, v->len)
-               == 0)
-        {
-            v->rules++;
-            v->purposes |= CONSENT_BIT(rule->purpose);
-            return 0;
+        if (v->len == len && strncasecmp(v->name, name, len) == 0) {
+            return v;
         }
+    }
+
+    return NULL;
+}
+
+
+static int
+ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
+{
+    size_t         cap;
+    ctl_vendor_t  *v;
+
+    v = ctl_vendor_find(vs, (const char *) rule->vendor, rule->vendor_len);
+
+    if (v) {
+        v->rules++;
+        v->purposes |= CONSENT_BIT(rule->purpose);
+        return 0;
     }
 
     if (vs->n == vs->cap) {
@@ -438,26 +496,44 @@ unexpected:
 }
 
 
-
 static int
 ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
 {
-    int           rc, tries, aborted;
-    char         *pos[1], *key, *inval, name[CONSENT_VENDOR_MAX + 1];
-    size_t        i, klen, ilen, argvlen[3];
-    ctl_cmd_t     cmds[2];
-    long long     changed;
-    redisReply   *r;
-    const char   *sadd[3], *pub[3];
-    size_t        pub_len[3];
+    int             rc, tries, aborted, force;
+    char           *pos[1];
+    size_t          i;
+    long long       changed;
+    ctl_opt_t       opts[3];
+    const char     *cmd;
+    ctl_vendor_t   *v;
+    ctl_switch_t    sw;
+    ctl_vendors_t   vs;
 
-    rc = ctl_args(off ? "rules disable VENDOR" : "rules enable VENDOR",
-                  argc, argv, NULL, pos, 1);
+    memset(&vs, 0, sizeof(ctl_vendors_t));
+    memset(&sw, 0, sizeof(ctl_switch_t));
+    force = 0;
+
+    memset(opts, 0, sizeof(opts));
+    opts[0].name = "--rules";
+    opts[0].value = vs.files;
+    opts[0].count = &vs.nfiles;
+    opts[0].max = CTL_RULES_FILES;
+    opts[1].name = "--force";
+    opts[1].flag = &force;
+
+    cmd = off ? "rules disable VENDOR" : "rules enable VENDOR";
+
+    rc = ctl_args(cmd, argc, argv, opts, pos, 1);
     if (rc != CTL_OK) {
         return rc;
     }
 
-    /* the rules files' vendor names: the module knows no others */
+    if (force && vs.nfiles) {
+        return ctl_usage_error("%s: --force reads no rules files, "
+                               "give --rules or --force", cmd);
+    }
+
+    /* what the module accepts as a vendor name in a rule */
     for (i = 0; pos[0][i]; i++) {
         if (i == CONSENT_VENDOR_MAX
             || !((pos[0][i] >= 'a' && pos[0][i] <= 'z')
@@ -470,123 +546,187 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
                                  "of [A-Za-z0-9._-])", pos[0],
                                  CONSENT_VENDOR_MAX);
         }
-
-        name[i] = (pos[0][i] >= 'A' && pos[0][i] <= 'Z')
-                  ? pos[0][i] - 'A' + 'a' : pos[0][i];
     }
 
     if (i == 0) {
         return ctl_arg_error("empty vendor name");
     }
 
-    name[i] = '\0';
+    sw.name = pos[0];
+    sw.len = i;
+    sw.off = off;
+    sw.known = force;
+    rc = CTL_ERROR;
 
-    if (ctl_connect(ctl) != CTL_OK) {
-        return CTL_ERROR;
+    if (!force) {
+        if (ctl_vendors_load(ctl, &vs) != CTL_OK) {
+            goto done;
+        }
+
+        v = ctl_vendor_find(&vs, sw.name, sw.len);
+
+        if (v) {
+            /* stored as the rules spell it */
+            sw.name = v->name;
+            sw.known = 1;
+
+        } else if (off) {
+            /* before connecting: a typo changes nothing anywhere */
+            rc = ctl_vendor_unknown(&vs, pos[0]);
+            goto done;
+        }
     }
 
-    rc = CTL_ERROR;
+    if (ctl_connect(ctl) != CTL_OK) {
+        goto done;
+    }
+
     changed = 0;
     aborted = 0;
 
-    key = ctl_key(ctl, "rules:disabled", NULL, &klen);
-    inval = ctl_key(ctl, "inval", NULL, &ilen);
+    sw.key = ctl_key(ctl, "rules:disabled", NULL, &sw.klen);
+    sw.inval = ctl_key(ctl, "inval", NULL, &sw.ilen);
 
-    if (key == NULL || inval == NULL) {
+    if (sw.key == NULL || sw.inval == NULL) {
         goto done;
     }
 
-    if (!off) {
-        for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
-            rc = ctl_enable(ctl, key, klen, inval, ilen, name, &changed,
-                            &aborted);
-            if (rc == CTL_OK || !aborted) {
-                break;
-            }
+    for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
+        rc = ctl_switch(ctl, &sw, &changed, &aborted);
+        if (rc == CTL_OK || !aborted) {
+            break;
         }
-
-        if (rc != CTL_OK && aborted) {
-            ctl_error("%s kept changing, %d tries; nothing changed", key,
-                      CTL_WATCH_TRIES);
-        }
-
-        goto done;
     }
 
-    if (ctl_key_type(ctl, key, klen, "set") != 0) {
-        goto done;
+    if (rc == CTL_OK) {
+        printf("%.*s: %s%s\n", (int) sw.len, sw.name,
+               off ? (changed ? "disabled" : "already disabled")
+                   : (changed ? "enabled" : "was not disabled"),
+               sw.known ? "" : " (no rule of the rules files names it)");
+
+    } else if (rc == CTL_ERROR && aborted) {
+        ctl_error("%s kept changing, %d tries; nothing changed", sw.key,
+                  CTL_WATCH_TRIES);
+
+    } else if (rc == CTL_USAGE) {
+        rc = ctl_vendor_unknown(&vs, pos[0]);
     }
-
-    sadd[0] = "SADD";
-    argvlen[0] = 4;
-    sadd[1] = key;
-    argvlen[1] = klen;
-    sadd[2] = name;
-    argvlen[2] = strlen(name);
-
-    ctl_rules_publish(pub, pub_len, inval, ilen);
-
-    cmds[0].argc = 3;
-    cmds[0].argv = sadd;
-    cmds[0].argvlen = argvlen;
-    cmds[1].argc = 3;
-    cmds[1].argv = pub;
-    cmds[1].argvlen = pub_len;
-
-    r = ctl_transaction(ctl, 2, cmds, &aborted);
-    if (r == NULL) {
-        goto done;
-    }
-
-    if (r->element[0]->type == REDIS_REPLY_INTEGER) {
-        changed = r->element[0]->integer;
-    }
-
-    freeReplyObject(r);
-    rc = CTL_OK;
 
 done:
 
-    if (rc == CTL_OK) {
-        printf("%s: %s\n", name,
-               off ? (changed ? "disabled" : "already disabled")
-                   : (changed ? "enabled" : "was not disabled"));
-    }
-
-    free(key);
-    free(inval);
+    ctl_vendors_free(&vs);
+    free(sw.key);
+    free(sw.inval);
 
     return rc;
 }
 
 
-/* SREM of every spelling of the name, under WATCH of the set */
+/*
+ * A name no rules file names: refused, with the vendor the operator
+ * probably meant when one differs only in case or in '-', '_' and '.'
+ * ("google-analytics" for Google_Analytics).  CTL_USAGE.
+ */
 
 static int
-ctl_enable(ctl_t *ctl, const char *key, size_t klen, const char *inval,
-    size_t ilen, const char *name, long long *removed, int *aborted)
+ctl_vendor_unknown(ctl_vendors_t *vs, const char *name)
+{
+    size_t         i, len;
+    const char    *in;
+    ctl_vendor_t  *v;
+
+    len = strlen(name);
+    in = vs->nfiles == 1 ? vs->files[0] : "the rules files";
+
+    for (i = 0; i < vs->n; i++) {
+        v = &vs->elts[i];
+
+        if (ctl_vendor_like(v->name, v->len, name, len)) {
+            return ctl_arg_error("unknown vendor \"%s\" in %s: did you "
+                                 "mean \"%.*s\"?", name, in, (int) v->len,
+                                 v->name);
+        }
+    }
+
+    return ctl_arg_error("unknown vendor \"%s\": no rule of %s names it "
+                         "(\"rules list\" shows the vendors; name the "
+                         "files nginx loads with --rules, or use --force "
+                         "for a vendor of consent_rule)", name, in);
+}
+
+
+/* equal but for case and the separators '-', '_' and '.' */
+
+static int
+ctl_vendor_like(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t  i, j;
+    int     ca, cb;
+
+    i = 0;
+    j = 0;
+
+    for ( ;; ) {
+        while (i < alen && (a[i] == '-' || a[i] == '_' || a[i] == '.')) {
+            i++;
+        }
+
+        while (j < blen && (b[j] == '-' || b[j] == '_' || b[j] == '.')) {
+            j++;
+        }
+
+        if (i == alen || j == blen) {
+            return i == alen && j == blen;
+        }
+
+        ca = (a[i] >= 'A' && a[i] <= 'Z') ? a[i] - 'A' + 'a' : a[i];
+        cb = (b[j] >= 'A' && b[j] <= 'Z') ? b[j] - 'A' + 'a' : b[j];
+
+        if (ca != cb) {
+            return 0;
+        }
+
+        i++;
+        j++;
+    }
+}
+
+
+/*
+ * One try of a switch under WATCH of the set: every spelling of the name
+ * it holds is found first.  Off: SADD of the name unless some spelling
+ * is there.  On: SREM of every spelling; a name that neither the rules
+ * nor the set know is CTL_USAGE, nothing sent.  Either way PUBLISH
+ * *rules, so running it again makes every worker read the set again.
+ */
+
+static int
+ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
 {
     int           n, rc;
-    size_t        i, len;
+    size_t        i;
     ctl_cmd_t     cmds[2];
     redisReply   *m, *r, *e;
     const char  **srem, *pub[3];
     size_t       *srem_len, pub_len[3];
 
     *aborted = 0;
-    len = strlen(name);
+    *changed = 0;
 
-    if (ctl_watch(ctl, key, klen) != 0) {
+    if (ctl_watch(ctl, sw->key, sw->klen) != 0
+        || ctl_key_type(ctl, sw->key, sw->klen, "set") != 0)
+    {
         return CTL_ERROR;
     }
 
-    m = ctl_disabled_vendors(ctl, key, klen);
+    m = ctl_disabled_vendors(ctl, sw->key, sw->klen);
     if (m == NULL) {
         return CTL_ERROR;
     }
 
-    srem = malloc((m->elements + 2) * sizeof(const char *));
-    srem_len = malloc((m->elements + 2) * sizeof(size_t));
+    /* SREM key spellings..., or SADD key name */
+    srem = malloc((m->elements + 3) * sizeof(const char *));
+    srem_len = malloc((m->elements + 3) * sizeof(size_t));
 
     if (srem == NULL || srem_len == NULL) {
         ctl_error("out of memory");
@@ -594,30 +734,47 @@ ctl_enable(ctl_t *ctl, const char *key, size_t klen, const char *inval,
         goto done;
     }
 
-    srem[0] = "SREM";
-    srem_len[0] = 4;
-    srem[1] = key;
-    srem_len[1] = klen;
+    srem[1] = sw->key;
+    srem_len[1] = sw->klen;
     n = 2;
 
     for (i = 0; i < m->elements; i++) {
         e = m->element[i];
 
-        if (e->len == len && strncasecmp(e->str, name, len) == 0) {
+        if (e->len == sw->len && strncasecmp(e->str, sw->name, sw->len) == 0)
+        {
             srem[n] = e->str;
             srem_len[n++] = e->len;
         }
     }
 
-    ctl_rules_publish(pub, pub_len, inval, ilen);
+    if (!sw->off && n == 2 && !sw->known) {
+        rc = CTL_USAGE;
+        goto done;
+    }
 
     i = 0;
 
-    if (n > 2) {
+    if (sw->off && n == 2) {
+        srem[0] = "SADD";
+        srem_len[0] = 4;
+        srem[n] = sw->name;
+        srem_len[n++] = sw->len;
+
+        cmds[i].argc = n;
+        cmds[i].argv = srem;
+        cmds[i++].argvlen = srem_len;
+
+    } else if (!sw->off && n > 2) {
+        srem[0] = "SREM";
+        srem_len[0] = 4;
+
         cmds[i].argc = n;
         cmds[i].argv = srem;
         cmds[i++].argvlen = srem_len;
     }
+
+    ctl_rules_publish(pub, pub_len, sw->inval, sw->ilen);
 
     cmds[i].argc = 3;
     cmds[i].argv = pub;
@@ -629,7 +786,7 @@ ctl_enable(ctl_t *ctl, const char *key, size_t klen, const char *inval,
         goto done;
     }
 
-    *removed = (n > 2 && r->element[0]->type == REDIS_REPLY_INTEGER)
+    *changed = (i == 2 && r->element[0]->type == REDIS_REPLY_INTEGER)
                ? r->element[0]->integer : 0;
 
     freeReplyObject(r);
