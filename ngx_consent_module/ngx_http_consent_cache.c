@@ -8,10 +8,31 @@
  * entry fits one 256-byte slab chunk.  Negative entries ("Redis has no
  * record") are cached too, with their own TTL.  The zone is reused across
  * "nginx -s reload".
+ *
+ * Invalidations are numbered in the zone, so that a Redis reply read
+ * before an invalidation but stored after it (its connection is not the
+ * subscriber's: the two race) cannot bring back what was withdrawn.  A
+ * Redis command is stamped with the number when it is queued; its reply
+ * is stored only if no invalidation since may concern its subject: a
+ * ring remembers the hashes of the last ones, a flush counts as all of
+ * them, and a ring that has wrapped since the stamp counts as all too.
  */
 
 
-#include "ngx_http_consent_module.h"
+#include "ngx_http_consent_redis.h"
+
+
+/* a power of two: 2 KB of the zone, far more than a lookup's flight */
+#define NGX_HTTP_CONSENT_CACHE_RING  512
+
+
+/* what the zone holds: the public part first, so that sh points to it */
+typedef struct {
+    ngx_http_consent_cache_sh_t  sh;
+    ngx_atomic_t                 seq;      /* invalidations so far */
+    ngx_atomic_uint_t            fence;    /* seq of the last flush */
+    uint32_t                     ring[NGX_HTTP_CONSENT_CACHE_RING];
+} ngx_http_consent_cache_shctx_t;
 
 
 typedef struct {
@@ -35,6 +56,16 @@ static ngx_rbtree_node_t *ngx_http_consent_cache_find(
     ngx_http_consent_cache_t *cache, ngx_str_t *id, uint32_t hash);
 static void ngx_http_consent_cache_evict(ngx_http_consent_cache_t *cache,
     ngx_uint_t n);
+static void ngx_http_consent_cache_remove(ngx_http_consent_cache_t *cache,
+    ngx_rbtree_node_t *node);
+static void ngx_http_consent_cache_note(ngx_http_consent_cache_t *cache,
+    uint32_t hash, ngx_uint_t fence);
+static ngx_uint_t ngx_http_consent_cache_stale(
+    ngx_http_consent_cache_t *cache, uint32_t hash, ngx_atomic_uint_t epoch);
+
+
+#define ngx_http_consent_cache_shctx(cache)                                   \
+    ((ngx_http_consent_cache_shctx_t *) (cache)->shpool->data)
 
 
 ngx_int_t
@@ -42,8 +73,9 @@ ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_consent_cache_t  *ocache = data;
 
-    size_t                     len;
-    ngx_http_consent_cache_t  *cache;
+    size_t                           len;
+    ngx_http_consent_cache_t        *cache;
+    ngx_http_consent_cache_shctx_t  *shctx;
 
     cache = shm_zone->data;
 
@@ -57,17 +89,18 @@ ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
-        cache->sh = cache->shpool->data;
+        cache->sh = &ngx_http_consent_cache_shctx(cache)->sh;
         return NGX_OK;
     }
 
-    cache->sh = ngx_slab_alloc(cache->shpool,
-                               sizeof(ngx_http_consent_cache_sh_t));
-    if (cache->sh == NULL) {
+    shctx = ngx_slab_calloc(cache->shpool,
+                            sizeof(ngx_http_consent_cache_shctx_t));
+    if (shctx == NULL) {
         return NGX_ERROR;
     }
 
-    cache->shpool->data = cache->sh;
+    cache->shpool->data = shctx;
+    cache->sh = &shctx->sh;
 
     ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
                     ngx_http_consent_cache_rbtree_insert);
@@ -189,9 +222,7 @@ ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache, ngx_str_t *id,
     cn = (ngx_http_consent_cache_node_t *) &node->color;
 
     if (cn->expire <= ngx_time()) {
-        ngx_queue_remove(&cn->queue);
-        ngx_rbtree_delete(&cache->sh->rbtree, node);
-        ngx_slab_free_locked(cache->shpool, node);
+        ngx_http_consent_cache_remove(cache, node);
         rc = NGX_DECLINED;
         goto done;
     }
@@ -214,9 +245,18 @@ done:
 }
 
 
+/*
+ * epoch: ngx_http_consent_cache_epoch() when the state was asked of Redis,
+ * or 0 when that is unknown.  A state an invalidation may have overtaken
+ * (any, for 0) is not stored, and the entry it would replace goes too:
+ * that can be no newer than what the caller holds.  Nothing is stored
+ * either while this worker's subscriber is not listening: nothing would
+ * drop the entry when the subject changes.
+ */
+
 void
 ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
-    ngx_http_consent_state_t *state)
+    ngx_http_consent_state_t *state, ngx_atomic_uint_t epoch)
 {
     size_t                          size;
     uint32_t                        hash;
@@ -236,6 +276,17 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     node = ngx_http_consent_cache_find(cache, id, hash);
+
+    if (!ngx_http_consent_redis_subscribed()
+        || ngx_http_consent_cache_stale(cache, hash, epoch))
+    {
+        if (node) {
+            ngx_http_consent_cache_remove(cache, node);
+        }
+
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return;
+    }
 
     if (node) {
         cn = (ngx_http_consent_cache_node_t *) &node->color;
@@ -278,27 +329,121 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 }
 
 
+/* an invalidation: numbered even when nothing is cached for the subject */
+
 void
 ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache, ngx_str_t *id)
 {
-    uint32_t                        hash;
-    ngx_rbtree_node_t              *node;
-    ngx_http_consent_cache_node_t  *cn;
+    uint32_t            hash;
+    ngx_rbtree_node_t  *node;
 
     hash = ngx_crc32_short(id->data, id->len);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
+    ngx_http_consent_cache_note(cache, hash, 0);
+
     node = ngx_http_consent_cache_find(cache, id, hash);
 
     if (node) {
-        cn = (ngx_http_consent_cache_node_t *) &node->color;
-        ngx_queue_remove(&cn->queue);
-        ngx_rbtree_delete(&cache->sh->rbtree, node);
-        ngx_slab_free_locked(cache->shpool, node);
+        ngx_http_consent_cache_remove(cache, node);
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * The number of the last invalidation.  One aligned word, written under
+ * the mutex: read without it, an older value only makes the check
+ * stricter.
+ */
+
+ngx_atomic_uint_t
+ngx_http_consent_cache_epoch(ngx_http_consent_cache_t *cache)
+{
+    return ngx_http_consent_cache_shctx(cache)->seq;
+}
+
+
+/* called with the mutex held */
+
+static void
+ngx_http_consent_cache_note(ngx_http_consent_cache_t *cache, uint32_t hash,
+    ngx_uint_t fence)
+{
+    ngx_atomic_uint_t                n;
+    ngx_http_consent_cache_shctx_t  *shctx;
+
+    shctx = ngx_http_consent_cache_shctx(cache);
+
+    n = shctx->seq + 1;
+    shctx->ring[n & (NGX_HTTP_CONSENT_CACHE_RING - 1)] = hash;
+
+    if (fence) {
+        shctx->fence = n;
+    }
+
+    shctx->seq = n;
+}
+
+
+/*
+ * Whether an invalidation numbered after epoch may concern the subject.
+ * Unsigned differences, so that the numbers may wrap.  Called with the
+ * mutex held.
+ */
+
+static ngx_uint_t
+ngx_http_consent_cache_stale(ngx_http_consent_cache_t *cache, uint32_t hash,
+    ngx_atomic_uint_t epoch)
+{
+    ngx_atomic_uint_t                n, since;
+    ngx_http_consent_cache_shctx_t  *shctx;
+
+    /* unknown; a number only ever read before the first subscriber did */
+    if (epoch == 0) {
+        return 1;
+    }
+
+    shctx = ngx_http_consent_cache_shctx(cache);
+
+    since = shctx->seq - epoch;
+
+    if (since == 0) {
+        return 0;
+    }
+
+    /* a flush since, or more invalidations than the ring remembers */
+    if (since > shctx->seq - shctx->fence
+        || since > NGX_HTTP_CONSENT_CACHE_RING)
+    {
+        return 1;
+    }
+
+    for (n = epoch + 1; n != shctx->seq + 1; n++) {
+        if (shctx->ring[n & (NGX_HTTP_CONSENT_CACHE_RING - 1)] == hash) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* called with the mutex held */
+
+static void
+ngx_http_consent_cache_remove(ngx_http_consent_cache_t *cache,
+    ngx_rbtree_node_t *node)
+{
+    ngx_http_consent_cache_node_t  *cn;
+
+    cn = (ngx_http_consent_cache_node_t *) &node->color;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&cache->sh->rbtree, node);
+    ngx_slab_free_locked(cache->shpool, node);
 }
 
 
@@ -333,12 +478,12 @@ ngx_http_consent_cache_evict(ngx_http_consent_cache_t *cache, ngx_uint_t n)
         node = (ngx_rbtree_node_t *)
                    ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&cache->sh->rbtree, node);
-        ngx_slab_free_locked(cache->shpool, node);
+        ngx_http_consent_cache_remove(cache, node);
     }
 }
 
+
+/* everything cached goes, and every state asked of Redis before now */
 
 void
 ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache)
@@ -349,17 +494,32 @@ ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache)
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
+    ngx_http_consent_cache_note(cache, 0, 1);
+
     while (!ngx_queue_empty(&cache->sh->lru)) {
         q = ngx_queue_last(&cache->sh->lru);
         cn = ngx_queue_data(q, ngx_http_consent_cache_node_t, queue);
         node = (ngx_rbtree_node_t *)
                    ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&cache->sh->rbtree, node);
-        ngx_slab_free_locked(cache->shpool, node);
+        ngx_http_consent_cache_remove(cache, node);
     }
 
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * Every state asked of Redis before now is not stored, what is cached
+ * stays: for a subscriber that starts to listen, since invalidations
+ * published before it did went unheard.
+ */
+
+void
+ngx_http_consent_cache_fence(ngx_http_consent_cache_t *cache)
+{
+    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_http_consent_cache_note(cache, 0, 1);
     ngx_shmtx_unlock(&cache->shpool->mutex);
 }
 

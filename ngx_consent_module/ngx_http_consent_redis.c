@@ -18,6 +18,10 @@
  * stalls past the timeout or speaks garbage is closed; the circuit then
  * opens: lookups are refused at once (the caller applies its fail policy)
  * until a reconnect, with exponential backoff, answers PING.
+ *
+ * The subscriber only ever reads, so a peer gone without a FIN or RST
+ * would leave it deaf for good: it sends PING every "ping", and an
+ * unanswered one stalls its pipeline like any command.
  */
 
 
@@ -26,6 +30,9 @@
 
 ngx_http_consent_redis_t         *ngx_http_consent_redis_lookup;
 static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
+
+/* while a reply handler runs: the cache epoch its command was queued at */
+static ngx_atomic_uint_t          ngx_http_consent_redis_reply_epoch;
 
 
 static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
@@ -43,7 +50,11 @@ static void ngx_http_consent_redis_handshake_reply(
     ngx_http_consent_redis_t *rd, redisReply *reply);
 static void ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
     redisReply *reply);
+static ngx_uint_t ngx_http_consent_redis_is_message(redisReply *reply);
 static void ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_consent_redis_ping_handler(ngx_event_t *ev);
+static void ngx_http_consent_redis_pong(ngx_http_consent_redis_t *rd,
     redisReply *reply);
 static void ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
     ngx_uint_t progress);
@@ -142,6 +153,11 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
     rd->reconnect.cancelable = 1;
 
     if (subscriber) {
+        rd->ping.handler = ngx_http_consent_redis_ping_handler;
+        rd->ping.data = rd;
+        rd->ping.log = cycle->log;
+        rd->ping.cancelable = 1;
+
         rd->channel.len = rd->conf->prefix.len + sizeof("inval") - 1;
         rd->channel.data = ngx_pnalloc(cycle->pool, rd->channel.len);
         if (rd->channel.data == NULL) {
@@ -397,6 +413,18 @@ ngx_http_consent_redis_read_handler(ngx_event_t *rev)
     progress = 0;
 
     if (rev->timedout) {
+        /*
+         * A subscriber that stopped answering may have been deaf since
+         * long before its PING: what it missed is unknown, and the
+         * reconnect may take seconds.
+         */
+        if (rd->subscriber && rd->ready) {
+            ngx_http_consent_cache_flush(rd->cmcf->zone->data);
+            ngx_http_consent_redis_fail(rd, "no reply within the timeout, "
+                                            "the cache is flushed at once");
+            return;
+        }
+
         ngx_http_consent_redis_fail(rd, "timed out waiting for a reply");
         return;
     }
@@ -512,12 +540,16 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     ngx_queue_t                   *q;
     ngx_http_consent_redis_cmd_t  *cmd;
 
-    if (ngx_queue_empty(&rd->sent)) {
-        if (rd->subscriber && rd->ready) {
-            ngx_http_consent_redis_message(rd, reply);
-            return;
-        }
+    /* a message may come before the reply to a PING, never in place of it */
+    if (rd->subscriber && rd->ready
+        && (ngx_queue_empty(&rd->sent)
+            || ngx_http_consent_redis_is_message(reply)))
+    {
+        ngx_http_consent_redis_message(rd, reply);
+        return;
+    }
 
+    if (ngx_queue_empty(&rd->sent)) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "consent redis %V: unexpected reply", &rd->conf->url);
         ngx_http_consent_redis_fail(rd, "protocol error");
@@ -536,8 +568,31 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     }
 
     if (cmd->data) {
+        ngx_http_consent_redis_reply_epoch = cmd->epoch;
         cmd->handler(cmd->data, reply);
+        ngx_http_consent_redis_reply_epoch = 0;
     }
+}
+
+
+/*
+ * 0 (as old as can be: see ngx_http_consent_cache_put()) outside a reply
+ * handler, so that a caller moved out of one errs on the safe side.
+ */
+
+ngx_atomic_uint_t
+ngx_http_consent_redis_epoch(void)
+{
+    return ngx_http_consent_redis_reply_epoch;
+}
+
+
+/* whether invalidations reach this worker: else it must not cache */
+
+ngx_uint_t
+ngx_http_consent_redis_subscribed(void)
+{
+    return ngx_http_consent_redis_inval && ngx_http_consent_redis_inval->ready;
 }
 
 
@@ -572,12 +627,20 @@ ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
                       rd->subscriber ? "subscriber" : "connection");
     }
 
-    /*
-     * Invalidations published while the subscriber was away are lost:
-     * forget everything cached rather than serve a withdrawn consent.
-     */
-    if (rd->subscriber && rd->was_ready && rd->cmcf->zone) {
-        ngx_http_consent_cache_flush(rd->cmcf->zone->data);
+    if (rd->subscriber) {
+        /*
+         * Invalidations published while the subscriber was away are lost:
+         * forget everything cached rather than serve a withdrawn consent.
+         * Either way, states read before it listened are not cached.
+         */
+        if (rd->was_ready) {
+            ngx_http_consent_cache_flush(rd->cmcf->zone->data);
+
+        } else {
+            ngx_http_consent_cache_fence(rd->cmcf->zone->data);
+        }
+
+        ngx_add_timer(&rd->ping, rd->conf->ping);
     }
 
     rd->ready = 1;
@@ -592,6 +655,87 @@ ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
 }
 
 
+/*
+ * The subscriber sends one PING at a time, and only when nothing else
+ * waits: an unanswered one stalls the pipeline, which fails the
+ * connection after the timeout (see update_timer).
+ */
+
+static void
+ngx_http_consent_redis_ping_handler(ngx_event_t *ev)
+{
+    size_t                     argvlen[1];
+    const char                *argv[1];
+    ngx_http_consent_redis_t  *rd;
+
+    rd = ev->data;
+
+    if (!rd->ready || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (ngx_queue_empty(&rd->sent)) {
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        if (ngx_http_consent_redis_internal(rd, ngx_http_consent_redis_pong,
+                                            1, argv, argvlen)
+            != NGX_OK)
+        {
+            return;
+        }
+
+        if (ngx_http_consent_redis_flush(rd) != NGX_OK) {
+            ngx_http_consent_redis_fail(rd, "write failed");
+            return;
+        }
+    }
+
+    ngx_add_timer(ev, rd->conf->ping);
+}
+
+
+/* subscribed, PING answers ["pong", ""] */
+
+static void
+ngx_http_consent_redis_pong(ngx_http_consent_redis_t *rd, redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 4
+        && ngx_strncasecmp((u_char *) reply->element[0]->str,
+                           (u_char *) "pong", 4) == 0)
+    {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: PING refused: %*s",
+                      &rd->conf->url, (size_t) reply->len, reply->str);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "consent redis %V: unexpected reply to PING",
+                      &rd->conf->url);
+    }
+
+    ngx_http_consent_redis_fail(rd, "protocol error");
+}
+
+
+/* ["message", channel, payload]: what the subscriber hears unasked */
+
+static ngx_uint_t
+ngx_http_consent_redis_is_message(redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+           && reply->element[0]->type == REDIS_REPLY_STRING
+           && reply->element[0]->len == 7
+           && ngx_strncmp(reply->element[0]->str, "message", 7) == 0;
+}
+
+
 static void
 ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
     redisReply *reply)
@@ -599,11 +743,8 @@ ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
     ngx_str_t  id;
 
     /* ["message", channel, subject id] */
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
-        || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[2]->type != REDIS_REPLY_STRING
-        || reply->element[0]->len != 7
-        || ngx_strncmp(reply->element[0]->str, "message", 7) != 0)
+    if (!ngx_http_consent_redis_is_message(reply)
+        || reply->element[2]->type != REDIS_REPLY_STRING)
     {
         return;
     }
@@ -642,7 +783,8 @@ ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
                       "consent redis %V: %s%s, %s", &rd->conf->url,
                       rd->subscriber ? "subscriber: " : "", reason,
                       rd->subscriber
-                      ? "the cache is flushed when it is back"
+                      ? "nothing is cached until it listens again, then the "
+                        "cache is flushed"
                       : "lookups fail fast until it answers again");
 
     } else {
@@ -698,5 +840,9 @@ ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd)
 
     if (rd->reconnect.timer_set) {
         ngx_del_timer(&rd->reconnect);
+    }
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
     }
 }

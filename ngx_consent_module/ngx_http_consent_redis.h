@@ -33,6 +33,7 @@ typedef struct {
     ngx_http_consent_redis_handler_pt    handler;
     ngx_http_consent_redis_internal_pt   internal;
     void                                *data;    /* NULL: requester gone */
+    ngx_atomic_uint_t                    epoch;   /* the cache's, queued */
 } ngx_http_consent_redis_cmd_t;
 
 struct ngx_http_consent_redis_s {
@@ -53,6 +54,7 @@ struct ngx_http_consent_redis_s {
     size_t                               out_cap;
 
     ngx_event_t                          reconnect;
+    ngx_event_t                          ping;     /* the subscriber's */
     ngx_msec_t                           backoff;
     ngx_str_t                            channel;
 
@@ -72,6 +74,7 @@ extern ngx_http_consent_redis_t  *ngx_http_consent_redis_lookup;
 void ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd);
 void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
     const char *reason);
+ngx_uint_t ngx_http_consent_redis_subscribed(void);
 
 /* ngx_http_consent_redis_queue.c */
 ngx_int_t ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,

@@ -41,6 +41,7 @@ ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_set(&rc->prefix, "consent:");
     rc->timeout = 50;
     rc->connect_timeout = 100;
+    rc->ping = 1000;
 
     /* resolved here, once: no DNS lookup ever happens at request time */
     ngx_memzero(&u, sizeof(ngx_url_t));
@@ -101,6 +102,19 @@ ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             if (rc->connect_timeout == (ngx_msec_t) NGX_ERROR
                 || rc->connect_timeout == 0)
             {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        /* how soon a subscriber gone deaf is noticed: ping + timeout */
+        if (ngx_strncmp(value[i].data, "ping=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            rc->ping = ngx_parse_time(&s, 0);
+            if (rc->ping == (ngx_msec_t) NGX_ERROR || rc->ping == 0) {
                 goto invalid;
             }
 

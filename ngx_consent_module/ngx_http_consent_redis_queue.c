@@ -68,7 +68,11 @@ ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd, size_t n)
 }
 
 
-/* a zeroed command record, not yet in any queue */
+/*
+ * A zeroed command record, not yet in any queue, stamped with the cache's
+ * invalidation number: queued before Redis can run it, so a state read by
+ * the command is no older than any invalidation the stamp counts.
+ */
 
 static ngx_http_consent_redis_cmd_t *
 ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
@@ -89,6 +93,10 @@ ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
     }
 
     ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
+
+    if (rd->cmcf->zone) {
+        cmd->epoch = ngx_http_consent_cache_epoch(rd->cmcf->zone->data);
+    }
 
     return cmd;
 }
