@@ -21,8 +21,6 @@ static void ngx_http_consent_api_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_api_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
 static ngx_int_t ngx_http_consent_api_cross_site(ngx_http_request_t *r);
-static ngx_table_elt_t *ngx_http_consent_api_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static u_char *ngx_http_consent_api_purposes(u_char *p,
     consent_purposes_t *ps, consent_mask_t mask);
 
@@ -41,10 +39,12 @@ static ngx_str_t  ngx_http_consent_api_sources[] = {
 static ngx_int_t
 ngx_http_consent_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                rc;
-    ngx_table_elt_t         *h;
-    ngx_http_consent_ctx_t  *ctx;
+    ngx_int_t                     rc;
+    ngx_table_elt_t              *h;
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_loc_conf_t  *lcf;
 
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
     ctx = ngx_http_consent_get_ctx(r, 0);
 
     if (ctx == NULL || !ctx->decided) {
@@ -53,8 +53,27 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the header filter leaves this answer alone */
+    /* the header filter adds nothing of its own to this answer */
     ctx->api = 1;
+
+    /*
+     * Under a subject the client may have chosen (consent_subject from a
+     * plain cookie, say), anyone could read and rewrite anyone's consent:
+     * the operator must vouch for the value first.
+     */
+    if (ctx->operator_subject && !lcf->subject_trusted) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "consent api: refused, \"consent_subject\" is not "
+                      "marked \"trusted\"");
+
+        return ngx_http_consent_api_error(r, NGX_HTTP_FORBIDDEN, "subject",
+                                          "consent_subject is not trusted");
+    }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
         rc = ngx_http_discard_request_body(r);
@@ -505,7 +524,8 @@ ngx_http_consent_api_cross_site(ngx_http_request_t *r)
     ngx_str_t        *v, host;
     ngx_table_elt_t  *h;
 
-    h = ngx_http_consent_api_header(r, "Sec-Fetch-Site", 14);
+    h = ngx_http_consent_find_header(&r->headers_in.headers,
+                                     "Sec-Fetch-Site", 14);
 
     if (h) {
         v = &h->value;
@@ -521,7 +541,7 @@ ngx_http_consent_api_cross_site(ngx_http_request_t *r)
                         == 0));
     }
 
-    h = ngx_http_consent_api_header(r, "Origin", 6);
+    h = ngx_http_consent_find_header(&r->headers_in.headers, "Origin", 6);
 
     if (h == NULL) {
         return 0;
@@ -546,38 +566,6 @@ ngx_http_consent_api_cross_site(ngx_http_request_t *r)
 
     return !((size_t) (end - p) == host.len
              && ngx_strncasecmp(p, host.data, host.len) == 0);
-}
-
-
-static ngx_table_elt_t *
-ngx_http_consent_api_header(ngx_http_request_t *r, const char *name,
-    size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 

@@ -105,15 +105,16 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     ctx->has_cookie = 0;
     ctx->recorded = 0;
     ctx->stale = 0;
+    ctx->operator_subject = 0;
     ngx_str_null(&ctx->subject);
-
-    /* the signed cookie's copy of the decision beats the default */
-
-    ngx_http_consent_decide_cookie(r, cmcf, ctx);
 
     if (ngx_http_consent_subject(r, lcf, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* the signed cookie's copy of the decision beats the default */
+
+    ngx_http_consent_decide_cookie(r, cmcf, ctx);
 
     ctx->gpc = ngx_http_consent_gpc(r);
 
@@ -131,7 +132,7 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
                                               NGX_HTTP_CONSENT_SRC_CACHE);
             }
 
-        } else if (may_wait) {
+        } else if (may_wait == NGX_HTTP_CONSENT_DECIDE_WAIT) {
             rc = ngx_http_consent_lookup(r, cmcf, ctx);
 
             if (rc == NGX_AGAIN || rc == NGX_ERROR) {
@@ -141,8 +142,12 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
             /* Redis known down: no waiting, the fail policy decides */
             ngx_http_consent_apply_fail(cmcf, ctx);
 
+        } else if (may_wait == NGX_HTTP_CONSENT_DECIDE_NOW) {
+            /* no time to ask: as if Redis could not answer */
+            ngx_http_consent_apply_fail(cmcf, ctx);
+
         } else {
-            /* provisional: the access phase will ask Redis */
+            /* provisional: the rewrite phase will ask Redis */
             return NGX_OK;
         }
     }
@@ -173,8 +178,8 @@ ngx_http_consent_finish(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
 /*
  * An operator-given subject (a logged-in account) wins over the cookie's
- * id: it is the key looked up in Redis.  The cookie's purposes still stand
- * below the record, as this browser's own choice.
+ * id: it is the key looked up in Redis, and a consent cookie issued to
+ * another subject does not decide for it.
  */
 
 static ngx_int_t
@@ -205,6 +210,7 @@ ngx_http_consent_subject(ngx_http_request_t *r,
     }
 
     ctx->subject = subject;
+    ctx->operator_subject = 1;
 
     return NGX_OK;
 }
@@ -278,7 +284,8 @@ ngx_http_consent_redis_reply(void *data, void *reply)
 
     } else {
         if (cmcf->zone) {
-            ngx_http_consent_cache_put(cmcf->zone->data, &ctx->subject, &st);
+            ngx_http_consent_cache_put(cmcf->zone->data, &ctx->subject, &st,
+                                       ngx_http_consent_redis_epoch());
         }
 
         if (st.found) {
@@ -583,6 +590,19 @@ ngx_http_consent_verify_cookies(ngx_http_request_t *r,
             continue;
         }
 
+        /* another visitor's choice is not this subject's */
+        if (ctx->operator_subject
+            && (tok.subject_len != ctx->subject.len
+                || ngx_strncmp(tok.subject, ctx->subject.data,
+                               tok.subject_len) != 0))
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "consent cookie of subject \"%*s\" ignored: "
+                           "consent_subject differs",
+                           tok.subject_len, tok.subject);
+            continue;
+        }
+
         ctx->policy_version = tok.policy_version;
         ctx->issued_at = (time_t) tok.issued_at;
         ctx->subject.data = (u_char *) tok.subject;
@@ -638,15 +658,15 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
             continue;
         }
 
-        /* the spec's only value is "1"; tolerate surrounding spaces */
+        /* the spec's only value is "1"; optional whitespace around it */
         p = h[i].value.data;
         end = p + h[i].value.len;
 
-        while (p < end && *p == ' ') {
+        while (p < end && (*p == ' ' || *p == '\t')) {
             p++;
         }
 
-        while (end > p && end[-1] == ' ') {
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
             end--;
         }
 
@@ -656,4 +676,18 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
     }
 
     return 0;
+}
+
+
+void
+ngx_http_consent_decide_cleanup(ngx_http_consent_ctx_t *ctx)
+{
+    if (ctx->redis_cmd) {
+        ngx_http_consent_redis_cancel(ctx->redis_cmd);
+        ctx->redis_cmd = NULL;
+    }
+
+    if (ctx->timeout.timer_set) {
+        ngx_del_timer(&ctx->timeout);
+    }
 }

@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_expire.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -25,6 +26,8 @@ static void ngx_http_consent_keys_cleanup(void *data);
 static char *ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_subject(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -68,10 +71,10 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       NULL },
 
     { ngx_string("consent_subject"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_consent_subject,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_consent_loc_conf_t, subject),
+      0,
       NULL },
 
     { ngx_string("consent_purpose"),
@@ -103,7 +106,7 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       NULL },
 
     { ngx_string("consent_cookie"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_consent_cookie,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -158,11 +161,25 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       offsetof(ngx_http_consent_loc_conf_t, expire_rejected),
       NULL },
 
-    { ngx_string("consent_permissions_policy"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+    { ngx_string("consent_cookie_domain"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_cookie_domain,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_consent_loc_conf_t, permissions_policy),
+      0,
+      NULL },
+
+    { ngx_string("consent_public_suffix_list"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_public_suffix_list,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_permissions_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_permissions_policy_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("consent_require"),
@@ -271,12 +288,29 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    /*
+     * Pushed after the rewrite module's handler, so run before it: the
+     * decision is made, and the cookies stripped, before any "set", "if"
+     * or "rewrite" of the location reads a variable.  Subrequests, which
+     * skip the access phase, run this phase too.
+     */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_consent_access_handler;
+    *h = ngx_http_consent_server_rewrite_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_rewrite_handler;
+
+    if (ngx_http_consent_find_cookie_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_consent_response_init(cf);
 }
@@ -321,6 +355,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
 
     cmcf->default_regime = NGX_CONF_UNSET_UINT;
     cmcf->cookie_max_age = NGX_CONF_UNSET;
+    cmcf->cookie_secure = NGX_CONF_UNSET_UINT;
     cmcf->redis_fail = NGX_CONF_UNSET_UINT;
     cmcf->receipts_retain = NGX_CONF_UNSET;
     cmcf->receipts_ip = NGX_CONF_UNSET;
@@ -356,6 +391,7 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(cmcf->default_regime, CONSENT_REGIME_OPT_IN);
     ngx_conf_init_value(cmcf->cookie_max_age, 395 * 86400);
+    ngx_conf_init_uint_value(cmcf->cookie_secure, NGX_HTTP_CONSENT_SECURE_AUTO);
     ngx_conf_init_uint_value(cmcf->redis_fail, NGX_HTTP_CONSENT_FAIL_CLOSED);
     ngx_conf_init_value(cmcf->receipts_retain, 0);
     ngx_conf_init_value(cmcf->receipts_ip, 0);
@@ -370,6 +406,21 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (cmcf->cookie_name.data == NULL) {
         ngx_str_set(&cmcf->cookie_name, "consent");
+    }
+
+    /*
+     * Browsers refuse a __Host- or __Secure- cookie without Secure, and
+     * "auto" leaves Secure off behind a TLS-terminating load balancer.
+     */
+    if ((ngx_strncmp(cmcf->cookie_name.data, "__Host-", 7) == 0
+         || ngx_strncmp(cmcf->cookie_name.data, "__Secure-", 9) == 0)
+        && cmcf->cookie_secure != NGX_HTTP_CONSENT_SECURE_ON)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "consent cookie \"%V\" needs \"secure=on\": browsers "
+                      "refuse a cookie with this prefix without Secure",
+                      &cmcf->cookie_name);
+        return NGX_CONF_ERROR;
     }
 
     /* custom purposes are all declared by now */
@@ -414,8 +465,10 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->gpc = NGX_CONF_UNSET;
+    conf->subject_trusted = NGX_CONF_UNSET;
     conf->expire_rejected = NGX_CONF_UNSET;
-    conf->permissions_policy = NGX_CONF_UNSET;
+    conf->cookie_domains = NGX_CONF_UNSET_PTR;
+    conf->pp_features = NGX_CONF_UNSET_PTR;
     conf->require = NGX_CONF_UNSET_UINT;
     conf->require_status = NGX_CONF_UNSET_UINT;
     conf->strip_args = NGX_CONF_UNSET_PTR;
@@ -442,11 +495,20 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->subject == NULL) {
         conf->subject = prev->subject;
+        conf->subject_trusted = prev->subject_trusted;
     }
 
+    ngx_conf_init_value(conf->subject_trusted, 0);
+
     ngx_conf_merge_value(conf->expire_rejected, prev->expire_rejected, 0);
-    ngx_conf_merge_value(conf->permissions_policy, prev->permissions_policy,
-                         1);
+    ngx_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains,
+                             NULL);
+
+    if (ngx_http_consent_permissions_policy_merge(cf, prev, conf)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     /* a refusal nobody would ever enforce is a configuration mistake */
     if (conf->require != NGX_CONF_UNSET_UINT && !conf->enable) {
@@ -598,8 +660,9 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    u_char     *p;
-    ngx_str_t  *value, s;
+    u_char      *p;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
 
     if (cmcf->cookie_name.data) {
         return "is duplicate";
@@ -621,24 +684,96 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf->cookie_name = value[1];
 
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            cmcf->cookie_max_age = ngx_parse_time(&s, 1);
+            if (cmcf->cookie_max_age == (time_t) NGX_ERROR
+                || cmcf->cookie_max_age <= 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid max_age \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=on") == 0) {
+            cmcf->cookie_secure = NGX_HTTP_CONSENT_SECURE_ON;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=off") == 0) {
+            cmcf->cookie_secure = NGX_HTTP_CONSENT_SECURE_OFF;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure=auto") == 0) {
+            cmcf->cookie_secure = NGX_HTTP_CONSENT_SECURE_AUTO;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" (max_age=TIME, "
+                           "secure=on|off|auto)", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * consent_subject VALUE [trusted]: "trusted" says VALUE comes from
+ * something the client cannot forge (auth_request, a verified JWT claim),
+ * which the consent API needs before it reads or writes under it.
+ */
+
+static char *
+ngx_http_consent_subject(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->subject) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
     if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "max_age=", 8) != 0) {
+        if (ngx_strcmp(value[2].data, "trusted") != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[2]);
+                               "invalid parameter \"%V\" (trusted)",
+                               &value[2]);
             return NGX_CONF_ERROR;
         }
 
-        s.data = value[2].data + 8;
-        s.len = value[2].len - 8;
+        lcf->subject_trusted = 1;
 
-        cmcf->cookie_max_age = ngx_parse_time(&s, 1);
-        if (cmcf->cookie_max_age == (time_t) NGX_ERROR
-            || cmcf->cookie_max_age <= 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid max_age \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
+    } else {
+        lcf->subject_trusted = 0;
+    }
+
+    lcf->subject = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (lcf->subject == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = lcf->subject;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -12,6 +12,8 @@
 #include <ngx_http.h>
 
 #include "consent_core.h"
+#include "psl.h"
+#include "ngx_http_consent_util.h"
 
 
 /* subject ids: [A-Za-z0-9._:@-], at most this long (a 256-byte cache node) */
@@ -61,11 +63,22 @@ typedef struct {
     ngx_str_t                   prefix;
     ngx_msec_t                  timeout;
     ngx_msec_t                  connect_timeout;
+    ngx_msec_t                  ping;           /* the subscriber's */
 } ngx_http_consent_redis_conf_t;
 
 
 #define NGX_HTTP_CONSENT_FAIL_CLOSED   0
 #define NGX_HTTP_CONSENT_FAIL_OPEN     1
+
+#define NGX_HTTP_CONSENT_SECURE_OFF    0
+#define NGX_HTTP_CONSENT_SECURE_ON     1
+#define NGX_HTTP_CONSENT_SECURE_AUTO   2
+
+
+/* ngx_http_consent_decide(): how long it may take */
+#define NGX_HTTP_CONSENT_DECIDE_PEEK   0  /* may leave it undecided */
+#define NGX_HTTP_CONSENT_DECIDE_WAIT   1  /* may suspend on Redis */
+#define NGX_HTTP_CONSENT_DECIDE_NOW    2  /* final, without waiting */
 
 
 typedef struct {
@@ -82,10 +95,16 @@ typedef struct {
     consent_keyring_t          *keys;
     ngx_str_t                   cookie_name;
     time_t                      cookie_max_age;
+    ngx_uint_t                  cookie_secure;
+
+    consent_psl_t              *psl;
 
     ngx_http_consent_redis_conf_t  *redis;
     ngx_uint_t                  redis_fail;
     ngx_shm_zone_t             *zone;
+
+    /* indexes of $http_cookie and $cookie_*, forgotten once stripped */
+    ngx_array_t                *cookie_variables;
 
     /* consent_receipts: the stream's retention (0: kept) and IP hashing */
     time_t                      receipts_retain;
@@ -107,9 +126,14 @@ typedef struct {
     ngx_flag_t                  gpc;
     ngx_http_complex_value_t   *region;
     ngx_http_complex_value_t   *subject;
+    ngx_flag_t                  subject_trusted;
 
     ngx_flag_t                  expire_rejected;
-    ngx_flag_t                  permissions_policy;
+    ngx_array_t                *cookie_domains;   /* consent_span_t */
+
+    /* consent_permissions_policy: NULL for off */
+    ngx_array_t                *pp_features;      /* consent_span_t */
+    ngx_str_t                   pp_value;
 
     /* consent_require: the purposes, or NGX_CONF_UNSET_UINT */
     ngx_uint_t                  require;
@@ -150,7 +174,7 @@ typedef struct {
 
     ngx_str_t                   subject;
     ngx_str_t                   region;
-    ngx_str_t                   stripped;
+    ngx_array_t                *stripped;      /* ngx_str_t names */
 
     ngx_http_request_t         *request;
     void                       *redis_cmd;     /* in flight, or NULL */
@@ -169,6 +193,8 @@ typedef struct {
     /* a decision was found but under a policy below the re-consent floor */
     unsigned                    stale:1;
     unsigned                    api:1;         /* the consent API answers */
+    /* the subject is consent_subject's, not the cookie's */
+    unsigned                    operator_subject:1;
 } ngx_http_consent_ctx_t;
 
 
@@ -180,18 +206,27 @@ ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r,
     ngx_flag_t create);
 ngx_int_t ngx_http_consent_decide(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_uint_t may_wait);
-ngx_int_t ngx_http_consent_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_rewrite_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_find_cookie_variables(ngx_conf_t *cf);
+void ngx_http_consent_decide_cleanup(ngx_http_consent_ctx_t *ctx);
 ngx_int_t ngx_http_consent_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 ngx_int_t ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache,
     ngx_str_t *id, ngx_http_consent_state_t *state);
+/* epoch: when the state was asked of Redis, 0 if unknown (see cache.c) */
 void ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache,
-    ngx_str_t *id, ngx_http_consent_state_t *state);
+    ngx_str_t *id, ngx_http_consent_state_t *state, ngx_atomic_uint_t epoch);
 void ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache,
     ngx_str_t *id);
 void ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache);
+void ngx_http_consent_cache_fence(ngx_http_consent_cache_t *cache);
+ngx_atomic_uint_t ngx_http_consent_cache_epoch(
+    ngx_http_consent_cache_t *cache);
+/* in a Redis reply handler: the cache epoch when its command was queued */
+ngx_atomic_uint_t ngx_http_consent_redis_epoch(void);
 char *ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -199,8 +234,6 @@ char *ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_consent_rule_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *content);
 
 char *ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -244,19 +277,11 @@ ngx_int_t ngx_http_consent_api_state(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
 ngx_int_t ngx_http_consent_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *field, const char *error);
-ngx_int_t ngx_http_consent_expire_names(ngx_http_request_t *r,
-    ngx_str_t *names);
-/* a response header; the value must already be free of CR, LF and NUL */
-ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
-    const char *key, size_t key_len, u_char *value, size_t len);
 
 /* vendors switched off at run time (<prefix>rules:disabled) */
 void ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf);
 ngx_uint_t ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id);
 const consent_rule_t *ngx_http_consent_rule_active(const consent_rule_t *r);
-
-ngx_int_t ngx_http_consent_list_delete(ngx_http_request_t *r,
-    ngx_list_t *list, ngx_table_elt_t *h);
 
 /* response side and what goes upstream */
 ngx_int_t ngx_http_consent_response_init(ngx_conf_t *cf);
@@ -270,6 +295,10 @@ char *ngx_http_consent_upstream_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_consent_policy_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_consent_permissions_policy_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_consent_permissions_policy_merge(ngx_conf_t *cf,
+    ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf);
 char *ngx_http_consent_gpc_json(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_expire.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -401,26 +402,18 @@ static void
 ngx_http_consent_record_iab(ngx_http_request_t *r, const char *name, size_t len,
     ngx_str_t *value)
 {
-    size_t                 i;
-    consent_cookie_t       c;
-    consent_cookie_iter_t  it;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t       *h;
-#else
-    ngx_uint_t             k;
-    ngx_table_elt_t      **hh, *h;
-#endif
+    size_t                            i;
+    ngx_table_elt_t                  *h;
+    consent_cookie_t                  c;
+    consent_cookie_iter_t             it;
+    ngx_http_consent_cookie_lines_t   lines;
 
     ngx_str_null(value);
 
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-#else
-    hh = r->headers_in.cookies.elts;
+    ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
 
-    for (k = 0; k < r->headers_in.cookies.nelts; k++) {
-        h = hh[k];
-#endif
+    while ((h = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
+
         consent_cookie_iter_init(&it, h->value.data, h->value.len);
 
         if (!consent_cookie_find(&it, (const unsigned char *) name, len, &c)
@@ -605,7 +598,7 @@ ngx_http_consent_record_done(ngx_http_request_t *r,
         st.updated = rec->now;
         st.found = 1;
 
-        ngx_http_consent_cache_put(cmcf->zone->data, &rec->subject, &st);
+        ngx_http_consent_cache_put(cmcf->zone->data, &rec->subject, &st, 0);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -680,13 +673,18 @@ ngx_http_consent_record_cookie(ngx_http_request_t *r,
     p = ngx_sprintf(p, "; Path=/; Max-Age=%T; SameSite=Lax; HttpOnly",
                     cmcf->cookie_max_age);
 
+    /* "auto": as the client reached nginx, which a TLS load balancer hides */
+    if (cmcf->cookie_secure == NGX_HTTP_CONSENT_SECURE_ON
 #if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
+        || (cmcf->cookie_secure == NGX_HTTP_CONSENT_SECURE_AUTO
+            && r->connection->ssl)
+#endif
+       )
+    {
         p = ngx_cpymem(p, "; Secure", 8);
     }
-#endif
 
-    if (ngx_http_consent_add_header(r, "Set-Cookie", 10, v, p - v) == NULL) {
+    if (ngx_http_consent_add_set_cookie(r, v, p - v) == NULL) {
         return NGX_ERROR;
     }
 
@@ -699,53 +697,27 @@ ngx_http_consent_record_cookie(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_consent_record_expire(ngx_http_request_t *r, consent_mask_t purposes)
 {
-    u_char                        *p;
-    size_t                         len;
-    ngx_str_t                      names;
-    consent_cookie_t               c;
-    consent_cookie_iter_t          it;
-    const consent_rule_t          *rule;
-    ngx_http_consent_main_conf_t  *cmcf;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t               *h;
-#else
-    ngx_uint_t                     k;
-    ngx_table_elt_t              **hh, *h;
-#endif
+    ngx_str_t                        *name;
+    ngx_array_t                      *names;
+    ngx_table_elt_t                  *h;
+    consent_cookie_t                  c;
+    consent_cookie_iter_t             it;
+    const consent_rule_t             *rule;
+    ngx_http_consent_cookie_lines_t   lines;
+    ngx_http_consent_main_conf_t     *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    len = 0;
-
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        len += h->value.len + 1;
-    }
-#else
-    hh = r->headers_in.cookies.elts;
-
-    for (k = 0; k < r->headers_in.cookies.nelts; k++) {
-        len += hh[k]->value.len + 1;
-    }
-#endif
-
-    if (len == 0 || cmcf->nrules == 0) {
+    if (cmcf->nrules == 0) {
         return NGX_OK;
     }
 
-    names.data = ngx_pnalloc(r->pool, len);
-    if (names.data == NULL) {
-        return NGX_ERROR;
-    }
+    names = NULL;
 
-    p = names.data;
+    ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
 
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-#else
-    for (k = 0; k < r->headers_in.cookies.nelts; k++) {
-        h = hh[k];
-#endif
+    while ((h = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
+
         consent_cookie_iter_init(&it, h->value.data, h->value.len);
 
         while (consent_cookie_next(&it, &c)) {
@@ -763,17 +735,24 @@ ngx_http_consent_record_expire(ngx_http_request_t *r, consent_mask_t purposes)
                 continue;
             }
 
-            if (p != names.data) {
-                *p++ = ',';
+            if (names == NULL) {
+                names = ngx_array_create(r->pool, 4, sizeof(ngx_str_t));
+                if (names == NULL) {
+                    return NGX_ERROR;
+                }
             }
 
-            p = ngx_cpymem(p, c.name, c.name_len);
+            name = ngx_array_push(names);
+            if (name == NULL) {
+                return NGX_ERROR;
+            }
+
+            name->data = (u_char *) c.name;
+            name->len = c.name_len;
         }
     }
 
-    names.len = p - names.data;
-
-    return names.len ? ngx_http_consent_expire_names(r, &names) : NGX_OK;
+    return ngx_http_consent_expire_cookies(r, names);
 }
 
 

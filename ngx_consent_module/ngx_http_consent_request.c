@@ -1,30 +1,48 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The access-phase handler: has the visitor's purposes decided once per
- * main request (ngx_http_consent_decide.c), then removes the cookies of
- * refused purposes from the Cookie header(s) before the request goes
- * upstream.
+ * The request side, first thing in the rewrite phase of every location
+ * with "consent on" (so before any "set", "if" or "rewrite" reads a
+ * variable): has the visitor's purposes decided once per main request
+ * (ngx_http_consent_decide.c), removes the cookies of refused purposes
+ * from the Cookie header(s), then applies what the location asks of the
+ * decision (ngx_http_consent_upstream.c).
+ *
+ * Subrequests run the rewrite phase too (they skip the access phase), so
+ * a mirror or an SSI include gets the same treatment.  When the main
+ * request's own headers were left alone (its location has "consent off"),
+ * a subrequest gets a private copy of the header list to strip: the main
+ * request's headers are never changed by a subrequest.
  */
 
 
 #include "ngx_http_consent_module.h"
 
+#include "strip.h"
+
 
 typedef struct {
-    ngx_http_consent_main_conf_t  *cmcf;
-    consent_mask_t                 purposes;
-    u_char                        *stripped;
-    size_t                         stripped_len;
-} ngx_http_consent_strip_t;
+    ngx_http_request_t            *request;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_uint_t                     record;     /* names to ctx->stripped */
+} ngx_http_consent_strip_data_t;
 
 
 static void ngx_http_consent_cleanup(void *data);
 static ngx_int_t ngx_http_consent_strip(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
-static ngx_int_t ngx_http_consent_filter_header(ngx_http_request_t *r,
-    ngx_http_consent_strip_t *st, ngx_table_elt_t *h);
-static int ngx_http_consent_keep(void *data, const consent_cookie_t *c);
+    ngx_http_consent_ctx_t *ctx, ngx_http_headers_in_t *headers_in,
+    ngx_uint_t record);
+static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
+    consent_strip_t *st, ngx_table_elt_t *h);
+static const consent_rule_t *ngx_http_consent_strip_active(void *data,
+    const consent_rule_t *rule);
+static int ngx_http_consent_strip_note(void *data, const consent_cookie_t *c);
+static ngx_int_t ngx_http_consent_own_headers(ngx_http_request_t *r);
+static void ngx_http_consent_forget_cookie_variables(ngx_http_request_t *r);
+
+
+/* a subrequest whose own copy of the headers has been stripped */
+static ngx_uint_t  ngx_http_consent_sub_done;
 
 
 /*
@@ -38,14 +56,7 @@ ngx_http_consent_cleanup(void *data)
 {
     ngx_http_consent_ctx_t  *ctx = data;
 
-    if (ctx->redis_cmd) {
-        ngx_http_consent_redis_cancel(ctx->redis_cmd);
-        ctx->redis_cmd = NULL;
-    }
-
-    if (ctx->timeout.timer_set) {
-        ngx_del_timer(&ctx->timeout);
-    }
+    ngx_http_consent_decide_cleanup(ctx);
 }
 
 
@@ -97,8 +108,21 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r, ngx_flag_t create)
 }
 
 
+/*
+ * In the server's rewrite phase (the location is not known yet) a record
+ * the decision will need is looked up ahead, so that a variable read by a
+ * server-level "set" or "if" is final.
+ */
+
 ngx_int_t
-ngx_http_consent_access_handler(ngx_http_request_t *r)
+ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r)
+{
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_http_consent_ctx_t       *ctx;
@@ -115,13 +139,16 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_consent_decide(r, ctx, 1);
+    rc = ngx_http_consent_decide(r, ctx, NGX_HTTP_CONSENT_DECIDE_WAIT);
 
     if (rc == NGX_AGAIN) {
-        /* suspended on Redis: notice a client that leaves meanwhile */
-        r->read_event_handler = ngx_http_test_reading;
-        r->write_event_handler = ngx_http_request_empty_handler;
-        return NGX_AGAIN;
+        /* suspended on Redis: resumed by a posted event, from here */
+        if (r == r->main) {
+            r->read_event_handler = ngx_http_test_reading;
+            r->write_event_handler = ngx_http_request_empty_handler;
+        }
+
+        return NGX_DONE;
     }
 
     if (rc != NGX_OK) {
@@ -133,10 +160,24 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (!ctx->filtered) {
-        ctx->filtered = 1;
+    if (r == r->main) {
+        if (!ctx->filtered) {
+            ctx->filtered = 1;
 
-        if (ngx_http_consent_strip(r, ctx) != NGX_OK) {
+            if (ngx_http_consent_strip(r, ctx, &r->headers_in, 1) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+    } else if (!ctx->filtered
+               && ngx_http_get_module_ctx(r, ngx_http_consent_module) == NULL)
+    {
+        ngx_http_set_ctx(r, &ngx_http_consent_sub_done,
+                         ngx_http_consent_module);
+
+        if (ngx_http_consent_own_headers(r) != NGX_OK
+            || ngx_http_consent_strip(r, ctx, &r->headers_in, 0) != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -147,125 +188,82 @@ ngx_http_consent_access_handler(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
+    ngx_http_headers_in_t *headers_in, ngx_uint_t record)
 {
-    size_t                         len;
-    ngx_int_t                      rc;
-    ngx_http_request_t            *mr;
-    ngx_http_consent_strip_t       st;
-    ngx_http_consent_main_conf_t  *cmcf;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t               *h, **hp;
-#else
-    ngx_uint_t                     i;
-    ngx_table_elt_t              **h;
-#endif
+    ngx_int_t                         rc;
+    ngx_uint_t                        i;
+    ngx_array_t                      *gone;
+    consent_mask_t                    all;
+    consent_strip_t                   st;
+    ngx_table_elt_t                  *h, **hp;
+    ngx_http_consent_strip_data_t     data;
+    ngx_http_consent_cookie_lines_t   lines;
+    ngx_http_consent_main_conf_t     *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    all = consent_purposes_all(&cmcf->purposes);
 
     /* nothing refused, or nothing to match against: leave the bytes be */
-    if (cmcf->nrules == 0
-        || (ctx->purposes & consent_purposes_all(&cmcf->purposes))
-           == consent_purposes_all(&cmcf->purposes))
-    {
+    if (cmcf->nrules == 0 || (ctx->purposes & all) == all) {
         return NGX_OK;
     }
 
-    ngx_memzero(&st, sizeof(ngx_http_consent_strip_t));
-    st.cmcf = cmcf;
-    st.purposes = ctx->purposes;
+    data.request = r;
+    data.ctx = ctx;
+    data.record = record;
 
-    /* subrequests share the main request's headers: filter those */
-    mr = r->main;
+    ngx_memzero(&st, sizeof(consent_strip_t));
+    st.rules = cmcf->rules;
+    st.granted = ctx->purposes;
+    st.keep = cmcf->cookie_name.data;
+    st.keep_len = cmcf->cookie_name.len;
+    st.active = ngx_http_consent_strip_active;
+    st.stripped = ngx_http_consent_strip_note;
+    st.stripped_data = &data;
 
-    /*
-     * A stripped name and its comma take no more room than the pair and
-     * the ';' it came with, plus one comma for each header line.
-     */
-    len = 0;
+    gone = NULL;
 
-#if (nginx_version >= 1023000)
-    for (h = mr->headers_in.cookie; h; h = h->next) {
-        len += h->value.len + 1;
-    }
-#else
-    h = mr->headers_in.cookies.elts;
+    ngx_http_consent_cookie_lines_init(&lines, headers_in);
 
-    for (i = 0; i < mr->headers_in.cookies.nelts; i++) {
-        len += h[i]->value.len + 1;
-    }
-#endif
+    while ((h = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
 
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    st.stripped = ngx_pnalloc(mr->pool, len);
-    if (st.stripped == NULL) {
-        return NGX_ERROR;
-    }
-
-#if (nginx_version >= 1023000)
-
-    hp = &mr->headers_in.cookie;
-
-    while (*hp) {
-        h = *hp;
-
-        rc = ngx_http_consent_filter_header(mr, &st, h);
+        rc = ngx_http_consent_strip_line(r, &st, h);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
         if (rc == NGX_DONE) {
-            *hp = h->next;
+            /* every cookie of the line went: the line goes, after the walk */
+            if (gone == NULL) {
+                gone = ngx_array_create(r->pool, 2, sizeof(ngx_table_elt_t *));
+                if (gone == NULL) {
+                    return NGX_ERROR;
+                }
+            }
 
-            if (ngx_http_consent_list_delete(mr, &mr->headers_in.headers, h)
-                != NGX_OK)
-            {
+            hp = ngx_array_push(gone);
+            if (hp == NULL) {
                 return NGX_ERROR;
             }
 
-            continue;
+            *hp = h;
         }
-
-        hp = &h->next;
     }
 
-#else
+    hp = gone ? gone->elts : NULL;
 
-    h = mr->headers_in.cookies.elts;
-
-    for (i = 0; i < mr->headers_in.cookies.nelts; /* void */) {
-
-        rc = ngx_http_consent_filter_header(mr, &st, h[i]);
-
-        if (rc == NGX_ERROR) {
+    for (i = 0; gone && i < gone->nelts; i++) {
+        if (ngx_http_consent_cookie_line_remove(r->pool, headers_in, hp[i])
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        if (rc == NGX_DONE) {
-            if (ngx_http_consent_list_delete(mr, &mr->headers_in.headers,
-                                             h[i])
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_memmove(&h[i], &h[i + 1], (mr->headers_in.cookies.nelts - i - 1)
-                                          * sizeof(ngx_table_elt_t *));
-            mr->headers_in.cookies.nelts--;
-            continue;
-        }
-
-        i++;
     }
 
-#endif
-
-    ctx->stripped.data = st.stripped;
-    ctx->stripped.len = st.stripped_len;
+    /* $http_cookie or $cookie_* read before now must not be reused */
+    ngx_http_consent_forget_cookie_variables(r);
 
     return NGX_OK;
 }
@@ -277,8 +275,8 @@ ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_http_consent_filter_header(ngx_http_request_t *r,
-    ngx_http_consent_strip_t *st, ngx_table_elt_t *h)
+ngx_http_consent_strip_line(ngx_http_request_t *r, consent_strip_t *st,
+    ngx_table_elt_t *h)
 {
     u_char  *out;
     size_t   len, dropped;
@@ -287,13 +285,21 @@ ngx_http_consent_filter_header(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    out = ngx_pnalloc(r->pool, CONSENT_COOKIE_FILTER_SIZE(h->value.len));
+    /* the output, then scratch space for the names origins may read */
+    out = ngx_pnalloc(r->pool, CONSENT_COOKIE_FILTER_SIZE(h->value.len)
+                               + CONSENT_STRIP_SCRATCH(h->value.len));
     if (out == NULL) {
         return NGX_ERROR;
     }
 
-    len = consent_cookie_filter(h->value.data, h->value.len, out,
-                                ngx_http_consent_keep, st, &dropped);
+    st->scratch = out + CONSENT_COOKIE_FILTER_SIZE(h->value.len);
+
+    len = consent_strip_header(st, h->value.data, h->value.len, out,
+                               &dropped);
+
+    if (st->failed) {
+        return NGX_ERROR;
+    }
 
     if (dropped == 0) {
         ngx_pfree(r->pool, out);
@@ -311,133 +317,228 @@ ngx_http_consent_filter_header(ngx_http_request_t *r,
 }
 
 
-static int
-ngx_http_consent_keep(void *data, const consent_cookie_t *c)
+static const consent_rule_t *
+ngx_http_consent_strip_active(void *data, const consent_rule_t *rule)
 {
-    ngx_http_consent_strip_t *st = data;
+    return ngx_http_consent_rule_active(rule);
+}
 
-    const consent_rule_t          *rule;
-    ngx_http_consent_main_conf_t  *cmcf;
 
-    cmcf = st->cmcf;
+/* the names stripped, as sent: $consent_stripped and the expiry use them */
 
-    if (c->name_len == 0) {
-        return 1;
+static int
+ngx_http_consent_strip_note(void *data, const consent_cookie_t *c)
+{
+    ngx_http_consent_strip_data_t *sd = data;
+
+    ngx_str_t               *name;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sd->request->connection->log, 0,
+                   "consent stripped cookie \"%*s\"", c->name_len, c->name);
+
+    if (!sd->record) {
+        return 0;
     }
 
-    if (c->name_len == cmcf->cookie_name.len
-        && ngx_strncmp(c->name, cmcf->cookie_name.data, c->name_len) == 0)
-    {
-        return 1;
+    ctx = sd->ctx;
+
+    if (ctx->stripped == NULL) {
+        ctx->stripped = ngx_array_create(sd->request->pool, 4,
+                                         sizeof(ngx_str_t));
+        if (ctx->stripped == NULL) {
+            return -1;
+        }
     }
 
-    rule = ngx_http_consent_rule_active(
-               consent_ruleset_match(cmcf->rules, c->name, c->name_len));
-
-    if (rule == NULL || (st->purposes & CONSENT_BIT(rule->purpose))) {
-        return 1;
+    name = ngx_array_push(ctx->stripped);
+    if (name == NULL) {
+        return -1;
     }
 
-    /* sized in ngx_http_consent_strip() to always fit */
-    if (st->stripped_len) {
-        st->stripped[st->stripped_len++] = ',';
-    }
-
-    ngx_memcpy(st->stripped + st->stripped_len, c->name, c->name_len);
-    st->stripped_len += c->name_len;
+    /*
+     * The header's original bytes stay for the request's life.  A pair
+     * without '=' has no name for the browser: the pair stands for it.
+     */
+    name->data = (u_char *) (c->name_len ? c->name : c->pair);
+    name->len = c->name_len ? c->name_len : c->pair_len;
 
     return 0;
 }
 
 
 /*
- * Removes one header from a request's header list without moving any
- * element, because headers_in keeps pointers into the list: the part is
- * shortened at either end, or split in two around the element.  Two
- * invariants of ngx_list_t users must hold afterwards: no part but the
- * first may be empty (list walkers read element 0 of every next part), and
- * ngx_list_push() must never write past a block, so when the last part
- * starts later than its block, nalloc is lowered to make the next push
- * start a new part.
+ * A subrequest's headers_in is a copy of the main request's, but the
+ * header list's parts are shared: the subrequest gets a list of its own
+ * (elements copied by value, so headers_in's other pointers stay valid)
+ * and a Cookie index pointing into it.
  */
 
-ngx_int_t
-ngx_http_consent_list_delete(ngx_http_request_t *r, ngx_list_t *list,
-    ngx_table_elt_t *h)
+static ngx_int_t
+ngx_http_consent_own_headers(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part, *prev, *tail;
-    ngx_table_elt_t  *elts;
+    ngx_uint_t                        i, n;
+    ngx_list_t                        old;
+    ngx_list_part_t                  *part;
+    ngx_table_elt_t                  *h, *copy, *c;
+    ngx_http_consent_cookie_lines_t   lines;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t                 **cookie_tail, *cookie;
+#else
+    ngx_array_t                       cookies;
+    ngx_table_elt_t                 **cp;
+#endif
 
-    prev = NULL;
+    /* a list's "last" points into the list itself: never copied whole */
+    old = r->headers_in.headers;
+    n = 0;
 
-    for (part = &list->part; part; prev = part, part = part->next) {
-        elts = part->elts;
+    for (part = &old.part; part; part = part->next) {
+        n += part->nelts;
+    }
 
-        if (h < elts || h >= elts + part->nelts) {
-            continue;
-        }
+    if (ngx_list_init(&r->headers_in.headers, r->pool, n ? n : 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-        i = h - elts;
+#if (nginx_version >= 1023000)
+    cookie = NULL;
+    cookie_tail = &cookie;
+#else
+    if (ngx_array_init(&cookies, r->pool, 2, sizeof(ngx_table_elt_t *))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+#endif
 
-        if (part->nelts == 1) {
-            if (prev) {
-                prev->next = part->next;
+    part = &old.part;
+    h = part->elts;
 
-                if (list->last == part) {
-                    list->last = prev;
-                }
+    for (i = 0; /* void */; i++) {
 
-            } else if (part->next) {
-                /* the first part is embedded in the list: take the next */
-                tail = part->next;
-                *part = *tail;
-
-                if (list->last == tail) {
-                    list->last = part;
-                }
-
-            } else {
-                part->nelts = 0;
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
             }
 
-            return NGX_OK;
+            part = part->next;
+            h = part->elts;
+            i = 0;
         }
 
-        if (i == part->nelts - 1) {
-            part->nelts--;
-            return NGX_OK;
-        }
-
-        if (i == 0) {
-            part->elts = elts + 1;
-            part->nelts--;
-
-            if (list->last == part) {
-                list->nalloc = part->nelts;
-            }
-
-            return NGX_OK;
-        }
-
-        tail = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-        if (tail == NULL) {
+        copy = ngx_list_push(&r->headers_in.headers);
+        if (copy == NULL) {
             return NGX_ERROR;
         }
 
-        tail->elts = elts + i + 1;
-        tail->nelts = part->nelts - i - 1;
-        tail->next = part->next;
+        *copy = h[i];
 
-        part->nelts = i;
-        part->next = tail;
+        /* one of the Cookie lines nginx indexed: indexed in the copy too */
+        ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
 
-        if (list->last == part) {
-            list->last = tail;
-            list->nalloc = tail->nelts;
+        while ((c = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
+            if (c != &h[i]) {
+                continue;
+            }
+
+#if (nginx_version >= 1023000)
+            copy->next = NULL;
+            *cookie_tail = copy;
+            cookie_tail = &copy->next;
+#else
+            cp = ngx_array_push(&cookies);
+            if (cp == NULL) {
+                return NGX_ERROR;
+            }
+
+            *cp = copy;
+#endif
+            break;
+        }
+    }
+
+#if (nginx_version >= 1023000)
+    r->headers_in.cookie = cookie;
+#else
+    r->headers_in.cookies = cookies;
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * nginx caches $http_cookie and $cookie_NAME per request: a value read
+ * before the Cookie header was stripped (an "if" in the server block)
+ * would otherwise reach the origin through proxy_set_header.
+ */
+
+static void
+ngx_http_consent_forget_cookie_variables(ngx_http_request_t *r)
+{
+    ngx_uint_t                     i, *index;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    if (cmcf->cookie_variables == NULL || r->variables == NULL) {
+        return;
+    }
+
+    index = cmcf->cookie_variables->elts;
+
+    for (i = 0; i < cmcf->cookie_variables->nelts; i++) {
+        r->variables[index[i]].valid = 0;
+        r->variables[index[i]].not_found = 0;
+    }
+}
+
+
+/* the indexed variables derived from the Cookie header, once */
+
+ngx_int_t
+ngx_http_consent_find_cookie_variables(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i, *index;
+    ngx_http_variable_t           *v;
+    ngx_http_core_main_conf_t     *core;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    core = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    v = core->variables.elts;
+
+    for (i = 0; i < core->variables.nelts; i++) {
+
+        if (!(v[i].name.len == sizeof("http_cookie") - 1
+              && ngx_strncasecmp(v[i].name.data, (u_char *) "http_cookie",
+                                 v[i].name.len) == 0)
+            && !(v[i].name.len > sizeof("cookie_") - 1
+                 && ngx_strncasecmp(v[i].name.data, (u_char *) "cookie_",
+                                    sizeof("cookie_") - 1) == 0))
+        {
+            continue;
         }
 
-        return NGX_OK;
+        if (cmcf->cookie_variables == NULL) {
+            cmcf->cookie_variables = ngx_array_create(cf->pool, 4,
+                                                      sizeof(ngx_uint_t));
+            if (cmcf->cookie_variables == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        index = ngx_array_push(cmcf->cookie_variables);
+        if (index == NULL) {
+            return NGX_ERROR;
+        }
+
+        *index = i;
     }
 
     return NGX_OK;

@@ -11,37 +11,41 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_expire.h"
+
+#include "permissions_policy.h"
 
 
 static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
-    size_t *pp_len);
+    ngx_uint_t *npp);
+static ngx_uint_t ngx_http_consent_set_cookie_refused(
+    ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
+    consent_set_cookie_t *sc);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, const u_char *name, size_t len);
-
-static ngx_int_t ngx_http_consent_expire_one(ngx_http_request_t *r,
-    u_char *name, size_t len, ngx_str_t *host);
 static ngx_int_t ngx_http_consent_permissions_policy(ngx_http_request_t *r,
-    size_t pp_len);
-static ngx_uint_t ngx_http_consent_is_header(ngx_table_elt_t *h,
-    const char *name, size_t len);
+    ngx_http_consent_loc_conf_t *lcf, ngx_uint_t npp);
+static char *ngx_http_consent_pp_set(ngx_conf_t *cf,
+    ngx_http_consent_loc_conf_t *lcf, ngx_str_t *names, ngx_uint_t n);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
-/* the browser APIs an ad-refusing visitor should not have */
-static ngx_str_t  ngx_http_consent_pp_features[] = {
+/*
+ * The browser ad APIs switched off by default: the ones current browsers
+ * recognise (Chromium logs an error for every unknown feature on every
+ * page); consent_permissions_policy can name others.
+ */
+static ngx_str_t  ngx_http_consent_pp_default[] = {
     ngx_string("browsing-topics"),
-    ngx_string("interest-cohort"),
-    ngx_string("attribution-reporting"),
-    ngx_string("join-ad-interest-group"),
-    ngx_string("run-ad-auction"),
+    ngx_string("interest-cohort")
 };
 
-#define NGX_HTTP_CONSENT_PP_N                                                \
-    (sizeof(ngx_http_consent_pp_features) / sizeof(ngx_str_t))
+#define NGX_HTTP_CONSENT_PP_DEFAULT_N                                        \
+    (sizeof(ngx_http_consent_pp_default) / sizeof(ngx_str_t))
 
 
 ngx_int_t
@@ -54,10 +58,20 @@ ngx_http_consent_response_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * Every answer of a location with "consent on" passes here, including the
+ * ones nginx or the module makes itself (a "return", a redirect, an error
+ * page, the 204 of consent_require, the consent API's): a Set-Cookie that
+ * "add_header" put on them is filtered like an upstream one.  An answer
+ * made before the location's rewrite phase decided (a "return" in the
+ * server block, a request nginx refused) is decided here, without waiting
+ * for Redis, and only filtered: nothing of ours is added to it.
+ */
+
 static ngx_int_t
 ngx_http_consent_header_filter(ngx_http_request_t *r)
 {
-    size_t                         pp_len;
+    ngx_uint_t                     npp, late;
     consent_mask_t                 refused;
     ngx_table_elt_t               *h;
     ngx_http_consent_ctx_t        *ctx;
@@ -66,36 +80,49 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable || r != r->main) {
+    if ((!lcf->enable && !lcf->api) || r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_http_consent_get_ctx(r, 0);
+    ctx = ngx_http_consent_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
 
-    /* no decision (an error before the access phase), or a refusal */
-    if (ctx == NULL || !ctx->decided || ctx->blocked || ctx->api) {
-        return ngx_http_next_header_filter(r);
+    late = !ctx->decided;
+
+    if (late
+        && ngx_http_consent_decide(r, ctx, NGX_HTTP_CONSENT_DECIDE_NOW)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     refused = consent_purposes_all(&cmcf->purposes) & ~ctx->purposes;
+    npp = 0;
+
+    if (refused
+        && ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &npp) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a refusal or the API's own answer: nothing of ours is added */
+    if (late || ctx->blocked || ctx->api || !lcf->enable) {
+        return ngx_http_next_header_filter(r);
+    }
 
     if (refused) {
-        if (ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &pp_len)
-            != NGX_OK)
+        if (lcf->expire_rejected
+            && ngx_http_consent_expire_cookies(r, ctx->stripped) != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        if (lcf->expire_rejected && ctx->stripped.len
-            && ngx_http_consent_expire_names(r, &ctx->stripped) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (lcf->permissions_policy
+        if (lcf->pp_features
             && (refused & CONSENT_BIT(CONSENT_P_ADVERTISING))
-            && ngx_http_consent_permissions_policy(r, pp_len) != NGX_OK)
+            && ngx_http_consent_permissions_policy(r, lcf, npp) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -113,33 +140,24 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 }
 
 
-static ngx_uint_t
-ngx_http_consent_is_header(ngx_table_elt_t *h, const char *name, size_t len)
-{
-    return h->hash && h->key.len == len
-           && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0;
-}
-
-
 /*
- * The same walk measures the Permissions-Policy headers to merge: *pp_len
- * is 0 when there are none.
+ * The same walk counts the Permissions-Policy headers to merge into *npp.
+ * The module's own Set-Cookie headers (the consent cookie, expiries) are
+ * never dropped.
  */
 
 static ngx_int_t
 ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
-    size_t *pp_len)
+    ngx_uint_t *npp)
 {
-    ngx_uint_t               i, drop;
-    ngx_list_part_t         *part;
-    ngx_table_elt_t         *h;
-    consent_set_cookie_t     sc;
-    const consent_rule_t    *rule;
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_table_elt_t       *h;
+    consent_set_cookie_t   sc;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
-    *pp_len = 0;
 
     for (i = 0; /* void */; i++) {
 
@@ -153,15 +171,16 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (ngx_http_consent_is_header(&h[i], "Permissions-Policy",
+        if (ngx_http_consent_header_is(&h[i], "Permissions-Policy",
                                        sizeof("Permissions-Policy") - 1))
         {
-            *pp_len += h[i].value.len + 2;
+            (*npp)++;
             continue;
         }
 
         if (cmcf->nrules == 0
-            || !ngx_http_consent_is_header(&h[i], "Set-Cookie",
+            || ngx_http_consent_is_own_set_cookie(&h[i])
+            || !ngx_http_consent_header_is(&h[i], "Set-Cookie",
                                            sizeof("Set-Cookie") - 1))
         {
             continue;
@@ -169,31 +188,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 
         consent_set_cookie_parse(h[i].value.data, h[i].value.len, &sc);
 
-        /* the consent cookie is the visitor's own record: never touched */
-        if (sc.name_len == cmcf->cookie_name.len
-            && ngx_strncmp(sc.name, cmcf->cookie_name.data, sc.name_len) == 0)
-        {
-            continue;
-        }
-
-        drop = 0;
-        rule = NULL;
-
-        if (sc.name_len) {
-            rule = ngx_http_consent_rule_active(
-                       consent_ruleset_match(cmcf->rules, sc.name,
-                                             sc.name_len));
-            drop = rule && !(ctx->purposes & CONSENT_BIT(rule->purpose));
-        }
-
-        if (!drop && sc.domain_len) {
-            rule = ngx_http_consent_rule_active(
-                       consent_ruleset_match_domain(cmcf->rules, sc.domain,
-                                                    sc.domain_len));
-            drop = rule && !(ctx->purposes & CONSENT_BIT(rule->purpose));
-        }
-
-        if (!drop) {
+        if (!ngx_http_consent_set_cookie_refused(ctx, cmcf, &sc)) {
             continue;
         }
 
@@ -211,6 +206,45 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* by the cookie's name, or by a Domain that a rule names as a tracker's */
+
+static ngx_uint_t
+ngx_http_consent_set_cookie_refused(ngx_http_consent_ctx_t *ctx,
+    ngx_http_consent_main_conf_t *cmcf, consent_set_cookie_t *sc)
+{
+    const consent_rule_t  *rule;
+
+    /* the consent cookie is the visitor's own record: never touched */
+    if (sc->name_len == cmcf->cookie_name.len
+        && ngx_strncmp(sc->name, cmcf->cookie_name.data, sc->name_len) == 0)
+    {
+        return 0;
+    }
+
+    if (sc->name_len) {
+        rule = ngx_http_consent_rule_active(
+                   consent_ruleset_match(cmcf->rules, sc->name,
+                                         sc->name_len));
+
+        if (rule && !(ctx->purposes & CONSENT_BIT(rule->purpose))) {
+            return 1;
+        }
+    }
+
+    if (sc->domain_len) {
+        rule = ngx_http_consent_rule_active(
+                   consent_ruleset_match_domain(cmcf->rules, sc->domain,
+                                                sc->domain_len));
+
+        if (rule && !(ctx->purposes & CONSENT_BIT(rule->purpose))) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -245,233 +279,45 @@ ngx_http_consent_note_dropped(ngx_http_request_t *r,
 }
 
 
-/* names: comma-separated cookie names ($consent_stripped's format) */
-
-ngx_int_t
-ngx_http_consent_expire_names(ngx_http_request_t *r, ngx_str_t *names)
-{
-    u_char      *p, *end, *comma, *q, *seen;
-    size_t       len;
-    ngx_str_t    host;
-    ngx_uint_t   dup, ok;
-
-    host = r->headers_in.server;
-
-    p = names->data;
-    end = p + names->len;
-
-    while (p < end) {
-        comma = ngx_strlchr(p, end, ',');
-        if (comma == NULL) {
-            comma = end;
-        }
-
-        len = comma - p;
-
-        /*
-         * the name goes into a header: none of the bytes that would end or
-         * split it (controls, space, '"', ';', '=', '\\', non-ASCII);
-         * other separators stay, browsers keep such names
-         */
-        ok = (len > 0);
-
-        for (q = p; q < comma; q++) {
-            if (*q <= ' ' || *q >= 0x7f || *q == '"' || *q == ';'
-                || *q == '=' || *q == '\\')
-            {
-                ok = 0;
-                break;
-            }
-        }
-
-        /* a name sent twice is expired once */
-        dup = 0;
-
-        for (seen = names->data; ok && seen < p; /* void */) {
-            q = ngx_strlchr(seen, p, ',');
-
-            if (q == NULL) {
-                break;
-            }
-
-            if ((size_t) (q - seen) == len && ngx_strncmp(seen, p, len) == 0) {
-                dup = 1;
-                break;
-            }
-
-            seen = q + 1;
-        }
-
-        if (ok && !dup
-            && ngx_http_consent_expire_one(r, p, len, &host) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        p = comma + 1;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
- * "NAME=; Max-Age=0; Path=/" for a host-only cookie, and once more with
- * Domain= for the host and each parent of at least two labels: a script
- * may have set the cookie on any of them.  No Domain variants for an IP
- * address or a single-label host.
+ * One Permissions-Policy: the upstream's headers merged with the
+ * location's features (see consent_core/permissions_policy.c), written
+ * into the first of them; the others are dropped.
  */
 
 static ngx_int_t
-ngx_http_consent_expire_one(ngx_http_request_t *r, u_char *name, size_t len,
-    ngx_str_t *host)
+ngx_http_consent_permissions_policy(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_uint_t npp)
 {
-    u_char      *v, *p, *d, *end;
-    size_t       vlen;
-    ngx_uint_t   ip, i;
-
-    static const char  tail[] = "=; Max-Age=0; Path=/";
-    static const char  dom[] = "; Domain=";
-
-    vlen = len + sizeof(tail) - 1;
-
-    v = ngx_pnalloc(r->pool, vlen);
-    if (v == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(v, name, len);
-    ngx_memcpy(p, tail, sizeof(tail) - 1);
-
-    if (ngx_http_consent_add_header(r, "Set-Cookie", 10, v, vlen) == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (host->len == 0 || ngx_strlchr(host->data, host->data + host->len,
-                                      '.') == NULL)
-    {
-        return NGX_OK;
-    }
-
-    ip = 1;
-
-    for (i = 0; i < host->len; i++) {
-        if (!((host->data[i] >= '0' && host->data[i] <= '9')
-              || host->data[i] == '.'))
-        {
-            ip = 0;
-        }
-
-        /* ngx_http_validate_host() let it through; still, only plain bytes */
-        if (host->data[i] <= ' ' || host->data[i] >= 0x7f
-            || host->data[i] == ';' || host->data[i] == ':'
-            || host->data[i] == '[')
-        {
-            return NGX_OK;
-        }
-    }
-
-    if (ip) {
-        return NGX_OK;
-    }
-
-    d = host->data;
-    end = host->data + host->len;
-
-    while (ngx_strlchr(d, end, '.') != NULL) {
-
-        vlen = len + sizeof(tail) - 1 + sizeof(dom) - 1 + (end - d);
-
-        v = ngx_pnalloc(r->pool, vlen);
-        if (v == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(v, name, len);
-        p = ngx_cpymem(p, tail, sizeof(tail) - 1);
-        p = ngx_cpymem(p, dom, sizeof(dom) - 1);
-        ngx_memcpy(p, d, end - d);
-
-        if (ngx_http_consent_add_header(r, "Set-Cookie", 10, v, vlen)
-            == NULL)
-        {
-            return NGX_ERROR;
-        }
-
-        d = ngx_strlchr(d, end, '.') + 1;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_table_elt_t *
-ngx_http_consent_add_header(ngx_http_request_t *r, const char *key,
-    size_t key_len, u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = key_len;
-    h->value.data = value;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return h;
-}
-
-
-/*
- * One Permissions-Policy: the upstream's members in their order, ours in
- * place of members of the same name, the rest of ours appended.  Members
- * are split on commas outside quotes and parentheses (RFC 8941 lists).
- */
-
-static ngx_int_t
-ngx_http_consent_permissions_policy(ngx_http_request_t *r, size_t pp_len)
-{
-    u_char           *out, *o, *p, *end, *m, *k, *k_end;
+    u_char           *out;
     size_t            len;
-    ngx_uint_t        i, f, used, depth, quoted;
+    ngx_uint_t        i, n;
+    consent_span_t   *values;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *first;
 
-    static u_char  ours[] = "browsing-topics=(), interest-cohort=(), "
-                            "attribution-reporting=(), "
-                            "join-ad-interest-group=(), run-ad-auction=()";
-
-    /* the common case: nothing to merge with, a constant value */
-    if (pp_len == 0) {
+    /* the common case: nothing to merge with, a value made at startup */
+    if (npp == 0) {
         return ngx_http_consent_add_header(r, "Permissions-Policy",
                                            sizeof("Permissions-Policy") - 1,
-                                           ours, sizeof(ours) - 1)
+                                           lcf->pp_value.data,
+                                           lcf->pp_value.len)
                ? NGX_OK : NGX_ERROR;
     }
 
-    /* ours, ", ", then the upstream members with their separators */
-    len = sizeof(ours) - 1 + 2 + pp_len;
-    first = NULL;
-
-    out = ngx_pnalloc(r->pool, len);
-    if (out == NULL) {
+    values = ngx_palloc(r->pool, npp * sizeof(consent_span_t));
+    if (values == NULL) {
         return NGX_ERROR;
     }
 
-    o = out;
-    used = 0;
+    first = NULL;
+    n = 0;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
+
         if (i >= part->nelts) {
             if (part->next == NULL) {
                 break;
@@ -482,8 +328,9 @@ ngx_http_consent_permissions_policy(ngx_http_request_t *r, size_t pp_len)
             i = 0;
         }
 
-        if (!ngx_http_consent_is_header(&h[i], "Permissions-Policy",
-                                        sizeof("Permissions-Policy") - 1))
+        if (n == npp
+            || !ngx_http_consent_header_is(&h[i], "Permissions-Policy",
+                                           sizeof("Permissions-Policy") - 1))
         {
             continue;
         }
@@ -495,112 +342,29 @@ ngx_http_consent_permissions_policy(ngx_http_request_t *r, size_t pp_len)
             h[i].hash = 0;
         }
 
-        p = h[i].value.data;
-        end = p + h[i].value.len;
-
-        while (p < end) {
-            m = p;
-            depth = 0;
-            quoted = 0;
-
-            for ( /* void */ ; p < end; p++) {
-                if (quoted) {
-                    if (*p == '\\' && p + 1 < end) {
-                        p++;
-
-                    } else if (*p == '"') {
-                        quoted = 0;
-                    }
-
-                } else if (*p == '"') {
-                    quoted = 1;
-
-                } else if (*p == '(') {
-                    depth++;
-
-                } else if (*p == ')' && depth) {
-                    depth--;
-
-                } else if (*p == ',' && depth == 0) {
-                    break;
-                }
-            }
-
-            k = m;
-            k_end = p;
-            p++;
-
-            while (k < k_end && (*k == ' ' || *k == '\t')) {
-                k++;
-            }
-
-            while (k_end > k && (k_end[-1] == ' ' || k_end[-1] == '\t')) {
-                k_end--;
-            }
-
-            if (k == k_end) {
-                continue;
-            }
-
-            m = k;
-
-            while (k < k_end && *k != '=' && *k != ';') {
-                k++;
-            }
-
-            if (o > out) {
-                *o++ = ','; *o++ = ' ';
-            }
-
-            for (f = 0; f < NGX_HTTP_CONSENT_PP_N; f++) {
-                if ((size_t) (k - m) == ngx_http_consent_pp_features[f].len
-                    && ngx_strncmp(m, ngx_http_consent_pp_features[f].data,
-                                   k - m) == 0)
-                {
-                    break;
-                }
-            }
-
-            if (f < NGX_HTTP_CONSENT_PP_N) {
-                if (used & (1 << f)) {
-                    o -= 2;                     /* a duplicate: drop it */
-                    continue;
-                }
-
-                used |= 1 << f;
-                o = ngx_cpymem(o, m, k - m);
-                o = ngx_cpymem(o, "=()", 3);
-
-            } else {
-                o = ngx_cpymem(o, m, k_end - m);
-            }
-        }
+        values[n].data = h[i].value.data;
+        values[n].len = h[i].value.len;
+        n++;
     }
 
-    for (f = 0; f < NGX_HTTP_CONSENT_PP_N; f++) {
-        if (used & (1 << f)) {
-            continue;
-        }
+    len = consent_pp_merge_size(values, n, lcf->pp_features->elts,
+                                lcf->pp_features->nelts);
 
-        if (o > out) {
-            *o++ = ','; *o++ = ' ';
-        }
-
-        o = ngx_cpymem(o, ngx_http_consent_pp_features[f].data,
-                       ngx_http_consent_pp_features[f].len);
-        o = ngx_cpymem(o, "=()", 3);
+    out = ngx_pnalloc(r->pool, len);
+    if (out == NULL) {
+        return NGX_ERROR;
     }
 
-    if (first) {
-        first->value.data = out;
-        first->value.len = o - out;
-        return NGX_OK;
+    len = consent_pp_merge(values, n, lcf->pp_features->elts,
+                           lcf->pp_features->nelts, out, len);
+    if (len == 0 || first == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_consent_add_header(r, "Permissions-Policy",
-                                       sizeof("Permissions-Policy") - 1,
-                                       out, o - out)
-           ? NGX_OK : NGX_ERROR;
+    first->value.data = out;
+    first->value.len = len;
+
+    return NGX_OK;
 }
 
 
@@ -646,6 +410,131 @@ ngx_http_consent_policy_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     p = ngx_cpymem(p, value[1].data, value[1].len);
     ngx_memcpy(p, ">; rel=\"privacy-policy\"",
                sizeof(">; rel=\"privacy-policy\"") - 1);
+
+    return NGX_CONF_OK;
+}
+
+
+/* consent_permissions_policy on | off | feature ... */
+
+char *
+ngx_http_consent_permissions_policy_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, j;
+
+    if (lcf->pp_features != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->pp_features = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "on") == 0) {
+        return ngx_http_consent_pp_set(cf, lcf, ngx_http_consent_pp_default,
+                                       NGX_HTTP_CONSENT_PP_DEFAULT_N);
+    }
+
+    if (cf->args->nelts - 1 > CONSENT_PP_FEATURES_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many features (at most %d)",
+                           CONSENT_PP_FEATURES_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "on") == 0
+            || ngx_strcmp(value[i].data, "off") == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" cannot be combined with features",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (!consent_pp_feature_valid(value[i].data, value[i].len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid feature \"%V\" (lowercase letters, "
+                               "digits and '-')", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 1; j < i; j++) {
+            if (value[j].len == value[i].len
+                && ngx_strncmp(value[j].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate feature \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    return ngx_http_consent_pp_set(cf, lcf, &value[1], cf->args->nelts - 1);
+}
+
+
+char *
+ngx_http_consent_permissions_policy_merge(ngx_conf_t *cf,
+    ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf)
+{
+    if (conf->pp_features != NGX_CONF_UNSET_PTR) {
+        return NGX_CONF_OK;
+    }
+
+    if (prev->pp_features != NGX_CONF_UNSET_PTR) {
+        conf->pp_features = prev->pp_features;
+        conf->pp_value = prev->pp_value;
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_consent_pp_set(cf, conf, ngx_http_consent_pp_default,
+                                   NGX_HTTP_CONSENT_PP_DEFAULT_N);
+}
+
+
+/* the features, and the header value when there is nothing to merge */
+
+static char *
+ngx_http_consent_pp_set(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf,
+    ngx_str_t *names, ngx_uint_t n)
+{
+    size_t           len;
+    ngx_uint_t       i;
+    consent_span_t  *f;
+
+    lcf->pp_features = ngx_array_create(cf->pool, n, sizeof(consent_span_t));
+    if (lcf->pp_features == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        f = ngx_array_push(lcf->pp_features);
+        if (f == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        f->data = names[i].data;
+        f->len = names[i].len;
+    }
+
+    len = consent_pp_merge_size(NULL, 0, lcf->pp_features->elts, n);
+
+    lcf->pp_value.data = ngx_pnalloc(cf->pool, len);
+    if (lcf->pp_value.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->pp_value.len = consent_pp_merge(NULL, 0, lcf->pp_features->elts, n,
+                                         lcf->pp_value.data, len);
 
     return NGX_CONF_OK;
 }

@@ -10,90 +10,11 @@
 #include "ngx_http_consent_module.h"
 
 
-#define NGX_HTTP_CONSENT_FILE_MAX  (16 * 1024 * 1024)
-
-
 static char *ngx_http_consent_add_rule_line(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
     ngx_str_t *file, ngx_uint_t line);
 static void ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
     ngx_str_t *field);
-
-
-/* a whole configuration file into cf->pool: rules here, keys too */
-
-ngx_int_t
-ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *content)
-{
-    ssize_t          n;
-    ngx_file_t       file;
-    ngx_file_info_t  fi;
-
-    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = *name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", name);
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", name);
-        goto failed;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_CONSENT_FILE_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is too large", name);
-        goto failed;
-    }
-
-    content->len = (size_t) ngx_file_size(&fi);
-    content->data = ngx_pnalloc(cf->pool, content->len + 1);
-    if (content->data == NULL) {
-        goto failed;
-    }
-
-    n = ngx_read_file(&file, content->data, content->len, 0);
-
-    if (n == NGX_ERROR) {
-        goto failed;
-    }
-
-    if ((size_t) n != content->len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           ngx_read_file_n " \"%V\" returned only "
-                           "%z bytes instead of %uz", name, n, content->len);
-        goto failed;
-    }
-
-    content->data[content->len] = '\0';
-
-    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", name);
-    }
-
-    return NGX_OK;
-
-failed:
-
-    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", name);
-    }
-
-    return NGX_ERROR;
-}
 
 
 static char *

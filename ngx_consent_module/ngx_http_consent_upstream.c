@@ -31,21 +31,28 @@ ngx_http_consent_upstream(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
                        "consent_require refused: %ui",
                        lcf->require_status);
 
-        /* the response carries no cookies of ours either */
-        ctx->blocked = 1;
+        /* the answer carries no cookies of ours either */
+        if (r == r->main) {
+            ctx->blocked = 1;
+        }
 
         return lcf->require_status;
-    }
-
-    /* subrequests carry their own arguments and share the main headers */
-    if (r != r->main) {
-        return NGX_DECLINED;
     }
 
     if (lcf->strip_args && r->args.len
         && ngx_http_consent_strip_query(r, ctx, lcf) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * A subrequest shares the main request's header list, which already
+     * has the header, unless it was given a list of its own to strip.
+     */
+    if (r != r->main
+        && ngx_http_get_module_ctx(r, ngx_http_consent_module) == NULL)
+    {
+        return NGX_DECLINED;
     }
 
     if (lcf->upstream_header.len
@@ -95,7 +102,8 @@ static ngx_int_t
 ngx_http_consent_strip_query(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_loc_conf_t *lcf)
 {
-    u_char      *p, *end, *amp, *eq, *out, *o;
+    u_char      *p, *end, *amp, *eq, *out, *o, *uri;
+    size_t       path_len;
     ngx_uint_t   dropped;
 
     out = ngx_pnalloc(r->pool, r->args.len);
@@ -143,50 +151,51 @@ ngx_http_consent_strip_query(ngx_http_request_t *r,
     r->args.data = out;
     r->args.len = o - out;
 
-    /* proxy_pass must build the URI from r->uri and the new arguments */
-    r->valid_unparsed_uri = 0;
+    /*
+     * proxy_pass without a URI part sends the unparsed URI as it came, so
+     * that one is rebuilt: the path exactly as the client sent it, only
+     * the query changed.  Were the path rebuilt from r->uri instead, it
+     * would go out decoded, with "//" merged and dot segments resolved.
+     */
+    if (r->valid_unparsed_uri) {
+        p = ngx_strlchr(r->unparsed_uri.data,
+                        r->unparsed_uri.data + r->unparsed_uri.len, '?');
+        path_len = p ? (size_t) (p - r->unparsed_uri.data)
+                     : r->unparsed_uri.len;
+
+        uri = ngx_pnalloc(r->pool, path_len + 1 + r->args.len);
+        if (uri == NULL) {
+            return NGX_ERROR;
+        }
+
+        o = ngx_cpymem(uri, r->unparsed_uri.data, path_len);
+
+        if (r->args.len) {
+            *o++ = '?';
+            o = ngx_cpymem(o, r->args.data, r->args.len);
+        }
+
+        r->unparsed_uri.data = uri;
+        r->unparsed_uri.len = o - uri;
+    }
 
     return NGX_OK;
 }
 
 
 /*
- * The value depends on the decision alone, and a site sees few distinct
- * decisions: each worker keeps the last few values it built.
+ * Built for each request in its own pool: a value shared between
+ * requests could be changed under one that is still waiting to send it.
  */
 
-typedef struct {
-    void                          *conf;
-    consent_mask_t                 purposes;
-    uint32_t                       version;
-    ngx_uint_t                     gpc;
-    ngx_str_t                      value;
-    size_t                         size;
-} ngx_http_consent_dict_t;
-
-#define NGX_HTTP_CONSENT_DICTS  16
-
-static ngx_http_consent_dict_t  ngx_http_consent_dicts[NGX_HTTP_CONSENT_DICTS];
-
-
-static ngx_str_t *
+static ngx_int_t
 ngx_http_consent_dictionary(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf)
+    ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
+    ngx_str_t *value)
 {
-    u_char                   *p;
-    size_t                    len;
-    ngx_uint_t                n;
-    ngx_http_consent_dict_t  *d;
-
-    d = &ngx_http_consent_dicts[(ctx->purposes ^ ctx->policy_version
-                                 ^ (ctx->gpc << 7))
-                                % NGX_HTTP_CONSENT_DICTS];
-
-    if (d->conf == cmcf && d->purposes == ctx->purposes
-        && d->version == ctx->policy_version && d->gpc == ctx->gpc)
-    {
-        return &d->value;
-    }
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   n;
 
     /* "name=?1, " per optional purpose, then gpc and the policy version */
     len = sizeof("gpc=?0, v=") - 1 + NGX_INT32_LEN;
@@ -195,23 +204,12 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
         len += cmcf->purposes.len[n] + sizeof("=?0, ") - 1;
     }
 
-    if (d->size < len) {
-        if (d->value.data) {
-            ngx_free(d->value.data);
-        }
-
-        d->conf = NULL;
-        d->size = 0;
-
-        d->value.data = ngx_alloc(len, r->connection->log);
-        if (d->value.data == NULL) {
-            return NULL;
-        }
-
-        d->size = len;
+    value->data = ngx_pnalloc(r->pool, len);
+    if (value->data == NULL) {
+        return NGX_ERROR;
     }
 
-    p = d->value.data;
+    p = value->data;
 
     for (n = 1; n < cmcf->purposes.n; n++) {
         p = ngx_cpymem(p, cmcf->purposes.name[n], cmcf->purposes.len[n]);
@@ -222,13 +220,9 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
     p = ngx_sprintf(p, "gpc=?%d, v=%uD", ctx->gpc ? 1 : 0,
                     ctx->policy_version);
 
-    d->value.len = p - d->value.data;
-    d->conf = cmcf;
-    d->purposes = ctx->purposes;
-    d->version = ctx->policy_version;
-    d->gpc = ctx->gpc;
+    value->len = p - value->data;
 
-    return &d->value;
+    return NGX_OK;
 }
 
 
@@ -236,7 +230,7 @@ static ngx_int_t
 ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_loc_conf_t *lcf)
 {
-    ngx_str_t                     *value;
+    ngx_str_t                      value;
     ngx_uint_t                     i;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h, *ours;
@@ -244,8 +238,7 @@ ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    value = ngx_http_consent_dictionary(r, ctx, cmcf);
-    if (value == NULL) {
+    if (ngx_http_consent_dictionary(r, ctx, cmcf, &value) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -278,7 +271,8 @@ ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_consent_list_delete(r, &r->headers_in.headers, &h[i])
+        if (ngx_http_consent_list_delete(r->pool, &r->headers_in.headers,
+                                         &h[i])
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -306,8 +300,7 @@ ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
 #endif
     }
 
-    /* the worker's copy outlives the request, which only reads it */
-    ours->value = *value;
+    ours->value = value;
 
     return NGX_OK;
 }

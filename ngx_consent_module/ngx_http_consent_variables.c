@@ -169,7 +169,9 @@ ngx_http_consent_variable_ctx(ngx_http_request_t *r)
     }
 
     /* NGX_AGAIN: a provisional answer while Redis is asked */
-    if (ngx_http_consent_decide(r, ctx, 0) == NGX_ERROR) {
+    if (ngx_http_consent_decide(r, ctx, NGX_HTTP_CONSENT_DECIDE_PEEK)
+        == NGX_ERROR)
+    {
         return NULL;
     }
 
@@ -259,9 +261,9 @@ ngx_http_consent_variable_str(ngx_http_request_t *r,
 
 /*
  * The names as the browser sent them stay in ctx (the expiry needs them);
- * the variable shows bytes outside visible ASCII as '?', as
- * $consent_dropped does, so a log or header built from it carries no
- * control bytes from the client.
+ * the variable joins them with ',' and shows bytes outside visible ASCII
+ * as '?', as $consent_dropped does, so a log or header built from it
+ * carries no control bytes from the client.
  */
 
 static ngx_int_t
@@ -269,7 +271,9 @@ ngx_http_consent_variable_stripped(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     u_char                  *p;
-    size_t                   i;
+    size_t                   i, len;
+    ngx_str_t               *name;
+    ngx_uint_t               n;
     ngx_http_consent_ctx_t  *ctx;
 
     ctx = ngx_http_consent_variable_ctx(r);
@@ -278,18 +282,33 @@ ngx_http_consent_variable_stripped(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, ctx->stripped.len + 1);
+    len = 0;
+    name = ctx->stripped ? ctx->stripped->elts : NULL;
+    n = ctx->stripped ? ctx->stripped->nelts : 0;
+
+    for (i = 0; i < n; i++) {
+        len += name[i].len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < ctx->stripped.len; i++) {
-        p[i] = (ctx->stripped.data[i] > ' ' && ctx->stripped.data[i] < 0x7f)
-               ? ctx->stripped.data[i] : '?';
+    v->data = p;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        for (len = 0; len < name[i].len; len++) {
+            *p++ = (name[i].data[len] > ' ' && name[i].data[len] < 0x7f)
+                   ? name[i].data[len] : '?';
+        }
     }
 
-    v->data = p;
-    v->len = ctx->stripped.len;
+    v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

@@ -215,9 +215,20 @@ for my $case (@bad) {
     my $r = send_tok($t, '/subj/both', $tok,
         cookie => "uid=acct42; consent=$tok; _ga=2; _fbp=3");
     is($r->var('id'), 'acct42', 'consent_subject wins over the token subject');
-    is($r->var('source'), 'cookie', 'consent_subject: source still cookie');
+    is($r->var('source'), 'default',
+        'consent_subject: a token issued to another subject does not decide');
+    is($r->var('purposes'), 'necessary',
+        'consent_subject: the default, not the other subject\'s purposes');
+    is_deeply([$r->raw_cookie_lines], ["uid=acct42; consent=$tok"],
+        'consent_subject: the other subject\'s grant strips _ga and _fbp');
+
+    # a token issued to the same subject does decide
+    my $own = mint_token('k1', $K1, 'acct42', 0x05, 1, $NOW);
+    $r = send_tok($t, '/subj/own', $own,
+        cookie => "uid=acct42; consent=$own; _ga=2; _fbp=3");
+    is($r->var('source'), 'cookie', 'consent_subject: its own token decides');
     is($r->var('purposes'), 'necessary,analytics',
-        'consent_subject: purposes from the token');
+        'consent_subject: purposes from its own token');
 
     $r = send_tok($t, '/subj/token', $tok,
         cookie => "consent=$tok; _ga=2");

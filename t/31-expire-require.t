@@ -1,6 +1,7 @@
 # consent_expire_rejected: cookies the browser sent that the decision
-# refuses are expired with Set-Cookie NAME=; Max-Age=0; Path=/ plus one
-# Domain= variant per host label suffix of two labels or more.
+# refuses are expired with Set-Cookie NAME=; Max-Age=0 for Path=/ and the
+# request path's first directories, host-only and with the Domain= values
+# of the server's own names (bounded: see ConsentTest::expiries).
 # consent_require: a request lacking a purpose is answered at once with
 # 204 (or status=403|451) and never reaches the origin.  Config errors.
 
@@ -14,6 +15,7 @@ use Test::More;
 use Digest::SHA qw(sha256);
 use ConsentTest qw(std_rules mint_token keys_line purpose_bit
     config_test);
+use ConsentTest ();
 
 my $K1 = sha256('expire-require-key');
 
@@ -120,21 +122,19 @@ sub visit {
         ]);
 }
 
-# expiry headers for NAME on HOST (domain variants per the contract)
+# expiry headers for NAMEs on HOST for a request to /exp/x (the contract
+# is modelled in the harness)
 sub expiries {
     my ($host, @names) = @_;
-    my @doms;
-    if (defined $host && $host =~ /\./ && $host !~ /^[\d.]+$/
-        && $host !~ /[\[:]/)
-    {
-        my @l = split /\./, $host;
-        push @doms, join '.', @l[$_ .. $#l] for 0 .. $#l - 1;
-    }
-    return map {
-        my $n = $_;
-        ("$n=; Max-Age=0; Path=/", map { "$n=; Max-Age=0; Path=/; Domain=$_" }
-            @doms);
-    } @names;
+    return ConsentTest::expiries(host => $host, path => '/exp/x',
+        names => \@names);
+}
+
+# the host-only variants alone, for each of /exp/x's paths
+sub host_only {
+    my ($path, @names) = @_;
+    return ConsentTest::expiries(host => undef, path => $path,
+        names => \@names);
 }
 
 sub sc_set {
@@ -159,10 +159,12 @@ sub head_clean {
         cookie => '_ga=1; _fbp=2; session=3');
     is($r->status, 200, 'expire FR: proxied');
     is($r->origin->{cookie}, 'session=3', 'expire FR: origin got session');
-    is_deeply(sc_set($r), [sort(expiries($host, qw(_ga _fbp)))],
-        'expire FR: _ga and _fbp expired host-only and on every parent');
-    is(scalar(() = $r->header_all('Set-Cookie')), 8,
-        'expire FR: exactly 8 expiry headers, no duplicates');
+    is_deeply([$r->header_all('Set-Cookie')], [expiries($host, qw(_ga _fbp))],
+        'expire FR: _ga and _fbp expired host-only and on every parent, '
+        . 'on / and /exp, likeliest first');
+    is(scalar(() = $r->header_all('Set-Cookie')), 24,
+        'expire FR: exactly 24 expiry headers (2 names x 3 paths x '
+        . '(host-only + 3 domains)), no duplicates');
     ok((grep { $_ eq '_ga=; Max-Age=0; Path=/; Domain=example.com' }
         $r->header_all('Set-Cookie')), 'expire FR: Domain=example.com');
     ok(!(grep { /^session=/ } $r->header_all('Set-Cookie')),
@@ -196,15 +198,15 @@ sub head_clean {
 {
     my $r = visit('/exp/x', 'FR', host => '127.0.0.1',
         cookie => '_ga=1; session=3');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], [host_only('/exp/x', '_ga')],
         'expire, Host 127.0.0.1: only the host-only variant');
 
     $r = visit('/exp/x', 'FR', host => 'localhost', cookie => '_ga=1');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], [host_only('/exp/x', '_ga')],
         'expire, single-label Host: only the host-only variant');
 
     $r = visit('/exp/x', 'FR', host => '[::1]', cookie => '_ga=1');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], [host_only('/exp/x', '_ga')],
         'expire, Host [::1]: only the host-only variant');
 
     $r = visit('/exp/x', 'FR', host => 'example.com', cookie => '_fbp=1');
@@ -219,7 +221,7 @@ sub head_clean {
     $r = $t->raw("GET /exp/x HTTP/1.0\r\nX-Country: FR\r\n"
         . "Cookie: _ga=1\r\n\r\n");
     is($r->status, 200, 'HTTP/1.0 without Host: 200');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], [host_only('/exp/x', '_ga')],
         'HTTP/1.0 without Host: only the host-only variant');
 }
 
@@ -270,7 +272,9 @@ sub head_clean {
         cookie => '_ga=1; sid=old');
     my @sc = $r->header_all('Set-Cookie');
     is_deeply([sort @sc],
-        [sort('sid=new; Path=/', expiries('www.example.com', '_ga'))],
+        [sort('sid=new; Path=/', ConsentTest::expiries(
+            host => 'www.example.com', path => '/exp-sc/x',
+            names => ['_ga']))],
         'upstream _ga Set-Cookie dropped, sid kept, _ga expired');
     is($sc[0], 'sid=new; Path=/', 'the upstream header comes first');
 }
@@ -280,7 +284,7 @@ SKIP: {
     skip 'nghttp (nghttp2-client) not installed', 1 unless $have;
     my $r = $t->h2_get('/exp/x', headers => [['x-country' => 'FR'],
         [cookie => '_ga=1'], [cookie => 'session=2']]);
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], [host_only('/exp/x', '_ga')],
         'h2 (Host 127.0.0.1 from :authority): host-only expiry');
 }
 

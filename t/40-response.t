@@ -12,6 +12,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Digest::SHA qw(sha256);
+use ConsentTest ();
 use ConsentTest qw(std_rules mint_token keys_line purpose_bit
     config_test);
 
@@ -189,9 +190,8 @@ sub kept_names {
     is(scalar $r->header_all('Permissions-Policy'), 1,
         'JP: one Permissions-Policy header');
     is($r->header('Permissions-Policy'),
-        'geolocation=(self), browsing-topics=(), interest-cohort=(), '
-        . 'attribution-reporting=(), join-ad-interest-group=(), '
-        . 'run-ad-auction=()', 'JP: merged, ours replace, rest appended');
+        'geolocation=(self), browsing-topics=(), interest-cohort=()',
+        'JP: merged, ours replace, rest appended');
 }
 
 # --- a consent change between two requests
@@ -206,7 +206,7 @@ sub kept_names {
     my $names = kept_names($after);
     ok((grep { $_ eq '_ga' } @$names) == 3, 'after consent: _ga kept');
     ok(!(grep { $_ eq '_fbp' } @$names), 'after consent: _fbp still dropped');
-    like($after->header('Permissions-Policy') // '', qr/run-ad-auction=\(\)/,
+    like($after->header('Permissions-Policy') // '', qr/browsing-topics=\(\)/,
         'after consent: advertising still refused');
 }
 
@@ -254,20 +254,28 @@ sub kept_names {
 {
     my $r = visit('/expire/x', 'FR', host => 'www.shop.example.com',
         cookie => '_ga=1; _fbp=2; session=3; _ga=4; unknown=5');
-    is_deeply([$r->header_all('Set-Cookie')], [
+    my @sc = $r->header_all('Set-Cookie');
+    is_deeply([@sc[0 .. 7]], [
         '_ga=; Max-Age=0; Path=/',
-        '_ga=; Max-Age=0; Path=/; Domain=www.shop.example.com',
-        '_ga=; Max-Age=0; Path=/; Domain=shop.example.com',
-        '_ga=; Max-Age=0; Path=/; Domain=example.com',
         '_fbp=; Max-Age=0; Path=/',
-        '_fbp=; Max-Age=0; Path=/; Domain=www.shop.example.com',
-        '_fbp=; Max-Age=0; Path=/; Domain=shop.example.com',
+        '_ga=; Max-Age=0; Path=/; Domain=example.com',
         '_fbp=; Max-Age=0; Path=/; Domain=example.com',
-    ], 'expire: each refused name once, host-only and every parent');
+        '_ga=; Max-Age=0; Path=/; Domain=www.shop.example.com',
+        '_fbp=; Max-Age=0; Path=/; Domain=www.shop.example.com',
+        '_ga=; Max-Age=0; Path=/; Domain=shop.example.com',
+        '_fbp=; Max-Age=0; Path=/; Domain=shop.example.com',
+    ], 'expire: each refused name once, host-only and every parent, '
+        . 'Path=/ first');
+    is_deeply(\@sc, [ConsentTest::expiries(host => 'www.shop.example.com',
+        path => '/expire/x', names => [qw(_ga _fbp)])],
+        'expire: then the same for Path=/expire and Path=/expire/');
+    is(scalar(grep { m{Path=/expire/?(?:;|\z)} } @sc), 16,
+        'expire: 16 of them for the page\'s directory');
 
     $r = visit('/expire/x', 'FR', host => '127.0.0.1', cookie => '_ga=1');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/'],
-        'expire: an IP host gets only the host-only variant');
+    is_deeply([$r->header_all('Set-Cookie')], ['_ga=; Max-Age=0; Path=/',
+        '_ga=; Max-Age=0; Path=/expire', '_ga=; Max-Age=0; Path=/expire/'],
+        'expire: an IP host gets only the host-only variants');
 
     $r = visit('/expire/x', 'US', cookie => '_ga=1; _fbp=2');
     is_deeply([$r->header_all('Set-Cookie')], [], 'expire: US, nothing');
@@ -350,7 +358,8 @@ sub kept_names {
     is($r->status, 400, 'NUL in a request header: refused by nginx');
 
     $r = visit('/expire/x', 'FR', cookie => '_ga_a"b=1; _ga_a\\b=2; _ga_ok=3');
-    is_deeply([$r->header_all('Set-Cookie')], ['_ga_ok=; Max-Age=0; Path=/'],
+    is_deeply([$r->header_all('Set-Cookie')], ['_ga_ok=; Max-Age=0; Path=/',
+        '_ga_ok=; Max-Age=0; Path=/expire', '_ga_ok=; Max-Age=0; Path=/expire/'],
         'expire: names with quotes or backslashes are never echoed');
     my ($head) = split /\r\n\r\n/, $r->{raw}, 2;
     my (undef, @lines) = split /\r\n/, $head;

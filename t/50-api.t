@@ -37,8 +37,12 @@ EOF
     server => <<'EOF',
     consent on;
     consent_region $http_x_country;
-    consent_subject $http_x_account;
+    consent_subject $http_x_account trusted;
     location = /consent { consent_api; }
+    location = /consent-untrusted {
+        consent_subject $http_x_account;
+        consent_api;
+    }
     location / {
         %%VARS_HEADERS%%
         add_header X-C-Policy-Version "$consent_policy_version" always;
@@ -344,6 +348,35 @@ is($t->redis_cmd(HGET => 'consent:s:acct-42@example.com', 'p'), 'functional',
     'recorded under the account');
 like(consent_cookie($r) // '', qr/^1\.k1\.[A-Za-z0-9_-]{22}\.00000003\./,
     'the cookie carries a browser id (the account id cannot go in a token)');
+
+# a subject the client could have chosen: neither read nor written
+{
+    my $before = $t->redis_cmd(HGET => 'consent:s:acct-42@example.com', 'p');
+    for my $m (['POST', '{"purposes":["functional","analytics"]}'],
+               ['DELETE', undef], ['GET', undef]) {
+        my $u = $t->get('/consent-untrusted', method => $m->[0],
+            body => $m->[1], headers => [['X-Country' => 'FR'],
+                ['X-Account' => 'acct-42@example.com'], [Origin => $origin],
+                (defined $m->[1] ? (['Content-Type' => 'application/json'])
+                                 : ())]);
+        is($u->status, 403, "untrusted consent_subject: $m->[0] refused");
+        like($u->body, qr/"field":"subject"/,
+            "untrusted consent_subject: $m->[0] names the field");
+        ok(!(grep { /^consent=/ } $u->header_all('Set-Cookie')),
+            "untrusted consent_subject: $m->[0] sets no consent cookie");
+        unlike($u->body, qr/acct-42/,
+            "untrusted consent_subject: $m->[0] discloses nothing");
+    }
+    is($t->redis_cmd(HGET => 'consent:s:acct-42@example.com', 'p'), $before,
+        'untrusted consent_subject: the record is untouched');
+
+    # without the operator's value the browser's own id still works there
+    my $u = $t->get('/consent-untrusted', method => 'POST',
+        body => '{"purposes":["analytics"]}', headers => [
+            ['X-Country' => 'FR'], [Origin => $origin],
+            ['Content-Type' => 'application/json']]);
+    is($u->status, 200, 'untrusted location, no consent_subject value: 200');
+}
 
 # ------------------------------------------------------------ policy versions
 

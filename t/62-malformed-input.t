@@ -45,7 +45,9 @@ use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-use ConsentTest qw(mint_token sign_payload b64url keys_line time_scale);
+use ConsentTest qw(mint_token sign_payload b64url keys_line time_scale
+    expiry_domains);
+use ConsentTest ();
 
 my $SEED = $ENV{CONSENT_MALFORMED_SEED} // 62_062;
 $SEED =~ /\A\d+\z/ or die "CONSENT_MALFORMED_SEED must be a number\n";
@@ -58,8 +60,7 @@ my %KEY = (k1 => sha256('62-malformed-input k1'),
 my @PURPOSES = qw(necessary functional analytics advertising
     personalization sharing);
 my $ALL_MASK = 0x3f;
-my $PP = 'browsing-topics=(), interest-cohort=(), attribution-reporting=(), '
-    . 'join-ad-interest-group=(), run-ad-auction=()';
+my $PP = 'browsing-topics=(), interest-cohort=()';
 my $BUF = 48 * 1024;                    # large_client_header_buffers 8 48k
 
 my $t = ConsentTest->new(
@@ -91,7 +92,7 @@ EOF
     server => <<'EOF',
     consent on;
     consent_region $http_x_country;
-    consent_subject $cookie_uid;
+    consent_subject $cookie_uid trusted;
     consent_expire_rejected on;
     consent_upstream_header Consent;
     consent_strip_args advertising gclid fbclid msclkid;
@@ -156,26 +157,12 @@ sub server_name {
     return $h;
 }
 
-# the Domain= variants of consent_expire_rejected for a server name
-sub domains {
-    my ($s) = @_;
-    return () if $s !~ /\./ || $s =~ /\A[\d.]+\z/ || $s =~ /[^\x21-\x7e]|[;:\[]/;
-    my @d;
-    while ($s =~ /\./) {
-        push @d, $s;
-        $s =~ s/\A[^.]*\.//;
-    }
-    return @d;
-}
-
+# consent_expire_rejected's headers for a request to / (the contract is
+# modelled in the harness)
 sub expiries {
     my ($host, @names) = @_;
-    my (%seen, @sc);
-    for my $n (grep { !$seen{$_}++ } @names) {
-        push @sc, "$n=; Max-Age=0; Path=/",
-            map { "$n=; Max-Age=0; Path=/; Domain=$_" } domains(server_name($host));
-    }
-    return @sc;
+    return ConsentTest::expiries(host => server_name($host), path => '/',
+        names => \@names);
 }
 
 # ================================================================ inputs
@@ -1335,7 +1322,7 @@ sub check_set_cookie {
         return;
     }
     return 'Set-Cookie neither a consent cookie nor an expiry: ' . esc($v)
-        unless $v =~ /\A([^\x00-\x20\x7f-\xff;=",\\]+)=; Max-Age=0; Path=\/(?:; Domain=([^\x00-\x20\x7f-\xff;]+))?\z/;
+        unless $v =~ /\A([^\x00-\x20\x7f-\xff;=",\\]+)=; Max-Age=0; Path=\/[^\x00-\x20\x7f-\xff;,"\\?#]*(?:; Domain=([^\x00-\x20\x7f-\xff;]+))?\z/;
     my $d = $2;
     return 'expiry with a bad Domain: ' . esc($v)
         if defined $d && ($d !~ /\A[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\z/

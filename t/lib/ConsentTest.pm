@@ -12,6 +12,7 @@ package ConsentTest;
 #       files  => { 'keys' => "k1 ...\n" },   # written into DIR first
 #       h2     => 1,                     # front also listens h2c on H2_PORT
 #       redis  => 1,                     # private redis-server on REDIS_PORT
+#       workers => 2,                    # worker_processes (default 1)
 #   );
 #   my $r = $t->get('/path', headers => [ [ Cookie => 'a=1; _ga=2' ] ]);
 #   $r->status; $r->header('X-Foo'); $r->var('stripped'); $r->origin->{cookie};
@@ -54,7 +55,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(mint_token sign_payload b64url repo_root module_path
     nginx_bin keys_line purpose_bit std_rules split_cookies config_test
-    PURPOSES time_scale);
+    PURPOSES time_scale expiry_domains expiry_paths expiries);
 
 use constant PURPOSES => [qw(necessary functional analytics advertising
     personalization sharing)];
@@ -151,6 +152,96 @@ sub config_test {
     return ($rc, $out, $t);
 }
 
+# ---------------------------------------------------------------- expiry
+#
+# What consent_expire_rejected and the API's withdrawals write, modelled
+# independently of the module: the Domain= values for a Host (besides the
+# host-only variant), the Path= values for a request path, and the whole
+# ordered list of expiry headers.
+
+# expiry_domains($host, @configured): at most 4; with configured domains,
+# those the host is or is under, then the host; without, the last two
+# labels, the host, then the parents between (nearest the last two first).
+# None for an IP address, a single label or odd bytes.
+sub expiry_domains {
+    my ($host, @conf) = @_;
+    return () unless defined $host && length $host && length $host <= 253;
+    return () if $host =~ /[^A-Za-z0-9._-]/ || $host =~ /\A\.|\.\z|\.\./;
+    return () if $host !~ /\./ || $host =~ /\A[0-9.]+\z/;
+    my @d;
+    my $add = sub {
+        my ($x) = @_;
+        push @d, $x if @d < 4 && !grep { $_ eq $x } @d;
+    };
+    if (@conf) {
+        for my $c (@conf) {
+            $add->(substr($host, -length $c))
+                if lc($host) eq lc($c) || lc($host) =~ /\.\Q${\ lc $c}\E\z/;
+        }
+        return () unless @d;
+        $add->($host);
+        return @d;
+    }
+    my @l = split /\./, $host;
+    my $reg = join '.', @l[-2, -1];
+    $add->($reg);
+    $add->($host);
+    for my $i (reverse 1 .. $#l - 2) {
+        $add->(join '.', @l[$i .. $#l]);
+    }
+    return @d;
+}
+
+# expiry_paths($path): "/", then "/dir" and "/dir/" for the first three
+# directories, up to the first byte a Path attribute must not carry
+sub expiry_paths {
+    my ($path) = @_;
+    my @p = ('/');
+    return @p unless defined $path && $path =~ m{\A/};
+    $path =~ s/\?.*//s;
+    my $levels = 0;
+    for my $i (1 .. length($path) - 1) {
+        my $c = substr $path, $i, 1;
+        last if $c =~ /[\x00-\x20\x7f-\xff;,"\\?#]/;
+        next if $c ne '/' || substr($path, $i - 1, 1) eq '/';
+        push @p, substr($path, 0, $i), substr($path, 0, $i + 1);
+        last if ++$levels == 3;
+    }
+    return @p;
+}
+
+# expiries(host => H, path => P, names => [...], domains => [...],
+# secure => 0|1): the expiry Set-Cookie values in the module's order
+# (likeliest place first for every name: Path=/ host-only, Path=/ on each
+# domain, then the deeper paths), names that are not tokens left out,
+# duplicates once, at most 128
+sub expiries {
+    my (%a) = @_;
+    my (%seen, @names);
+    for my $n (@{ $a{names} }) {
+        next if $seen{$n}++ || $n !~ /\A[!#\$%&'*+\-.^_`|~0-9A-Za-z]+\z/;
+        push @names, $n;
+    }
+    @names = @names[0 .. 31] if @names > 32;
+    my @doms = (undef, expiry_domains($a{host}, @{ $a{domains} || [] }));
+    my @out;
+    for my $p (expiry_paths($a{path} // '/')) {
+        for my $d (@doms) {
+            for my $n (@names) {
+                my $host_prefix = $n =~ /\A__Host-/;
+                next if $host_prefix && ($p ne '/' || defined $d);
+                my $v = "$n=; Max-Age=0; Path=$p";
+                $v .= "; Domain=$d" if defined $d;
+                $v .= '; Secure' if $a{secure} || $host_prefix
+                    || $n =~ /\A__Secure-/;
+                push @out, $v;
+            }
+        }
+    }
+    splice @out, 128 if @out > 128;
+    return @out;
+}
+
 # a Cookie header value split the way browsers and the module do: on ';'
 # only, pairs trimmed of spaces and tabs, empty pieces dropped
 sub split_cookies {
@@ -198,6 +289,7 @@ sub new {
         http    => $a{http} // '',
         server  => $a{server},
         main    => $a{main} // '',
+        workers => $a{workers} || 1,
         files   => $a{files} || {},
         h2      => $a{h2} ? 1 : 0,
         want_redis => $a{redis} ? 1 : 0,
@@ -322,7 +414,7 @@ $user
 load_module %%MODULE%%;
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes $self->{workers};
 error_log %%DIR%%/error.log info;
 pid %%DIR%%/nginx.pid;
 $self->{main}
@@ -827,6 +919,229 @@ sub h2_get {
     return $r;
 }
 
+# h2_request($path, headers => [[name => value], ...], no_req => 1,
+# port => ...): h2_get, with a body that is exact at any size.  nghttp -v
+# prints a DATA frame's line after the frame's data, so h2_get's body has
+# those lines spliced in once it spans several frames; here the body is
+# rebuilt from the frames, each frame's data being exactly the <length=N>
+# bytes printed before its line.  With no_req, no x-req is added (the
+# caller places its own among the headers; {req} is then undef).  Returns
+# what h2_get does, plus {frames} (the DATA frame lengths); {body} is
+# undef when the output cannot be taken apart that way.
+sub h2_request {
+    my ($self, $path, %o) = @_;
+    my $id = $o{no_req} ? undef : next_req_id();
+    my @cmd = ('nghttp', '-v', '--timeout=10', '--no-dep',
+        defined $id ? ('-H', "x-req: $id") : ());
+    for my $h (@{ $o{headers} || [] }) {
+        push @cmd, '-H', ref $h ? lc($h->[0]) . ": $h->[1]" : $h;
+    }
+    push @cmd, "http://127.0.0.1:" . ($o{port} || $self->{h2_port}) . $path;
+
+    my $pid = open3(my $in, my $out, undef, @cmd);
+    close $in;
+    binmode $out;
+    my $output = do { local $/; <$out> } // '';
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+
+    # the frame lines before the response's first data
+    my (@sent, @recv, $status, $in_send);
+    my $pos = 0;
+    my $data_at;
+    while ($output =~ /\G([^\n]*\n)/gc) {
+        my $l = $1;
+        $pos = pos $output;
+        if ($l =~ /^\[\s*[\d.]+\]\s+(.*)$/) {
+            my $what = $1;
+            $in_send = $what =~ /^send HEADERS frame/ ? 1 : 0;
+            if ($what =~ /^recv \(stream_id=\d+\) ([^:\s][^:]*|:status): (.*)$/) {
+                if ($1 eq ':status') { $status = $2 }
+                else { push @recv, [$1, $2] }
+            }
+            if ($what =~ /^recv HEADERS frame/) {
+                # its detail lines, then the data (if any)
+                while ($output =~ /\G( {10}[;(\[][^\n]*\n)/gc) { }
+                $data_at = pos($output) // $pos;
+                last;
+            }
+            next;
+        }
+        if ($in_send && $l =~ /^ {10}(:?[a-z0-9-]+): (.*)$/) {
+            push @sent, [$1, $2];
+        }
+    }
+
+    my ($body, @frames);
+    if (defined $data_at) {
+        $body = '';
+        my $p = $data_at;
+        my $frame = qr/\[\s*[\d.]+\] recv DATA frame <length=(\d+), flags=0x([0-9a-f]{2}), stream_id=\d+>\n(?: {10}[^\n]*\n)*/;
+        my $other = qr/\[\s*[\d.]+\] (?:send|recv) (?!DATA)[^\n]*\n(?: {10}[^\n]*\n)*/;
+        while (1) {
+            pos($output) = $p;
+            if ($output =~ /\G$other/gc) { $p = pos $output; next }
+            # the next DATA line whose length is the distance to it
+            my $found;
+            pos($output) = $p;
+            while ($output =~ /$frame/g) {
+                my ($len, $flags) = ($1, hex $2);
+                my $at = $-[0];
+                next if $at - $p != $len;
+                $body .= substr($output, $p, $len);
+                push @frames, $len;
+                $p = pos $output;
+                $found = ($flags & 1) ? 'end' : 'more';
+                last;
+            }
+            if (!$found) { $body = undef; last }
+            last if $found eq 'end';
+        }
+    }
+
+    return bless {
+        status  => $status // 0,
+        headers => \@recv,
+        body    => $body,
+        sent    => \@sent,
+        frames  => \@frames,
+        rc      => $rc,
+        output  => $output,
+        req     => $id,
+    }, 'ConsentTest::Response';
+}
+
+# h2c_request($path, headers => [[name => value], ...], method => 'GET',
+# authority => 'localhost', port => ...): one HTTP/2 request over h2c
+# (prior knowledge) from this process, without nghttp: the fields go out
+# exactly as given, in order, names and values byte for byte (each a
+# literal without indexing, no Huffman), so a test can send what clients
+# such as nghttp refuse or rewrite (empty values, leading spaces, tabs,
+# bytes above 0x7f) and send hundreds of requests in the time nghttp
+# takes to start a few.  Each header is its own field (cookies included).
+# No x-req is added.  Returns a ConsentTest::Response with status (from
+# the response's first field: nginx sends :status first) and body; the
+# response's other fields are not decoded ({headers} is empty).  On a
+# refused stream or a closed connection, status is 0 and {error} says why.
+sub h2c_request {
+    my ($self, $path, %o) = @_;
+    my $port = $o{port} || $self->{h2_port};
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => 5) or die "connect 127.0.0.1:$port: $!";
+    binmode $s;
+
+    my $int = sub {       # RFC 7541 5.1, prefix bits and the first byte's flags
+        my ($n, $bits, $flags) = @_;
+        my $max = (1 << $bits) - 1;
+        return chr($flags | $n) if $n < $max;
+        my $r = chr($flags | $max);
+        $n -= $max;
+        while ($n >= 128) { $r .= chr(($n & 0x7f) | 0x80); $n >>= 7 }
+        return $r . chr($n);
+    };
+    my $str = sub { $int->(length $_[0], 7, 0) . $_[0] };
+    my $frame = sub {
+        my ($type, $flags, $sid, $payload) = @_;
+        return substr(pack('N', length $payload), 1)
+            . pack('CCN', $type, $flags, $sid) . $payload;
+    };
+
+    my $block = '';
+    for my $h ([':method', $o{method} || 'GET'], [':scheme', 'http'],
+        [':authority', $o{authority} // 'localhost'], [':path', $path],
+        @{ $o{headers} || [] })
+    {
+        $block .= "\x00" . $str->($h->[0]) . $str->($h->[1]);
+    }
+
+    # HEADERS (END_STREAM), then CONTINUATION frames of at most 16384
+    my $out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . $frame->(4, 0, 0, '');
+    my @chunks = unpack '(a16384)*', $block;
+    @chunks = ('') unless @chunks;
+    for my $i (0 .. $#chunks) {
+        my $flags = ($i == 0 ? 0x1 : 0) | ($i == $#chunks ? 0x4 : 0);
+        $out .= $frame->($i == 0 ? 1 : 9, $flags, 1, $chunks[$i]);
+    }
+    my $off = 0;
+    while ($off < length $out) {
+        my $n = syswrite $s, $out, length($out) - $off, $off;
+        die "write: $!" unless defined $n;
+        $off += $n;
+    }
+
+    my %st = (
+        status  => 0,
+        headers => [],
+        body    => '',
+        req     => undef,
+    );
+    my $buf = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + ($o{timeout} || 10 * time_scale());
+    my $done;
+    READ: while (!$done) {
+        while (length $buf >= 9) {
+            my ($lenhi, $lenlo, $type, $flags, $sid) = unpack 'CnCCN', $buf;
+            my $len = ($lenhi << 16) | $lenlo;
+            last if length $buf < 9 + $len;
+            my $payload = substr $buf, 9, $len;
+            substr($buf, 0, 9 + $len) = '';
+            $sid &= 0x7fffffff;
+            if ($type == 4 && !($flags & 1)) {            # SETTINGS: ack
+                syswrite $s, $frame->(4, 1, 0, '');
+            } elsif ($type == 7) {                        # GOAWAY
+                $st{error} = 'GOAWAY ' . unpack('x4N', $payload);
+                last READ;
+            } elsif ($sid == 1 && $type == 3) {           # RST_STREAM
+                $st{error} = 'RST_STREAM ' . unpack('N', $payload);
+                last READ;
+            } elsif ($sid == 1 && $type == 1) {           # HEADERS
+                my $p = $payload;
+                if ($flags & 0x8) {                       # PADDED
+                    my $pad = ord $p;
+                    $p = substr $p, 1, length($p) - 1 - $pad;
+                }
+                $p = substr $p, 5 if $flags & 0x20;       # PRIORITY
+                my $b = ord $p;
+                my %idx = (8 => 200, 9 => 204, 10 => 206, 11 => 304,
+                    12 => 400, 13 => 404, 14 => 500);
+                if ($b & 0x80) {
+                    $st{status} = $idx{$b & 0x7f} // 0;
+                } elsif (($b & 0xf0) == 0 && ($b & 0x0f) == 8
+                    || ($b & 0xc0) == 0x40 && ($b & 0x3f) == 8)
+                {
+                    my ($l) = unpack 'x C', $p;
+                    $st{status} = substr($p, 2, $l & 0x7f) + 0
+                        unless $l & 0x80;
+                }
+                $done = 1 if $flags & 0x1;
+            } elsif ($sid == 1 && $type == 0) {           # DATA
+                my $p = $payload;
+                if ($flags & 0x8) {
+                    my $pad = ord $p;
+                    $p = substr $p, 1, length($p) - 1 - $pad;
+                }
+                $st{body} .= $p;
+                $done = 1 if $flags & 0x1;
+            }
+        }
+        last if $done;
+        my $left = $deadline - time;
+        if ($left <= 0 || !$sel->can_read($left)) {
+            $st{error} = 'timeout';
+            last;
+        }
+        my $n = sysread $s, $buf, 65536, length $buf;
+        unless ($n) {
+            $st{error} = 'connection closed';
+            last;
+        }
+    }
+    close $s;
+    $st{status} = 0 if $st{error};
+    return bless \%st, 'ConsentTest::Response';
+}
+
 # ---------------------------------------------------------------- logs
 
 # tab-separated key=value lines; returns list of hashes.  Values are as
@@ -893,6 +1208,222 @@ sub wait_error_log {
         return 1 if $self->error_log_count($re) > $before;
         return 0 if time > $deadline;
         sleep 0.02;
+    }
+}
+
+# ---------------------------------------------------------------- redis proxy
+
+# redis_pipeline([cmd, args...], ...): many commands on one connection,
+# all written before any reply is read; the replies, in order
+sub redis_pipeline {
+    my ($self, @cmds) = @_;
+    my $s = IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1',
+        PeerPort => $self->{redis_port},
+        Proto    => 'tcp',
+        Timeout  => 5,
+    ) or die "redis connect: $!";
+    my $req = '';
+    for my $c (@cmds) {
+        $req .= '*' . @$c . "\r\n";
+        $req .= '$' . length($_) . "\r\n$_\r\n" for @$c;
+    }
+    print $s $req;
+    my @r = map { _resp_read($s) } @cmds;
+    close $s;
+    return @r;
+}
+
+# start_redis_proxy: a TCP proxy, in a child process, between nginx and
+# this instance's redis-server (point consent_redis at $p->port), for the
+# faults Redis itself does not make.  A connection that sent SUBSCRIBE is
+# a subscriber, any other a lookup connection.  $p->cmd(WORD [ARG]) asks
+# for one of these and returns the proxy's answer once it is done:
+#   hold, release   keep back what Redis sends on lookup connections;
+#                   forward what was kept, in order, and stop keeping
+#   held            bytes kept back
+#   freeze          stop forwarding, both ways, on every subscriber
+#                   connection open now: both sockets stay open, unread
+#                   (a peer gone without FIN or RST); answers how many
+#                   were not frozen yet
+#   freeze_new 1|0  freeze subscriber connections made from now on too
+#   thaw            forward again on every frozen connection
+#   hold_ping, release_ping   keep back the PINGs subscribers send (what
+#                   follows them too); forward them
+#   pings           PINGs kept back
+#   pinged          PINGs subscribers sent, in all
+#   subs            subscriber connections open and not frozen
+sub start_redis_proxy {
+    my ($self) = @_;
+    my %l = (LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
+        ReuseAddr => 1);
+    my $lsn = IO::Socket::INET->new(%l, Listen => 64)
+        or die "redis proxy: $!";
+    my $ctl = IO::Socket::INET->new(%l, Listen => 4)
+        or die "redis proxy control: $!";
+    my $parent = $$;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        # never returns, runs no END block, keeps no TAP pipe open
+        $SIG{TERM} = sub { POSIX::_exit(0) };
+        $SIG{PIPE} = 'IGNORE';
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$self->{dir}/redis-proxy.log";
+        open STDERR, '>&', \*STDOUT;
+        my $ok = eval {
+            _redis_proxy_loop($self->{redis_port}, $lsn, $ctl, $parent);
+            1;
+        };
+        print STDERR "redis proxy: $@" unless $ok;
+        POSIX::_exit($ok ? 0 : 1);
+    }
+    my ($port, $ctl_port) = ($lsn->sockport, $ctl->sockport);
+    close $lsn;
+    close $ctl;
+    $self->{pids}{redis_proxy} = $pid;
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $ctl_port, Proto => 'tcp', Timeout => 5)
+        or die "redis proxy control connect: $!";
+    $c->autoflush(1);
+    return bless { t => $self, pid => $pid, port => $port, ctl => $c },
+        'ConsentTest::RedisProxy';
+}
+
+sub _proxy_send {
+    my ($fh, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite $fh, $data, length($data) - $off, $off;
+        return 0 unless $n;
+        $off += $n;
+    }
+    return 1;
+}
+
+sub _redis_proxy_loop {
+    my ($redis_port, $lsn, $ctl, $parent) = @_;
+    my (@conns, %side, @ctls);
+    my %st = (hold => 0, freeze_new => 0, hold_ping => 0, pinged => 0);
+
+    my $close = sub {
+        my ($k) = @_;
+        return if $k->{dead}++;
+        for my $fh ($k->{c}, $k->{u}) {
+            delete $side{ fileno $fh } if defined fileno $fh;
+            close $fh;
+        }
+    };
+    my $flush = sub {
+        my ($k, $buf, $to) = @_;
+        my $data = $k->{$buf};
+        $k->{$buf} = '';
+        $close->($k) if length $data && !_proxy_send($k->{$to}, $data);
+    };
+    my %do = (
+        hold    => sub { $st{hold} = 1; 'ok' },
+        release => sub {
+            $st{hold} = 0;
+            $flush->($_, 'down', 'c') for grep { !$_->{dead} } @conns;
+            'ok';
+        },
+        held    => sub { my $n = 0; $n += length $_->{down} for @conns; $n },
+        freeze  => sub {
+            my @f = grep { $_->{sub} && !$_->{dead} && !$_->{frozen} }
+                @conns;
+            $_->{frozen} = 1 for @f;
+            scalar @f;
+        },
+        freeze_new => sub { $st{freeze_new} = $_[0] ? 1 : 0; 'ok' },
+        thaw    => sub {
+            for my $k (grep { $_->{frozen} && !$_->{dead} } @conns) {
+                $k->{frozen} = 0;
+                $flush->($k, 'up', 'u');
+            }
+            'ok';
+        },
+        hold_ping    => sub { $st{hold_ping} = 1; 'ok' },
+        release_ping => sub {
+            $st{hold_ping} = 0;
+            for my $k (grep { !$_->{dead} && !$_->{frozen} } @conns) {
+                $k->{pings} = 0;
+                $flush->($k, 'up', 'u');
+            }
+            'ok';
+        },
+        pings   => sub { my $n = 0; $n += $_->{pings} for @conns; $n },
+        pinged  => sub { $st{pinged} },
+        subs    => sub {
+            scalar grep { $_->{sub} && !$_->{frozen} && !$_->{dead} } @conns;
+        },
+    );
+
+    while (1) {
+        POSIX::_exit(0) if getppid() != $parent;
+        @conns = grep { !$_->{dead} || $_->{frozen} } @conns;
+        my $sel = IO::Select->new($lsn, $ctl, @ctls);
+        $sel->add($_->{c}, $_->{u})
+            for grep { !$_->{frozen} && !$_->{dead} } @conns;
+
+        for my $fh ($sel->can_read(0.2)) {
+            if ($fh == $lsn) {
+                my $c = $lsn->accept or next;
+                my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                    PeerPort => $redis_port, Proto => 'tcp');
+                unless ($u) { close $c; next }
+                my $k = { c => $c, u => $u, up => '', down => '',
+                    pings => 0 };
+                push @conns, $k;
+                $side{ fileno $c } = [$k, 'c'];
+                $side{ fileno $u } = [$k, 'u'];
+                next;
+            }
+            if ($fh == $ctl) {
+                my $c = $ctl->accept or next;
+                push @ctls, $c;
+                next;
+            }
+            if (grep { $_ == $fh } @ctls) {
+                my $line = <$fh>;
+                unless (defined $line) {
+                    @ctls = grep { $_ != $fh } @ctls;
+                    close $fh;
+                    next;
+                }
+                my ($word, $arg) = split ' ', $line;
+                my $h = $do{ $word // '' };
+                _proxy_send($fh, ($h ? $h->($arg) : "unknown $word") . "\n");
+                next;
+            }
+            my $s = $side{ fileno $fh } or next;
+            my ($k, $from) = @$s;
+            next if $k->{dead} || $k->{frozen};
+            my $n = sysread $fh, my $data, 65536;
+            unless ($n) { $close->($k); next }
+            if ($from eq 'c') {
+                if (!$k->{sub} && $data =~ /SUBSCRIBE/i) {
+                    $k->{sub} = 1;
+                    $k->{frozen} = 1 if $st{freeze_new};
+                }
+                if ($k->{sub} && $data =~ /\bPING\b/i) {
+                    $st{pinged}++;
+                    $k->{pings}++ if $st{hold_ping};
+                }
+                if ($k->{frozen} || ($k->{sub} && $st{hold_ping}
+                        && ($k->{pings} || length $k->{up})))
+                {
+                    $k->{up} .= $data;
+                    next;
+                }
+                $close->($k) unless _proxy_send($k->{u}, $data);
+            } else {
+                if (!$k->{sub} && ($st{hold} || length $k->{down})) {
+                    $k->{down} .= $data;
+                    next;
+                }
+                $close->($k) unless _proxy_send($k->{c}, $data);
+            }
+        }
     }
 }
 
@@ -975,6 +1506,31 @@ sub raw_cookie_lines {
         push @c, $1 if $l =~ /^cookie:[ \t]*(.*?)[ \t]*$/i;
     }
     return @c;
+}
+
+# ================================================================ redis proxy
+
+package ConsentTest::RedisProxy;
+
+sub port { $_[0]{port} }
+sub pid  { $_[0]{pid} }
+
+# one command to the proxy (see ConsentTest::start_redis_proxy): its answer
+sub cmd {
+    my ($self, @words) = @_;
+    my $c = $self->{ctl};
+    print $c join(' ', @words), "\n";
+    my $line = <$c>;
+    die "redis proxy: no answer to @words\n" unless defined $line;
+    chomp $line;
+    return $line;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = delete $self->{t}{pids}{redis_proxy} or return;
+    close $self->{ctl};
+    ConsentTest::_kill_wait($pid, 'TERM');
 }
 
 1;
