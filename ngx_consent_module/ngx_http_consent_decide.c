@@ -1,12 +1,18 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The decision: which purposes this visitor granted, and where that came
- * from.  First that applies: the subject's record (shared cache, then
- * Redis, suspending only this request), the signed consent cookie, the
- * regime default of the visitor's region; then Sec-GPC on top.  A
- * decision given under a policy version below the re-consent floor
- * counts as none: the visitor is asked again.
+ * Gathering what the decision needs (ngx_http_consent_decide() in the
+ * pure core, consent_core/decide.c, makes it): the region and its regime,
+ * the subject, the signed consent cookie, Sec-GPC, and the subject's
+ * record from the shared cache or Redis.
+ *
+ * A Redis lookup suspends only the requests that need its answer (the
+ * main request, or its subrequests: each one that arrives meanwhile
+ * waits for the same answer) and resumes them from a posted event, so no
+ * request ever runs nested in the Redis reader.  The record is asked for
+ * once per request, and may be asked for ahead of the decision, in the
+ * server's rewrite phase, so that a server-level "set" reads a final
+ * answer.
  */
 
 
@@ -15,60 +21,107 @@
 #include <hiredis/hiredis.h>
 
 
+static ngx_int_t ngx_http_consent_gather(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx);
 static ngx_int_t ngx_http_consent_subject(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_record(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, ngx_uint_t mode);
 static ngx_int_t ngx_http_consent_lookup(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_wait(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx);
 static void ngx_http_consent_redis_reply(void *data, void *reply);
 static void ngx_http_consent_lookup_timeout(ngx_event_t *ev);
+static void ngx_http_consent_lookup_done(ngx_http_consent_ctx_t *ctx);
+static void ngx_http_consent_resume_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_consent_parse_record(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_str_t *subject,
     redisReply *reply, ngx_http_consent_state_t *st);
-static void ngx_http_consent_apply_fail(ngx_http_consent_main_conf_t *cmcf,
+static void ngx_http_consent_apply(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
-static void ngx_http_consent_apply_record(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
-    ngx_http_consent_state_t *st, ngx_uint_t source);
-static void ngx_http_consent_finish(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
-static void ngx_http_consent_resume(ngx_http_consent_ctx_t *ctx);
-static void ngx_http_consent_decide_cookie(ngx_http_request_t *r,
+static void ngx_http_consent_token(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx);
-static ngx_int_t ngx_http_consent_verify_cookies(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
-    ngx_table_elt_t *h);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
 
 
 /*
- * may_wait: the access phase may suspend the request on Redis (NGX_AGAIN);
- * a variable read earlier may not, and gets a provisional answer that the
- * access phase then replaces.
+ * mode: NGX_HTTP_CONSENT_DECIDE_WAIT may suspend the request on Redis
+ * (NGX_AGAIN; it is resumed through its phases); _NOW decides at once,
+ * a record not at hand counting as one Redis could not give; _PEEK (a
+ * variable read before the rewrite phase) may leave the decision
+ * provisional, to be made again.
  */
 
 ngx_int_t
 ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
-    ngx_uint_t may_wait)
+    ngx_uint_t mode)
 {
-    int                            regime;
-    ngx_int_t                      rc;
-    ngx_str_t                      region;
-    ngx_http_consent_state_t       st;
-    ngx_http_consent_loc_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_int_t  rc;
 
     if (ctx->decided) {
         return NGX_OK;
     }
 
-    if (ctx->waiting) {
-        return NGX_AGAIN;
+    if (ngx_http_consent_gather(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
+
+    rc = ngx_http_consent_record(r, ctx, mode);
+
+    if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+        return rc;
+    }
+
+    ngx_http_consent_apply(r, ctx);
+
+    /* provisional: a record still to be asked for */
+    if (rc == NGX_OK) {
+        ctx->decided = 1;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent decided by %s: purposes 0x%xD, regime %s",
+                       consent_source_name(ctx->source),
+                       (uint32_t) ctx->purposes,
+                       consent_regime_name(ctx->regime));
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The server's rewrite phase: the record a decision there would need is
+ * looked up ahead (the location may still decide with its own settings).
+ */
+
+ngx_int_t
+ngx_http_consent_prefetch(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+{
+    if (ctx->decided) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_consent_gather(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_consent_record(r, ctx, NGX_HTTP_CONSENT_DECIDE_WAIT);
+}
+
+
+/* the inputs, as this request's configuration reads them */
+
+static ngx_int_t
+ngx_http_consent_gather(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+{
+    int                            regime;
+    ngx_str_t                      region;
+    ngx_http_consent_loc_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-
-    /* region and its regime */
 
     ngx_str_null(&region);
 
@@ -100,119 +153,108 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     }
 
     ctx->regime = (regime < 0) ? cmcf->default_regime : (ngx_uint_t) regime;
-    ctx->purposes = cmcf->regime_purposes[ctx->regime];
-    ctx->source = NGX_HTTP_CONSENT_SRC_DEFAULT;
-    ctx->has_cookie = 0;
-    ctx->recorded = 0;
-    ctx->stale = 0;
+
     ctx->operator_subject = 0;
+    ctx->has_token = 0;
     ngx_str_null(&ctx->subject);
 
     if (ngx_http_consent_subject(r, lcf, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    /* the signed cookie's copy of the decision beats the default */
-
-    ngx_http_consent_decide_cookie(r, cmcf, ctx);
+    ngx_http_consent_token(r, cmcf, ctx);
 
     ctx->gpc = ngx_http_consent_gpc(r);
 
-    /* the authoritative record: shared cache, then Redis */
-
-    if (cmcf->redis && ctx->subject.len) {
-
-        if (cmcf->zone
-            && ngx_http_consent_cache_get(cmcf->zone->data, &ctx->subject,
-                                          &st)
-               == NGX_OK)
-        {
-            if (st.found) {
-                ngx_http_consent_apply_record(r, cmcf, ctx, &st,
-                                              NGX_HTTP_CONSENT_SRC_CACHE);
-            }
-
-        } else if (may_wait == NGX_HTTP_CONSENT_DECIDE_WAIT) {
-            rc = ngx_http_consent_lookup(r, cmcf, ctx);
-
-            if (rc == NGX_AGAIN || rc == NGX_ERROR) {
-                return rc;
-            }
-
-            /* Redis known down: no waiting, the fail policy decides */
-            ngx_http_consent_apply_fail(cmcf, ctx);
-
-        } else if (may_wait == NGX_HTTP_CONSENT_DECIDE_NOW) {
-            /* no time to ask: as if Redis could not answer */
-            ngx_http_consent_apply_fail(cmcf, ctx);
-
-        } else {
-            /* provisional: the rewrite phase will ask Redis */
-            return NGX_OK;
-        }
-    }
-
-    ngx_http_consent_finish(r, ctx);
-
     return NGX_OK;
-}
-
-
-static void
-ngx_http_consent_finish(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
-{
-    ngx_http_consent_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-
-    /* whatever the source, GPC is an opt-out of sale, sharing and ads */
-    if (ctx->gpc && lcf->gpc) {
-        ctx->purposes &= ~(CONSENT_BIT(CONSENT_P_ADVERTISING)
-                           | CONSENT_BIT(CONSENT_P_SHARING));
-    }
-
-    ctx->purposes |= CONSENT_BIT(CONSENT_P_NECESSARY);
-    ctx->decided = 1;
 }
 
 
 /*
- * An operator-given subject (a logged-in account) wins over the cookie's
- * id: it is the key looked up in Redis, and a consent cookie issued to
- * another subject does not decide for it.
+ * The subject's record for the decision: NGX_OK when known (or not
+ * needed), NGX_DECLINED when only a provisional decision can be made
+ * (_PEEK), NGX_AGAIN when the request waits for Redis.
  */
 
 static ngx_int_t
-ngx_http_consent_subject(ngx_http_request_t *r,
-    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *ctx)
+ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
+    ngx_uint_t mode)
 {
-    ngx_str_t  subject;
+    ngx_int_t                      rc;
+    ngx_http_consent_main_conf_t  *cmcf;
 
-    if (lcf->subject == NULL) {
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    if (cmcf->redis == NULL || ctx->subject.len == 0) {
+        ctx->record = CONSENT_RECORD_NONE;
         return NGX_OK;
     }
 
-    if (ngx_http_complex_value(r, lcf->subject, &subject) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* asked already, for this very subject */
+    if (ctx->record_asked
+        && ctx->record_subject.len == ctx->subject.len
+        && ngx_strncmp(ctx->record_subject.data, ctx->subject.data,
+                       ctx->subject.len) == 0)
+    {
+        if (ctx->waiting) {
+            return (mode == NGX_HTTP_CONSENT_DECIDE_WAIT)
+                   ? ngx_http_consent_wait(r, ctx)
+                   : (mode == NGX_HTTP_CONSENT_DECIDE_NOW)
+                     ? NGX_OK : NGX_DECLINED;
+        }
 
-    if (subject.len == 0) {
         return NGX_OK;
     }
 
-    /* it becomes part of a Redis key: a plain charset and a bound */
+    if (ctx->waiting) {
+        /* another subject's answer is on its way: no second lookup */
+        if (mode == NGX_HTTP_CONSENT_DECIDE_WAIT) {
+            return ngx_http_consent_wait(r, ctx);
+        }
 
-    if (!consent_id_valid(subject.data, subject.len)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "consent subject ignored: not 1 to %d of "
-                      "[A-Za-z0-9._:@-]", CONSENT_ID_MAX);
+        ctx->record = CONSENT_RECORD_FAILED;
+        return (mode == NGX_HTTP_CONSENT_DECIDE_NOW) ? NGX_OK : NGX_DECLINED;
+    }
+
+    ctx->record_subject = ctx->subject;
+    ctx->record = CONSENT_RECORD_FAILED;
+
+    if (cmcf->zone
+        && ngx_http_consent_cache_get(cmcf->zone->data, &ctx->subject,
+                                      &ctx->record_state)
+           == NGX_OK)
+    {
+        ctx->record_asked = 1;
+        ctx->record = ctx->record_state.found ? CONSENT_RECORD_FOUND
+                                              : CONSENT_RECORD_ABSENT;
+        ctx->record_source = CONSENT_SRC_CACHE;
         return NGX_OK;
     }
 
-    ctx->subject = subject;
-    ctx->operator_subject = 1;
+    if (mode == NGX_HTTP_CONSENT_DECIDE_PEEK) {
+        /* the rewrite phase will ask Redis */
+        return NGX_DECLINED;
+    }
 
-    return NGX_OK;
+    ctx->record_asked = 1;
+
+    if (mode == NGX_HTTP_CONSENT_DECIDE_NOW) {
+        /* no time to ask: as if Redis could not answer */
+        return NGX_OK;
+    }
+
+    rc = ngx_http_consent_lookup(r, cmcf, ctx);
+
+    if (rc == NGX_DECLINED) {
+        /* Redis known down: no waiting, the fail policy decides */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_consent_wait(r, ctx);
 }
 
 
@@ -245,7 +287,7 @@ ngx_http_consent_lookup(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    ctx->request = r;
+    ctx->main = r->main;
     ctx->waiting = 1;
 
     ctx->timeout.handler = ngx_http_consent_lookup_timeout;
@@ -253,6 +295,41 @@ ngx_http_consent_lookup(ngx_http_request_t *r,
     ctx->timeout.log = r->connection->log;
 
     ngx_add_timer(&ctx->timeout, cmcf->redis->timeout);
+
+    return NGX_OK;
+}
+
+
+/* r waits for the lookup's answer with whoever else does */
+
+static ngx_int_t
+ngx_http_consent_wait(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+{
+    ngx_uint_t            i;
+    ngx_http_request_t  **w;
+
+    if (ctx->waiters == NULL) {
+        ctx->waiters = ngx_array_create(r->main->pool, 2,
+                                        sizeof(ngx_http_request_t *));
+        if (ctx->waiters == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    w = ctx->waiters->elts;
+
+    for (i = 0; i < ctx->waiters->nelts; i++) {
+        if (w[i] == r) {
+            return NGX_AGAIN;
+        }
+    }
+
+    w = ngx_array_push(ctx->waiters);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    *w = r;
 
     return NGX_AGAIN;
 }
@@ -264,38 +341,34 @@ ngx_http_consent_redis_reply(void *data, void *reply)
     ngx_http_consent_ctx_t *ctx = data;
 
     ngx_http_request_t            *r;
-    ngx_http_consent_state_t       st;
     ngx_http_consent_main_conf_t  *cmcf;
 
-    r = ctx->request;
+    r = ctx->main;
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     ctx->redis_cmd = NULL;
 
-    if (ctx->timeout.timer_set) {
-        ngx_del_timer(&ctx->timeout);
-    }
-
     if (reply == NULL
-        || ngx_http_consent_parse_record(r, cmcf, &ctx->subject, reply, &st)
+        || ngx_http_consent_parse_record(r, cmcf, &ctx->record_subject,
+                                         reply, &ctx->record_state)
            != NGX_OK)
     {
-        ngx_http_consent_apply_fail(cmcf, ctx);
+        ctx->record = CONSENT_RECORD_FAILED;
 
     } else {
+        /* only here is the epoch of the command at hand (see cache.c) */
         if (cmcf->zone) {
-            ngx_http_consent_cache_put(cmcf->zone->data, &ctx->subject, &st,
+            ngx_http_consent_cache_put(cmcf->zone->data, &ctx->record_subject,
+                                       &ctx->record_state,
                                        ngx_http_consent_redis_epoch());
         }
 
-        if (st.found) {
-            ngx_http_consent_apply_record(r, cmcf, ctx, &st,
-                                          NGX_HTTP_CONSENT_SRC_REDIS);
-        }
+        ctx->record = ctx->record_state.found ? CONSENT_RECORD_FOUND
+                                              : CONSENT_RECORD_ABSENT;
+        ctx->record_source = CONSENT_SRC_REDIS;
     }
 
-    ngx_http_consent_finish(r, ctx);
-    ngx_http_consent_resume(ctx);
+    ngx_http_consent_lookup_done(ctx);
 }
 
 
@@ -304,13 +377,11 @@ ngx_http_consent_lookup_timeout(ngx_event_t *ev)
 {
     ngx_http_consent_ctx_t *ctx = ev->data;
 
-    ngx_http_request_t            *r;
     ngx_http_consent_main_conf_t  *cmcf;
 
-    r = ctx->request;
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    cmcf = ngx_http_get_module_main_conf(ctx->main, ngx_http_consent_module);
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                   "consent redis lookup timed out after %M ms",
                   cmcf->redis->timeout);
 
@@ -319,87 +390,63 @@ ngx_http_consent_lookup_timeout(ngx_event_t *ev)
         ctx->redis_cmd = NULL;
     }
 
-    ngx_http_consent_apply_fail(cmcf, ctx);
-    ngx_http_consent_finish(r, ctx);
-    ngx_http_consent_resume(ctx);
+    ctx->record = CONSENT_RECORD_FAILED;
+
+    ngx_http_consent_lookup_done(ctx);
 }
 
 
 /*
- * Resumed through a posted event rather than from inside the Redis read
- * loop, so that no request ever runs nested in another one's callback.
+ * The waiters are resumed from a posted event, outside the Redis reader
+ * and the timer, through nginx's posted requests: a subrequest runs its
+ * phases again as well as the main request, and a request finalized by
+ * another one's run is never touched.
  */
 
 static void
-ngx_http_consent_resume(ngx_http_consent_ctx_t *ctx)
+ngx_http_consent_lookup_done(ngx_http_consent_ctx_t *ctx)
 {
-    ngx_http_request_t  *r;
+    if (ctx->timeout.timer_set) {
+        ngx_del_timer(&ctx->timeout);
+    }
 
-    r = ctx->request;
     ctx->waiting = 0;
 
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_post_event(r->connection->write, &ngx_posted_events);
+    ctx->resume.handler = ngx_http_consent_resume_handler;
+    ctx->resume.data = ctx;
+    ctx->resume.log = ctx->main->connection->log;
+
+    ngx_post_event(&ctx->resume, &ngx_posted_events);
 }
 
 
-/*
- * The subject's record decides, unless it was given under a policy
- * version below the floor: then it is no decision, and neither is the
- * cookie issued with it.
- */
-
 static void
-ngx_http_consent_apply_record(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
-    ngx_http_consent_state_t *st, ngx_uint_t source)
+ngx_http_consent_resume_handler(ngx_event_t *ev)
 {
-    ngx_http_consent_loc_conf_t  *lcf;
+    ngx_http_consent_ctx_t *ctx = ev->data;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    ngx_uint_t            i;
+    ngx_connection_t     *c;
+    ngx_http_request_t  **w, *r;
 
-    ctx->policy_version = st->policy_version;
-    ctx->issued_at = st->updated;
+    r = ctx->main;
+    c = r->connection;
+    w = ctx->waiters ? ctx->waiters->elts : NULL;
 
-    if (st->policy_version < lcf->reconsent_below) {
-        ctx->purposes = cmcf->regime_purposes[ctx->regime];
-        ctx->source = NGX_HTTP_CONSENT_SRC_DEFAULT;
-        ctx->recorded = 0;
-        ctx->stale = 1;
-        return;
+    for (i = 0; w && i < ctx->waiters->nelts; i++) {
+        w[i]->write_event_handler = ngx_http_core_run_phases;
+
+        if (ngx_http_post_request(w[i], NULL) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            break;
+        }
     }
 
-    ctx->purposes = st->purposes & consent_purposes_all(&cmcf->purposes);
-    ctx->source = source;
-    ctx->recorded = 1;
-    ctx->stale = 0;
-}
-
-
-/*
- * closed: the signed cookie if there is one, else nothing optional;
- * open: the cookie, else the regime default.  Traffic flows either way.
- */
-
-static void
-ngx_http_consent_apply_fail(ngx_http_consent_main_conf_t *cmcf,
-    ngx_http_consent_ctx_t *ctx)
-{
-    if (ctx->has_cookie) {
-        ctx->purposes = ctx->cookie_purposes;
-        ctx->source = NGX_HTTP_CONSENT_SRC_COOKIE;
-        return;
+    if (ctx->waiters) {
+        ctx->waiters->nelts = 0;
     }
 
-    ctx->source = NGX_HTTP_CONSENT_SRC_FAIL;
-    ctx->recorded = 0;
-
-    if (cmcf->redis_fail == NGX_HTTP_CONSENT_FAIL_CLOSED) {
-        ctx->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
-
-    } else {
-        ctx->purposes = cmcf->regime_purposes[ctx->regime];
-    }
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -524,107 +571,168 @@ garbage:
 }
 
 
+
+
+/*
+ * The decision from what was gathered: consent_decide() in the core.
+ * Before the record is known (a provisional answer) it stands for none.
+ */
+
 static void
-ngx_http_consent_decide_cookie(ngx_http_request_t *r,
+ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
+{
+    consent_decide_in_t            in;
+    consent_decision_t             out;
+    ngx_http_consent_loc_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    ngx_memzero(&in, sizeof(consent_decide_in_t));
+
+    in.all = consent_purposes_all(&cmcf->purposes);
+    in.regime = cmcf->regime_purposes[ctx->regime];
+    in.reconsent_below = (uint32_t) lcf->reconsent_below;
+    in.fail_open = (cmcf->redis_fail == NGX_HTTP_CONSENT_FAIL_OPEN);
+    in.gpc = ctx->gpc;
+    in.honour_gpc = lcf->gpc ? 1 : 0;
+
+    in.has_token = ctx->has_token;
+    in.token_purposes = ctx->token_purposes;
+    in.token_version = ctx->token_version;
+    in.token_issued = ctx->token_issued;
+
+    if (ctx->record_asked && !ctx->waiting
+        && ctx->record_subject.len == ctx->subject.len
+        && ngx_strncmp(ctx->record_subject.data, ctx->subject.data,
+                       ctx->subject.len) == 0)
+    {
+        in.record = ctx->record;
+        in.record_source = ctx->record_source;
+        in.record_purposes = ctx->record_state.purposes;
+        in.record_version = ctx->record_state.policy_version;
+        in.record_updated = ctx->record_state.updated;
+
+    } else {
+        in.record = (cmcf->redis && ctx->subject.len && ctx->record_asked)
+                    ? CONSENT_RECORD_FAILED : CONSENT_RECORD_NONE;
+    }
+
+    consent_decide(&in, &out);
+
+    ctx->purposes = out.purposes;
+    ctx->source = out.source;
+    ctx->recorded = out.recorded;
+    ctx->stale = out.stale;
+    ctx->policy_version = out.policy_version;
+    ctx->issued_at = (time_t) out.issued_at;
+}
+
+
+/*
+ * An operator-given subject (a logged-in account) wins over the cookie's
+ * id: it is the key looked up in Redis, and a consent cookie issued to
+ * another subject does not decide for it.
+ */
+
+static ngx_int_t
+ngx_http_consent_subject(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *ctx)
+{
+    ngx_str_t  subject;
+
+    if (lcf->subject == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, lcf->subject, &subject) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (subject.len == 0) {
+        return NGX_OK;
+    }
+
+    /* it becomes part of a Redis key: a plain charset and a bound */
+
+    if (!consent_id_valid(subject.data, subject.len)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent subject ignored: not 1 to %d of "
+                      "[A-Za-z0-9._:@-]", CONSENT_ID_MAX);
+        return NGX_OK;
+    }
+
+    ctx->subject = subject;
+    ctx->operator_subject = 1;
+
+    return NGX_OK;
+}
+
+
+/* the first consent cookie that verifies, of this subject if one is set */
+
+static void
+ngx_http_consent_token(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx)
 {
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t   *h;
-#else
-    ngx_uint_t         i;
-    ngx_table_elt_t  **h;
-#endif
+    int                               rc;
+    ngx_table_elt_t                  *h;
+    consent_token_t                   tok;
+    consent_cookie_t                  c;
+    consent_cookie_iter_t             it;
+    ngx_http_consent_cookie_lines_t   lines;
 
     if (cmcf->keys == NULL) {
         return;
     }
 
-#if (nginx_version >= 1023000)
+    ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
 
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_consent_verify_cookies(r, cmcf, ctx, h) == NGX_OK) {
-            return;
-        }
-    }
+    while ((h = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
 
-#else
+        consent_cookie_iter_init(&it, h->value.data, h->value.len);
 
-    h = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_consent_verify_cookies(r, cmcf, ctx, h[i]) == NGX_OK) {
-            return;
-        }
-    }
-
-#endif
-}
-
-
-static ngx_int_t
-ngx_http_consent_verify_cookies(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx,
-    ngx_table_elt_t *h)
-{
-    int                           rc;
-    consent_token_t               tok;
-    consent_cookie_t              c;
-    consent_cookie_iter_t         it;
-    ngx_http_consent_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-
-    consent_cookie_iter_init(&it, h->value.data, h->value.len);
-
-    while (consent_cookie_find(&it, cmcf->cookie_name.data,
-                               cmcf->cookie_name.len, &c))
-    {
-        rc = consent_token_verify(c.value, c.value_len, cmcf->keys,
-                                  (int64_t) ngx_time(),
-                                  (int64_t) cmcf->cookie_max_age, &tok);
-
-        if (rc != CONSENT_TOKEN_OK) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "consent cookie rejected: %s",
-                          consent_token_strerror(rc));
-            continue;
-        }
-
-        /* another visitor's choice is not this subject's */
-        if (ctx->operator_subject
-            && (tok.subject_len != ctx->subject.len
-                || ngx_strncmp(tok.subject, ctx->subject.data,
-                               tok.subject_len) != 0))
+        while (consent_cookie_find(&it, cmcf->cookie_name.data,
+                                   cmcf->cookie_name.len, &c))
         {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "consent cookie of subject \"%*s\" ignored: "
-                           "consent_subject differs",
-                           tok.subject_len, tok.subject);
-            continue;
+            rc = consent_token_verify(c.value, c.value_len, cmcf->keys,
+                                      (int64_t) ngx_time(),
+                                      (int64_t) cmcf->cookie_max_age, &tok);
+
+            if (rc != CONSENT_TOKEN_OK) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "consent cookie rejected: %s",
+                              consent_token_strerror(rc));
+                continue;
+            }
+
+            /* another visitor's choice is not this subject's */
+            if (ctx->operator_subject
+                && (tok.subject_len != ctx->subject.len
+                    || ngx_strncmp(tok.subject, ctx->subject.data,
+                                   tok.subject_len) != 0))
+            {
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "consent cookie of subject \"%*s\" ignored: "
+                               "consent_subject differs",
+                               tok.subject_len, tok.subject);
+                continue;
+            }
+
+            if (!ctx->operator_subject) {
+                ctx->subject.data = (u_char *) tok.subject;
+                ctx->subject.len = tok.subject_len;
+            }
+
+            ctx->has_token = 1;
+            ctx->token_purposes = tok.purposes;
+            ctx->token_version = tok.policy_version;
+            ctx->token_issued = tok.issued_at;
+
+            return;
         }
-
-        ctx->policy_version = tok.policy_version;
-        ctx->issued_at = (time_t) tok.issued_at;
-        ctx->subject.data = (u_char *) tok.subject;
-        ctx->subject.len = tok.subject_len;
-
-        /* still this browser's id, but its choice is asked for again */
-        if (tok.policy_version < lcf->reconsent_below) {
-            ctx->stale = 1;
-            return NGX_OK;
-        }
-
-        /* bits of purposes this configuration does not know are dropped */
-        ctx->purposes = tok.purposes & consent_purposes_all(&cmcf->purposes);
-        ctx->cookie_purposes = ctx->purposes;
-        ctx->has_cookie = 1;
-        ctx->recorded = 1;
-        ctx->source = NGX_HTTP_CONSENT_SRC_COOKIE;
-
-        return NGX_OK;
     }
-
-    return NGX_DECLINED;
 }
 
 
@@ -689,5 +797,9 @@ ngx_http_consent_decide_cleanup(ngx_http_consent_ctx_t *ctx)
 
     if (ctx->timeout.timer_set) {
         ngx_del_timer(&ctx->timeout);
+    }
+
+    if (ctx->resume.posted) {
+        ngx_delete_posted_event(&ctx->resume);
     }
 }

@@ -13,21 +13,12 @@
 
 #include "consent_core.h"
 #include "psl.h"
+#include "decide.h"
 #include "ngx_http_consent_util.h"
 
 
 /* subject ids: [A-Za-z0-9._:@-], at most this long (a 256-byte cache node) */
 #define NGX_HTTP_CONSENT_ID_MAX        CONSENT_ID_MAX
-
-
-/* where a decision came from: the values of $consent_source */
-#define NGX_HTTP_CONSENT_SRC_NONE      0
-#define NGX_HTTP_CONSENT_SRC_REDIS     1
-#define NGX_HTTP_CONSENT_SRC_CACHE     2
-#define NGX_HTTP_CONSENT_SRC_COOKIE    3
-#define NGX_HTTP_CONSENT_SRC_IAB       4
-#define NGX_HTTP_CONSENT_SRC_DEFAULT   5
-#define NGX_HTTP_CONSENT_SRC_FAIL      6
 
 
 /* a subject's record, from Redis or the shared cache */
@@ -166,8 +157,7 @@ typedef struct {
 
 typedef struct {
     consent_mask_t              purposes;
-    consent_mask_t              cookie_purposes;
-    ngx_uint_t                  source;
+    ngx_uint_t                  source;        /* CONSENT_SRC_* */
     ngx_uint_t                  regime;
     uint32_t                    policy_version;
     time_t                      issued_at;
@@ -176,18 +166,33 @@ typedef struct {
     ngx_str_t                   region;
     ngx_array_t                *stripped;      /* ngx_str_t names */
 
-    ngx_http_request_t         *request;
-    void                       *redis_cmd;     /* in flight, or NULL */
+    /* the signed cookie that verified, if any */
+    consent_mask_t              token_purposes;
+    uint32_t                    token_version;
+    int64_t                     token_issued;
+
+    /* the subject's record: asked for once, for record_subject */
+    ngx_str_t                   record_subject;
+    ngx_http_consent_state_t    record_state;
+    ngx_uint_t                  record;        /* CONSENT_RECORD_* */
+    ngx_uint_t                  record_source; /* REDIS or CACHE */
+
+    /* a Redis lookup in flight, and the requests waiting for it */
+    ngx_http_request_t         *main;
+    void                       *redis_cmd;
     ngx_event_t                 timeout;
+    ngx_event_t                 resume;
+    ngx_array_t                *waiters;       /* ngx_http_request_t * */
 
     ngx_str_t                   dropped;       /* Set-Cookie names */
 
     unsigned                    gpc:1;
+    unsigned                    has_token:1;
+    unsigned                    record_asked:1;
+    unsigned                    waiting:1;     /* a lookup in flight */
     unsigned                    blocked:1;     /* consent_require refused */
     unsigned                    decided:1;
     unsigned                    filtered:1;
-    unsigned                    has_cookie:1;  /* a valid consent cookie */
-    unsigned                    waiting:1;     /* suspended on Redis */
     /* a recorded decision (record or cookie) stands: policy_version is it */
     unsigned                    recorded:1;
     /* a decision was found but under a policy below the re-consent floor */
@@ -205,7 +210,9 @@ typedef void (*ngx_http_consent_redis_handler_pt)(void *data,
 ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r,
     ngx_flag_t create);
 ngx_int_t ngx_http_consent_decide(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, ngx_uint_t may_wait);
+    ngx_http_consent_ctx_t *ctx, ngx_uint_t mode);
+ngx_int_t ngx_http_consent_prefetch(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx);
 ngx_int_t ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_rewrite_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_find_cookie_variables(ngx_conf_t *cf);

@@ -41,6 +41,8 @@ typedef struct {
     ngx_str_t                   cookie_subject; /* the token's id */
     ngx_uint_t                  action;
     ngx_int_t                   status;         /* 0 while waiting */
+    /* the cache's invalidation sequence when the write was queued */
+    ngx_atomic_uint_t           epoch;
 } ngx_http_consent_record_t;
 
 
@@ -456,6 +458,9 @@ ngx_http_consent_record_reply(void *data, void *reply)
     rep = reply;
     rec->cmd = NULL;
 
+    /* only here is the epoch of the command at hand (see cache.c) */
+    rec->epoch = ngx_http_consent_redis_epoch();
+
     if (rec->timeout.timer_set) {
         ngx_del_timer(&rec->timeout);
     }
@@ -598,7 +603,8 @@ ngx_http_consent_record_done(ngx_http_request_t *r,
         st.updated = rec->now;
         st.found = 1;
 
-        ngx_http_consent_cache_put(cmcf->zone->data, &rec->subject, &st, 0);
+        ngx_http_consent_cache_put(cmcf->zone->data, &rec->subject, &st,
+                                   rec->epoch);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -624,7 +630,7 @@ ngx_http_consent_record_done(ngx_http_request_t *r,
     ctx->policy_version = rec->policy_version;
     ctx->issued_at = rec->now;
     ctx->subject = rec->subject;
-    ctx->source = NGX_HTTP_CONSENT_SRC_REDIS;
+    ctx->source = CONSENT_SRC_REDIS;
     ctx->recorded = 1;
     ctx->stale = 0;
 

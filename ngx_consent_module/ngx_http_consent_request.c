@@ -117,7 +117,33 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r, ngx_flag_t create)
 ngx_int_t
 ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r)
 {
-    return NGX_DECLINED;
+    ngx_int_t                     rc;
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    if (!lcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_consent_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_consent_prefetch(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        if (r == r->main) {
+            r->read_event_handler = ngx_http_test_reading;
+            r->write_event_handler = ngx_http_request_empty_handler;
+        }
+
+        return NGX_DONE;
+    }
+
+    return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : NGX_DECLINED;
 }
 
 

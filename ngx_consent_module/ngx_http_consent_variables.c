@@ -324,7 +324,7 @@ ngx_http_consent_variable_source(ngx_http_request_t *r,
     ngx_http_consent_ctx_t  *ctx;
 
     ctx = ngx_http_consent_variable_ctx(r);
-    if (ctx == NULL || ctx->source == NGX_HTTP_CONSENT_SRC_NONE) {
+    if (ctx == NULL || ctx->source == CONSENT_SRC_NONE) {
         v->not_found = 1;
         return NGX_OK;
     }

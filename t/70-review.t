@@ -76,6 +76,9 @@ my $t = ConsentTest->new(
         'html/ssi/page.html' =>
             "[<!--# include virtual=\"/inc/x\" -->]"
             . "[<!--# include virtual=\"/inc-req/x\" -->]\n",
+        'html/ssi/two.html' =>
+            "[<!--# include virtual=\"/inc/a\" -->]"
+            . "[<!--# include virtual=\"/inc/b\" -->]\n",
         'html/index.html' => "hello\n",
     },
     http   => std_rules() . <<'EOF',
@@ -108,6 +111,9 @@ EOF
         # 7. a variable of the Cookie header read before stripping
         if ($http_cookie ~ "never-matches-anything") { }
         set $early_ga "$cookie__ga";
+
+        # 11. a variable read by "set" in the server's rewrite phase
+        set $srv_analytics "$consent_analytics|$consent_source";
 
         location / {
             proxy_pass %%RAW%%;
@@ -165,6 +171,11 @@ EOF
 
         location = /consent {
             consent_api;
+        }
+
+        location /srv/ {
+            add_header X-Srv $srv_analytics always;
+            return 200 "srv\n";
         }
 
         # 11. variables read by "set" in the rewrite phase
@@ -395,6 +406,25 @@ sub mirrored {
     ok(!mirrored('/mirrored-req', $r),
         '8. the refused mirror never reached the origin');
 
+    # subrequests that wait for Redis: the mirror, and two includes at
+    # once for the one lookup
+    $t->redis_cmd(HSET => 'consent:s:sub1', p => 'analytics', v => 1,
+        t => time);
+    $r = fr('/mirror-off/w', cookie => 'uid=sub1; sid=1; _ga=2; _fbp=3');
+    is($r->origin->{cookie}, 'uid=sub1; sid=1; _ga=2; _fbp=3',
+        '8. consent off page with a subject: untouched');
+    $m = mirrored('/mirrored', $r);
+    is($m && $m->{cookie}, 'uid=sub1; sid=1; _ga=2',
+        '8. its mirror waited for the record: _ga granted, _fbp not');
+
+    $t->redis_cmd(HSET => 'consent:s:sub2', p => 'analytics', v => 1,
+        t => time);
+    $r = fr('/ssi/two.html', cookie => 'uid=sub2; _ga=2; _fbp=3');
+    is($r->status, 200, '8. two includes waiting on one lookup: 200');
+    my @c = $r->body =~ /cookie=\[([^\]]*)\]/g;
+    is_deeply(\@c, ['uid=sub2; _ga=2', 'uid=sub2; _ga=2'],
+        '8. both includes got the record\'s answer');
+
     $r = fr('/ssi/page.html', cookie => 'sid=1; _ga=2');
     is($r->status, 200, '8. SSI page (consent off): 200');
     like($r->body, qr/\[req=.*?cookie=\[sid=1\]/s,
@@ -450,6 +480,13 @@ sub mirrored {
 
     $r = fr('/rw/x', country => 'US', headers => [['Sec-GPC' => '1']]);
     is($r->header('X-Rw'), '1|0|default|1', '11. without a record too');
+
+    # in the server block: the record is looked up ahead
+    $t->redis_cmd(HSET => 'consent:s:srv1', p => 'analytics', v => 1,
+        t => time);
+    $r = fr('/srv/x', country => 'FR', cookie => 'uid=srv1');
+    is($r->header('X-Srv'), '1|redis',
+        '11. set in the server block, cache miss: the Redis record');
 }
 
 # ------------------------------------------------------------ 13, 14
