@@ -75,6 +75,7 @@ void test_psl(void);
 void test_expiry(void);
 void test_permissions_policy(void);
 void test_strip(void);
+void test_decide(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

@@ -75,6 +75,7 @@ main(int argc, char **argv)
         { "expiry", test_expiry },
         { "pp", test_permissions_policy },
         { "strip", test_strip },
+        { "decide", test_decide },
     };
 
     int       i, j;
