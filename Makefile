@@ -23,7 +23,9 @@ CTL        := $(BUILD)/consentctl
 
 DEB_PKGS   := nginx nginx-dev libhiredis-dev libpcre2-dev libssl-dev \
               redis-server curl nghttp2-client wrk clang gcc make perl \
-              libclang-rt-14-dev
+              libclang-rt-14-dev \
+              python3 python3-werkzeug python3-django php-cgi ruby ruby-rack \
+              nodejs
 
 SRCS       := $(wildcard ngx_consent_module/*.c ngx_consent_module/*.h \
                          ngx_consent_module/consent_core/*.c \

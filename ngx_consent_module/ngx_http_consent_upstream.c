@@ -184,18 +184,57 @@ ngx_http_consent_strip_query(ngx_http_request_t *r,
 
 
 /*
- * Built for each request in its own pool: a value shared between
- * requests could be changed under one that is still waiting to send it.
+ * The value depends on the decision alone and a site sees few distinct
+ * decisions, so each worker keeps the values it built.  A kept value is
+ * never changed (a request suspended on its body may still point at it):
+ * a slot holds the first value built for it, and a decision whose slot
+ * holds another one gets a value of its own, in its request's pool.
  */
+
+typedef struct {
+    void                          *conf;
+    consent_mask_t                 purposes;
+    uint32_t                       version;
+    ngx_uint_t                     gpc;
+    ngx_str_t                      value;
+} ngx_http_consent_dict_t;
+
+#define NGX_HTTP_CONSENT_DICTS  64
+
+static ngx_http_consent_dict_t  ngx_http_consent_dicts[NGX_HTTP_CONSENT_DICTS];
+static ngx_cycle_t             *ngx_http_consent_dicts_cycle;
+
 
 static ngx_int_t
 ngx_http_consent_dictionary(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     ngx_str_t *value)
 {
-    u_char      *p;
-    size_t       len;
-    ngx_uint_t   n;
+    u_char                   *p;
+    size_t                    len;
+    ngx_uint_t                n;
+    ngx_pool_t               *pool;
+    ngx_http_consent_dict_t  *d;
+
+    /* the values live in the cycle's pool: none survives a new cycle */
+    if (ngx_http_consent_dicts_cycle != ngx_cycle) {
+        ngx_memzero(ngx_http_consent_dicts, sizeof(ngx_http_consent_dicts));
+        ngx_http_consent_dicts_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    d = &ngx_http_consent_dicts[(ctx->purposes ^ (ctx->policy_version << 3)
+                                 ^ (ctx->gpc << 9))
+                                % NGX_HTTP_CONSENT_DICTS];
+
+    if (d->conf == cmcf && d->purposes == ctx->purposes
+        && d->version == ctx->policy_version && d->gpc == ctx->gpc)
+    {
+        *value = d->value;
+        return NGX_OK;
+    }
+
+    /* a free slot gets a value for the worker's life, else the request's */
+    pool = (d->conf == NULL) ? ngx_cycle->pool : r->pool;
 
     /* "name=?1, " per optional purpose, then gpc and the policy version */
     len = sizeof("gpc=?0, v=") - 1 + NGX_INT32_LEN;
@@ -204,7 +243,7 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
         len += cmcf->purposes.len[n] + sizeof("=?0, ") - 1;
     }
 
-    value->data = ngx_pnalloc(r->pool, len);
+    value->data = ngx_pnalloc(pool, len);
     if (value->data == NULL) {
         return NGX_ERROR;
     }
@@ -221,6 +260,14 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
                     ctx->policy_version);
 
     value->len = p - value->data;
+
+    if (pool == ngx_cycle->pool) {
+        d->purposes = ctx->purposes;
+        d->version = ctx->policy_version;
+        d->gpc = ctx->gpc;
+        d->value = *value;
+        d->conf = cmcf;
+    }
 
     return NGX_OK;
 }

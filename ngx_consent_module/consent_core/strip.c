@@ -174,28 +174,37 @@ consent_cookie_origin_names(const consent_cookie_t *c,
     size_t                n, len;
     const unsigned char  *p, *end, *name, *eq;
 
-    eq = memchr(c->pair, '=', c->pair_len);
+    /*
+     * The fast path: an ordinary cookie (a name of printable ASCII without
+     * '.' or '[' right before '=', a value without whitespace) has no
+     * other name.  The parser's spans make it one pass over the bytes.
+     */
+    if (c->has_eq && c->name_len && c->name[c->name_len] == '=') {
 
-    /* the fast path: an ordinary cookie has no other name */
-    if (eq && eq > c->pair) {
-        for (p = c->pair; p < eq; p++) {
+        for (p = c->name, end = p + c->name_len; p < end; p++) {
             if (*p < 0x21 || *p > 0x7e || *p == '.' || *p == '[') {
                 break;
             }
         }
 
-        if (p == eq) {
-            for (p = eq + 1; p < c->pair + c->pair_len; p++) {
-                if (consent_ascii_space(*p)) {
+        if (p == end) {
+            /* the value runs to the pair's end, whitespace trimmed */
+            for (p = c->name + c->name_len + 1, end = c->pair + c->pair_len;
+                 p < end;
+                 p++)
+            {
+                if (*p <= ' ' && consent_ascii_space(*p)) {
                     break;
                 }
             }
 
-            if (p == c->pair + c->pair_len) {
+            if (p == end) {
                 return 0;
             }
         }
     }
+
+    eq = c->has_eq ? memchr(c->pair, '=', c->pair_len) : NULL;
 
     /* the raw name: before '=', or the whole pair without one */
     name = c->pair;
