@@ -65,8 +65,15 @@ extern unsigned  test_failed;
 extern consent_alloc_t  test_alloc;
 void test_alloc_reset(void);
 
+/* a keys file of two keys, k2 (which signs) and k1 */
+extern const char  test_keys_text[];
+
 void test_cookie(void);
 void test_rules(void);
+void test_b64(void);
+void test_id(void);
+void test_secret(void);
+void test_keys(void);
 void test_token(void);
 void test_purposes(void);
 void test_regions(void);
@@ -76,6 +83,7 @@ void test_expiry(void);
 void test_permissions_policy(void);
 void test_strip(void);
 void test_decide(void);
+void test_record(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

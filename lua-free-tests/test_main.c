@@ -69,6 +69,10 @@ main(int argc, char **argv)
         { "regions", test_regions },
         { "cookie", test_cookie },
         { "rules", test_rules },
+        { "b64", test_b64 },
+        { "id", test_id },
+        { "secret", test_secret },
+        { "keys", test_keys },
         { "token", test_token },
         { "choice", test_choice },
         { "psl", test_psl },
@@ -76,6 +80,7 @@ main(int argc, char **argv)
         { "pp", test_permissions_policy },
         { "strip", test_strip },
         { "decide", test_decide },
+        { "record", test_record },
     };
 
     int       i, j;

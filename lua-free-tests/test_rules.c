@@ -16,7 +16,7 @@ static consent_ruleset_t *
 ruleset(const char *const *lines, char *err, size_t errlen)
 {
     int                 rc;
-    const char         *e;
+    consent_err_t       e;
     consent_rule_t      rule;
     consent_ruleset_t  *rs;
 
@@ -27,11 +27,10 @@ ruleset(const char *const *lines, char *err, size_t errlen)
     }
 
     for ( /* void */ ; *lines; lines++) {
-        e = NULL;
         rc = consent_rule_parse(U(*lines), strlen(*lines), &ps, &rule, &e);
 
         if (rc < 0) {
-            snprintf(err, errlen, "%s", e);
+            snprintf(err, errlen, "%s", e.msg);
             return NULL;
         }
 
@@ -53,7 +52,7 @@ ruleset(const char *const *lines, char *err, size_t errlen)
 
 
 static const char *
-match_vendor(const consent_ruleset_t *rs, const char *name)
+match_vendor(consent_ruleset_t *rs, const char *name)
 {
     const consent_rule_t  *r;
     static char            buf[CONSENT_VENDOR_MAX + 1];
@@ -70,21 +69,30 @@ match_vendor(const consent_ruleset_t *rs, const char *name)
 }
 
 
+/*
+ * The line fails with code, a message that has want in it, and err->at the
+ * field at_off bytes into the line, at_len long (empty for a missing one).
+ */
 static void
-expect_parse_error(const char *line, const char *want)
+expect_parse_error(const char *line, int code, const char *want,
+    size_t at_off, size_t at_len)
 {
     int             rc;
-    const char     *e;
+    consent_err_t   e;
     consent_rule_t  rule;
 
-    e = "";
+    memset(&e, 0, sizeof(e));
+    e.msg = "";
     rc = consent_rule_parse(U(line), strlen(line), &ps, &rule, &e);
     CHECK_INT(rc, -1);
+    CHECK_INT(e.code, code);
+    CHECK(e.at.data == U(line) + at_off);
+    CHECK_INT(e.at.len, at_len);
 
-    if (strstr(e, want) == NULL) {
+    if (e.msg == NULL || strstr(e.msg, want) == NULL) {
         test_failed++;
         fprintf(stderr, "FAIL %s:%d: \"%s\" gave \"%s\", want \"%s\"\n",
-                __FILE__, __LINE__, line, e, want);
+                __FILE__, __LINE__, line, e.msg ? e.msg : "(null)", want);
 
     } else {
         test_passed++;
@@ -96,8 +104,13 @@ static void
 test_rules_parse(void)
 {
     int             rc;
-    const char     *e;
+    char            longer[CONSENT_NAME_MAX + 64];
+    consent_err_t   e, untouched;
     consent_rule_t  rule;
+
+    /* err is written on failure only */
+    memset(&e, 0x5a, sizeof(e));
+    memcpy(&untouched, &e, sizeof(e));
 
     rc = consent_rule_parse(U("   # comment"), 12, &ps, &rule, &e);
     CHECK_INT(rc, 0);
@@ -129,27 +142,78 @@ test_rules_parse(void)
     CHECK_INT(rule.kind, CONSENT_RULE_REGEX);
     CHECK_MEM(rule.pattern, rule.pattern_len, "mp_[0-9a-f]+_mixpanel");
 
-    expect_parse_error("_ga", "missing purpose");
-    expect_parse_error("_ga analytics", "missing vendor");
-    expect_parse_error("_ga tracking Google", "unknown purpose");
-    expect_parse_error("_ga analytics Goo/gle", "invalid character");
-    expect_parse_error("_ga analytics Google domain=x extra", "unexpected");
-    expect_parse_error("_ga analytics Google path=/", "unknown option");
-    expect_parse_error("* analytics Google", "empty prefix");
-    expect_parse_error("~ analytics Google", "empty regex");
-    expect_parse_error("a;b analytics Google", "invalid character");
-    expect_parse_error("~a\\Qb analytics Google", "\\Q");
-    expect_parse_error("~(*LIMIT_MATCH=1)a analytics Google", "verbs");
-    expect_parse_error("~(?x)a analytics Google", "extended");
-    expect_parse_error("~(a)b\\1 analytics Google", "back references");
-    expect_parse_error("~(a)\\g{1} analytics Google", "back references");
-    expect_parse_error("~a\\k<n> analytics Google", "back ref");
-    expect_parse_error("~(?<n>a) analytics Google", "named groups");
-    expect_parse_error("~(?P<n>a) analytics Google", "named groups");
-    expect_parse_error("~(a)(?1) analytics Google", "group references");
-    expect_parse_error("~(a)(?-1) analytics Google", "group references");
-    expect_parse_error("~a(?R)? analytics Google", "group references");
-    expect_parse_error("~(a)(?(1)b) analytics Google", "group references");
+    CHECK(memcmp(&e, &untouched, sizeof(e)) == 0);
+
+    /* a missing field: an empty span where it would start */
+    expect_parse_error("_ga", CONSENT_RULE_E_NO_PURPOSE, "missing purpose",
+                       3, 0);
+    expect_parse_error("_ga analytics", CONSENT_RULE_E_NO_VENDOR,
+                       "missing vendor", 13, 0);
+    expect_parse_error("_ga\tanalytics \r", CONSENT_RULE_E_NO_VENDOR,
+                       "missing vendor", 13, 0);
+    expect_parse_error("_ga tracking Google", CONSENT_RULE_E_UNKNOWN_PURPOSE,
+                       "unknown purpose", 4, 8);
+    expect_parse_error("_ga analytics Goo/gle", CONSENT_RULE_E_VENDOR,
+                       "invalid character", 14, 7);
+    expect_parse_error("_ga analytics Google domain=x extra",
+                       CONSENT_RULE_E_FIELD, "unexpected", 30, 5);
+    expect_parse_error("_ga analytics Google path=/", CONSENT_RULE_E_OPTION,
+                       "unknown option", 21, 6);
+    expect_parse_error("_ga analytics Google domain=", CONSENT_RULE_E_OPTION,
+                       "unknown option", 21, 7);
+    expect_parse_error("_ga analytics Google domain=a_b.com",
+                       CONSENT_RULE_E_DOMAIN, "invalid character in domain",
+                       21, 14);
+    expect_parse_error("* analytics Google", CONSENT_RULE_E_PATTERN,
+                       "empty prefix", 0, 1);
+    expect_parse_error("~ analytics Google", CONSENT_RULE_E_PATTERN,
+                       "empty regex", 0, 1);
+    expect_parse_error("a;b analytics Google", CONSENT_RULE_E_PATTERN,
+                       "invalid character", 0, 3);
+    expect_parse_error("~a\\Qb analytics Google", CONSENT_RULE_E_REGEX,
+                       "\\Q", 0, 5);
+    expect_parse_error("~(*LIMIT_MATCH=1)a analytics Google",
+                       CONSENT_RULE_E_REGEX, "verbs", 0, 18);
+    expect_parse_error("~(?x)a analytics Google", CONSENT_RULE_E_REGEX,
+                       "extended", 0, 6);
+    expect_parse_error("~(a)b\\1 analytics Google", CONSENT_RULE_E_REGEX,
+                       "back references", 0, 7);
+    expect_parse_error("~(a)\\g{1} analytics Google", CONSENT_RULE_E_REGEX,
+                       "back references", 0, 9);
+    expect_parse_error("~a\\k<n> analytics Google", CONSENT_RULE_E_REGEX,
+                       "back ref", 0, 7);
+    expect_parse_error("~(?<n>a) analytics Google", CONSENT_RULE_E_REGEX,
+                       "named groups", 0, 8);
+    expect_parse_error("~(?P<n>a) analytics Google", CONSENT_RULE_E_REGEX,
+                       "named groups", 0, 9);
+    expect_parse_error("~(a)(?1) analytics Google", CONSENT_RULE_E_REGEX,
+                       "group references", 0, 8);
+    expect_parse_error("~(a)(?-1) analytics Google", CONSENT_RULE_E_REGEX,
+                       "group references", 0, 9);
+    expect_parse_error("~a(?R)? analytics Google", CONSENT_RULE_E_REGEX,
+                       "group references", 0, 7);
+    expect_parse_error("~(a)(?(1)b) analytics Google", CONSENT_RULE_E_REGEX,
+                       "group references", 0, 11);
+
+    /* the limits of a pattern and of a vendor name */
+    memset(longer, 'a', sizeof(longer));
+    memcpy(longer + CONSENT_NAME_MAX + 1, " analytics V", 13);
+    expect_parse_error(longer, CONSENT_RULE_E_PATTERN, "pattern too long", 0,
+                       CONSENT_NAME_MAX + 1);
+    memcpy(longer + CONSENT_NAME_MAX, "* analytics V", 14);
+    rc = consent_rule_parse(U(longer), strlen(longer), &ps, &rule, &e);
+    CHECK_INT(rc, 1);
+    CHECK_INT(rule.pattern_len, CONSENT_NAME_MAX);
+
+    memcpy(longer, "_ga analytics ", 14);
+    memset(longer + 14, 'v', CONSENT_VENDOR_MAX + 1);
+    longer[14 + CONSENT_VENDOR_MAX + 1] = '\0';
+    expect_parse_error(longer, CONSENT_RULE_E_VENDOR, "vendor name too long",
+                       14, CONSENT_VENDOR_MAX + 1);
+    longer[14 + CONSENT_VENDOR_MAX] = '\0';
+    rc = consent_rule_parse(U(longer), strlen(longer), &ps, &rule, &e);
+    CHECK_INT(rc, 1);
+    CHECK_INT(rule.vendor_len, CONSENT_VENDOR_MAX);
 }
 
 
@@ -270,7 +334,7 @@ test_rules_scale(void)
 {
     int                    n, i, k;
     char                   err[256], line[128];
-    const char            *e;
+    consent_err_t          e;
     consent_rule_t         rule;
     consent_ruleset_t     *rs;
     const consent_rule_t  *r;

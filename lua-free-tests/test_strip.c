@@ -18,7 +18,7 @@ strip_rules(void)
 {
     size_t              i;
     char                err[256];
-    const char         *e;
+    consent_err_t       e;
     consent_rule_t      rule;
     consent_ruleset_t  *rs;
 

@@ -7,40 +7,39 @@
  *   POST    records a choice (JSON or form body)
  *   DELETE  withdraws every optional purpose
  *
- * This file is the HTTP side: methods, where a write comes from, the
- * body, and the JSON answers.  Recording the decision in Redis and the
- * cookie that follows are ngx_http_consent_record.c.
+ * This file takes the request: methods, where a write comes from, the
+ * body, then the write (ngx_http_consent_record.c) and its outcome.  The
+ * answers themselves are ngx_http_consent_api_answer.c.
  */
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_api.h"
+#include "ngx_http_consent_api_answer.h"
+#include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_record.h"
+#include "ngx_http_consent_request.h"
 
 
 static ngx_int_t ngx_http_consent_api_handler(ngx_http_request_t *r);
-static void ngx_http_consent_api_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_consent_api_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
+static ngx_int_t ngx_http_consent_api_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *field, const char *error);
 static ngx_int_t ngx_http_consent_api_cross_site(ngx_http_request_t *r);
-static u_char *ngx_http_consent_api_purposes(u_char *p,
-    consent_purposes_t *ps, consent_mask_t mask);
-
-
-static ngx_str_t  ngx_http_consent_api_sources[] = {
-    ngx_null_string,
-    ngx_string("redis"),
-    ngx_string("cache"),
-    ngx_string("cookie"),
-    ngx_string("iab"),
-    ngx_string("default"),
-    ngx_string("fail")
-};
+static void ngx_http_consent_api_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_api_read_body(ngx_http_request_t *r,
+    ngx_str_t *body, ngx_int_t *answer);
+static ngx_int_t ngx_http_consent_api_choice(ngx_http_request_t *r,
+    ngx_str_t *body, consent_choice_t *ch, ngx_int_t *answer);
+static ngx_int_t ngx_http_consent_api_write(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, consent_mask_t purposes,
+    uint32_t policy_version, ngx_uint_t action);
+static void ngx_http_consent_api_written(ngx_http_request_t *r);
 
 
 static ngx_int_t
 ngx_http_consent_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_table_elt_t              *h;
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_loc_conf_t  *lcf;
 
@@ -62,17 +61,12 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
      * the operator must vouch for the value first.
      */
     if (ctx->operator_subject && !lcf->subject_trusted) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "consent api: refused, \"consent_subject\" is not "
                       "marked \"trusted\"");
 
-        return ngx_http_consent_api_error(r, NGX_HTTP_FORBIDDEN, "subject",
-                                          "consent_subject is not trusted");
+        return ngx_http_consent_api_refuse(r, NGX_HTTP_FORBIDDEN, "subject",
+                                           "consent_subject is not trusted");
     }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -85,30 +79,21 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        h = ngx_http_consent_add_header(r, "Allow", 5,
+        if (ngx_http_consent_add_header(r, "Allow", 5,
                                         (u_char *) "GET, HEAD, POST, DELETE",
-                                        23);
-        if (h == NULL) {
+                                        23)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_consent_api_error(r, NGX_HTTP_NOT_ALLOWED, "method",
-                                          "use GET, POST or DELETE");
+        return ngx_http_consent_api_refuse(r, NGX_HTTP_NOT_ALLOWED, "method",
+                                           "use GET, POST or DELETE");
     }
 
     if (ngx_http_consent_api_cross_site(r)) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_consent_api_error(r, NGX_HTTP_FORBIDDEN, "Origin",
-                                          "cross-site writes are refused");
+        return ngx_http_consent_api_refuse(r, NGX_HTTP_FORBIDDEN, "Origin",
+                                           "cross-site writes are refused");
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -117,8 +102,9 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        rc = ngx_http_consent_record_start(r, ctx,
-                                        CONSENT_BIT(CONSENT_P_NECESSARY), 0,
+        rc = ngx_http_consent_api_write(r, ctx,
+                                        CONSENT_BIT(CONSENT_P_NECESSARY),
+                                        (uint32_t) lcf->policy_version,
                                         NGX_HTTP_CONSENT_WITHDRAW);
 
         if (rc == NGX_DONE) {
@@ -131,27 +117,15 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
 
     /* POST: a bounded body of a known type, or nothing is read */
 
-    h = r->headers_in.content_type;
-
-    if (h == NULL) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "Content-Type",
-                                          "missing: use application/json");
+    if (r->headers_in.content_type == NULL) {
+        return ngx_http_consent_api_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                           "Content-Type",
+                                           "missing: use application/json");
     }
 
     if (r->headers_in.content_length_n > CONSENT_CHOICE_BODY_MAX) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST, "body",
-                                          "larger than 4096 bytes");
+        return ngx_http_consent_api_refuse(r, NGX_HTTP_BAD_REQUEST, "body",
+                                           "larger than 4096 bytes");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_consent_api_body);
@@ -164,350 +138,20 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_consent_api_body(ngx_http_request_t *r)
-{
-    u_char                        *body, *p, *semi;
-    size_t                         len, size, type_len;
-    ssize_t                        n;
-    ngx_int_t                      rc;
-    ngx_buf_t                     *b;
-    ngx_chain_t                   *cl;
-    consent_choice_t               ch;
-    ngx_http_consent_ctx_t        *ctx;
-    ngx_http_consent_loc_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *cmcf;
-    u_char                         msg[128];
-
-    static const char  form[] = "application/x-www-form-urlencoded";
-
-    ctx = ngx_http_consent_get_ctx(r, 0);
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-
-    /* the body, whole, in one buffer (a chunked one may be anywhere) */
-
-    len = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            len += ngx_buf_size(cl->buf);
-        }
-    }
-
-    if (len > CONSENT_CHOICE_BODY_MAX) {
-        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST, "body",
-                                        "larger than 4096 bytes");
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = body;
-
-    for (cl = len ? r->request_body->bufs : NULL; cl; cl = cl->next) {
-        b = cl->buf;
-        size = ngx_buf_size(b);
-
-        /* the chunked reader ends with an empty last_buf */
-        if (size == 0) {
-            continue;
-        }
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, size);
-            continue;
-        }
-
-        if (!b->in_file || b->file == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        n = ngx_read_file(b->file, p, size, b->file_pos);
-        if (n != (ssize_t) size) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        p += size;
-    }
-
-    /* the media type, without parameters such as charset */
-
-    p = r->headers_in.content_type->value.data;
-    type_len = r->headers_in.content_type->value.len;
-
-    semi = ngx_strlchr(p, p + type_len, ';');
-    if (semi) {
-        type_len = semi - p;
-    }
-
-    while (type_len && (p[type_len - 1] == ' ' || p[type_len - 1] == '\t')) {
-        type_len--;
-    }
-
-    if (type_len == sizeof("application/json") - 1
-        && ngx_strncasecmp(p, (u_char *) "application/json", type_len) == 0)
-    {
-        rc = consent_choice_json(body, len, &cmcf->purposes, &ch);
-
-    } else if (type_len == sizeof(form) - 1
-               && ngx_strncasecmp(p, (u_char *) form, type_len) == 0)
-    {
-        rc = consent_choice_form(body, len, &cmcf->purposes, &ch);
-
-    } else {
-        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "Content-Type",
-                                        "use application/json or "
-                                        "application/x-www-form-urlencoded");
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    if (rc != 0) {
-        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST, ch.field,
-                                        ch.error);
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    if (!ch.has_version) {
-        ch.policy_version = (uint32_t) lcf->policy_version;
-    }
-
-    if (ch.policy_version > lcf->policy_version) {
-        ngx_sprintf(msg, "newer than the current policy version %ui%Z",
-                    lcf->policy_version);
-        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "policy_version", (char *) msg);
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    if (ch.policy_version < lcf->reconsent_below) {
-        ngx_sprintf(msg, "below the re-consent floor %ui%Z",
-                    lcf->reconsent_below);
-        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "policy_version", (char *) msg);
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    rc = ngx_http_consent_record_start(r, ctx, ch.purposes, ch.policy_version,
-                                    NGX_HTTP_CONSENT_GRANT);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
-}
-
-
-static u_char *
-ngx_http_consent_api_purposes(u_char *p, consent_purposes_t *ps,
-    consent_mask_t mask)
-{
-    ngx_uint_t  i, first;
-
-    *p++ = '[';
-    first = 1;
-
-    for (i = 0; i < ps->n; i++) {
-        if (!(mask & CONSENT_BIT(i))) {
-            continue;
-        }
-
-        if (!first) {
-            *p++ = ',';
-        }
-
-        first = 0;
-
-        /* purpose names are [a-z0-9_]: nothing to escape */
-        *p++ = '"';
-        p = ngx_cpymem(p, ps->name[i], ps->len[i]);
-        *p++ = '"';
-    }
-
-    *p++ = ']';
-
-    return p;
-}
-
-
-ngx_int_t
-ngx_http_consent_api_state(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx)
-{
-    u_char                        *body, *p;
-    size_t                         len;
-    ngx_str_t                     *src;
-    const char                    *regime;
-    ngx_http_consent_loc_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-
-    len = sizeof("{\"subject\":,\"purposes\":,\"available\":,"
-                 "\"policy_version\":,\"current_policy_version\":,"
-                 "\"reconsent\":false,\"source\":\"\",\"regime\":\"\","
-                 "\"region\":,\"gpc\":false,\"updated\":}\n")
-          + 2 * (2 + cmcf->purposes.n * (CONSENT_PURPOSE_NAME_MAX + 3))
-          + 2 + ctx->subject.len
-          + 2 + consent_json_escape(ctx->region.data, ctx->region.len,
-                                    NULL, 0)
-          + 3 * NGX_TIME_T_LEN + 32;
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"subject\":", 11);
-
-    /* subject ids are [A-Za-z0-9._:@-]: nothing to escape */
-    if (ctx->subject.len) {
-        p = ngx_sprintf(p, "\"%V\"", &ctx->subject);
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    p = ngx_cpymem(p, ",\"purposes\":", 12);
-    p = ngx_http_consent_api_purposes(p, &cmcf->purposes, ctx->purposes);
-    p = ngx_cpymem(p, ",\"available\":", 13);
-    p = ngx_http_consent_api_purposes(p, &cmcf->purposes,
-                                      consent_purposes_all(&cmcf->purposes));
-
-    p = ngx_cpymem(p, ",\"policy_version\":", 18);
-
-    if (ctx->recorded || ctx->stale) {
-        p = ngx_sprintf(p, "%uD", ctx->policy_version);
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    regime = consent_regime_name(ctx->regime);
-    src = &ngx_http_consent_api_sources[ctx->source];
-
-    p = ngx_sprintf(p, ",\"current_policy_version\":%ui,\"reconsent\":%s,"
-                    "\"source\":\"%V\",\"regime\":\"%s\",\"region\":",
-                    lcf->policy_version, ctx->recorded ? "false" : "true",
-                    src, regime);
-
-    if (ctx->region.len) {
-        *p++ = '"';
-        p += consent_json_escape(ctx->region.data, ctx->region.len, p,
-                                 body + len - p);
-        *p++ = '"';
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    p = ngx_sprintf(p, ",\"gpc\":%s,\"updated\":",
-                    ctx->gpc ? "true" : "false");
-
-    if (ctx->recorded && ctx->issued_at) {
-        p = ngx_sprintf(p, "%T", ctx->issued_at);
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    p = ngx_cpymem(p, "}\n", 2);
-
-    return ngx_http_consent_api_send(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-ngx_int_t
-ngx_http_consent_api_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *field, const char *error)
-{
-    u_char  *body, *p;
-    size_t   len, flen, elen;
-
-    flen = field ? ngx_strlen(field) : 0;
-    elen = ngx_strlen(error);
-
-    len = sizeof("{\"error\":\"\",\"field\":\"\"}\n")
-          + consent_json_escape((u_char *) error, elen, NULL, 0)
-          + consent_json_escape((u_char *) field, flen, NULL, 0);
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"error\":\"", 10);
-    p += consent_json_escape((u_char *) error, elen, p, body + len - p);
-
-    if (field) {
-        p = ngx_cpymem(p, "\",\"field\":\"", 11);
-        p += consent_json_escape((u_char *) field, flen, p, body + len - p);
-    }
-
-    p = ngx_cpymem(p, "\"}\n", 3);
-
-    return ngx_http_consent_api_send(r, status, body, p - body);
-}
-
+/* an error answer to a request whose body is not wanted */
 
 static ngx_int_t
-ngx_http_consent_api_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
+ngx_http_consent_api_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *field, const char *error)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_int_t  rc;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    /* a visitor's own state: never stored by a cache on the way */
-    if (ngx_http_consent_add_header(r, "Cache-Control", 13,
-                                    (u_char *) "no-store", 8)
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
         return rc;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body;
-    b->last = body + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_consent_api_error(r, status, field, error);
 }
 
 
@@ -566,6 +210,272 @@ ngx_http_consent_api_cross_site(ngx_http_request_t *r)
 
     return !((size_t) (end - p) == host.len
              && ngx_strncasecmp(p, host.data, host.len) == 0);
+}
+
+
+static void
+ngx_http_consent_api_body(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    consent_choice_t              ch;
+    ngx_http_consent_ctx_t       *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r, 0);
+    ngx_str_null(&body);
+
+    if (ngx_http_consent_api_read_body(r, &body, &rc) != NGX_OK
+        || ngx_http_consent_api_choice(r, &body, &ch, &rc) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_consent_api_write(r, ctx, ch.purposes, ch.policy_version,
+                                    NGX_HTTP_CONSENT_GRANT);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * The body, whole, in one buffer (a chunked one may be anywhere).  NGX_OK,
+ * or NGX_DECLINED with *answer (sent, or a status) to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_consent_api_read_body(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_int_t *answer)
+{
+    u_char       *p;
+    size_t        len, size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (len > CONSENT_CHOICE_BODY_MAX) {
+        *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST, "body",
+                                             "larger than 4096 bytes");
+        return NGX_DECLINED;
+    }
+
+    *answer = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    body->data = ngx_pnalloc(r->pool, len + 1);
+    if (body->data == NULL) {
+        return NGX_DECLINED;
+    }
+
+    body->len = len;
+    p = body->data;
+
+    for (cl = len ? r->request_body->bufs : NULL; cl; cl = cl->next) {
+        b = cl->buf;
+        size = ngx_buf_size(b);
+
+        /* the chunked reader ends with an empty last_buf */
+        if (size == 0) {
+            continue;
+        }
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, size);
+            continue;
+        }
+
+        if (!b->in_file || b->file == NULL) {
+            return NGX_DECLINED;
+        }
+
+        n = ngx_read_file(b->file, p, size, b->file_pos);
+        if (n != (ssize_t) size) {
+            return NGX_DECLINED;
+        }
+
+        p += size;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The choice the body holds, by its media type (parameters such as
+ * charset aside), and its policy version against the location's.
+ * NGX_OK, or NGX_DECLINED with *answer to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_consent_api_choice(ngx_http_request_t *r, ngx_str_t *body,
+    consent_choice_t *ch, ngx_int_t *answer)
+{
+    u_char                        *p, *semi;
+    size_t                         type_len;
+    ngx_int_t                      rc;
+    ngx_http_consent_loc_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *cmcf;
+    u_char                         msg[128];
+
+    static const char  form[] = "application/x-www-form-urlencoded";
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    p = r->headers_in.content_type->value.data;
+    type_len = r->headers_in.content_type->value.len;
+
+    semi = ngx_strlchr(p, p + type_len, ';');
+    if (semi) {
+        type_len = semi - p;
+    }
+
+    while (type_len && (p[type_len - 1] == ' ' || p[type_len - 1] == '\t')) {
+        type_len--;
+    }
+
+    if (type_len == sizeof("application/json") - 1
+        && ngx_strncasecmp(p, (u_char *) "application/json", type_len) == 0)
+    {
+        rc = consent_choice_json(body->data, body->len, &cmcf->purposes, ch);
+
+    } else if (type_len == sizeof(form) - 1
+               && ngx_strncasecmp(p, (u_char *) form, type_len) == 0)
+    {
+        rc = consent_choice_form(body->data, body->len, &cmcf->purposes, ch);
+
+    } else {
+        *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "Content-Type",
+                                        "use application/json or "
+                                        "application/x-www-form-urlencoded");
+        return NGX_DECLINED;
+    }
+
+    if (rc != 0) {
+        *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                             ch->field, ch->error);
+        return NGX_DECLINED;
+    }
+
+    if (!ch->has_version) {
+        ch->policy_version = (uint32_t) lcf->policy_version;
+    }
+
+    if (ch->policy_version > lcf->policy_version) {
+        ngx_sprintf(msg, "newer than the current policy version %ui%Z",
+                    lcf->policy_version);
+        *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "policy_version", (char *) msg);
+        return NGX_DECLINED;
+    }
+
+    if (ch->policy_version < lcf->reconsent_below) {
+        ngx_sprintf(msg, "below the re-consent floor %ui%Z",
+                    lcf->reconsent_below);
+        *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                             "policy_version", (char *) msg);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_DONE: the request waits for Redis and is answered from
+ * ngx_http_consent_api_written(); else the answer, or a status.
+ */
+
+static ngx_int_t
+ngx_http_consent_api_write(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
+    consent_mask_t purposes, uint32_t policy_version, ngx_uint_t action)
+{
+    ngx_int_t                   rc;
+    ngx_http_consent_record_t  *rec;
+
+    rec = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_record_t));
+    if (rec == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rec->purposes = purposes;
+    rec->policy_version = policy_version;
+    rec->action = action;
+    ctx->write = rec;
+
+    rc = ngx_http_consent_record_write(r, ctx, rec,
+                                       ngx_http_consent_api_written);
+
+    if (rc == NGX_AGAIN) {
+        /* a client that leaves meanwhile ends the request, and the wait */
+        r->read_event_handler = ngx_http_test_reading;
+        r->write_event_handler = ngx_http_request_empty_handler;
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_consent_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          NULL, "consent store unavailable");
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/*
+ * Redis answered (or did not in time): the visitor gets a fresh signed
+ * cookie and the state only for a write Redis confirmed.
+ */
+
+static void
+ngx_http_consent_api_written(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_consent_ctx_t     *ctx;
+    ngx_http_consent_state_t    st;
+    ngx_http_consent_record_t  *rec;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+    r->read_event_handler = ngx_http_block_reading;
+
+    ctx = ngx_http_consent_get_ctx(r, 0);
+    rec = ctx->write;
+
+    if (rec->status != NGX_HTTP_OK) {
+        rc = ngx_http_consent_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+                                        "consent store unavailable");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (ngx_http_consent_api_cookie(r, rec) != NGX_OK
+        || ngx_http_consent_api_expire(r, rec->purposes) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* the answer shows the state as the next request will see it */
+    ngx_memzero(&st, sizeof(ngx_http_consent_state_t));
+    st.purposes = rec->purposes;
+    st.policy_version = rec->policy_version;
+    st.updated = rec->now;
+    st.found = 1;
+
+    ctx->subject = rec->subject;
+    ngx_http_consent_decide_recorded(r, ctx, &st);
+
+    ngx_http_finalize_request(r, ngx_http_consent_api_state(r, ctx));
 }
 
 

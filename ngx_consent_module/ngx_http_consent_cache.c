@@ -19,7 +19,8 @@
  */
 
 
-#include "ngx_http_consent_redis.h"
+#include "ngx_http_consent_module.h"
+#include "ngx_http_consent_cache.h"
 
 
 /* a power of two: 2 KB of the zone, far more than a lookup's flight */
@@ -50,6 +51,8 @@ typedef struct {
 } ngx_http_consent_cache_node_t;
 
 
+static ngx_int_t ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void ngx_http_consent_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_consent_cache_find(
@@ -68,7 +71,18 @@ static ngx_uint_t ngx_http_consent_cache_stale(
     ((ngx_http_consent_cache_shctx_t *) (cache)->shpool->data)
 
 
-ngx_int_t
+/* per worker: whether its subscriber listens, so invalidations arrive */
+static ngx_uint_t  ngx_http_consent_cache_heard;
+
+
+void
+ngx_http_consent_cache_listening(ngx_uint_t listening)
+{
+    ngx_http_consent_cache_heard = listening;
+}
+
+
+static ngx_int_t
 ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_consent_cache_t  *ocache = data;
@@ -277,7 +291,7 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
     node = ngx_http_consent_cache_find(cache, id, hash);
 
-    if (!ngx_http_consent_redis_subscribed()
+    if (!ngx_http_consent_cache_heard
         || ngx_http_consent_cache_stale(cache, hash, epoch))
     {
         if (node) {
@@ -527,8 +541,7 @@ ngx_http_consent_cache_fence(ngx_http_consent_cache_t *cache)
 /* consent_zone zone=NAME:SIZE [ttl=TIME] [negative_ttl=TIME] */
 
 char *
-ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_http_consent_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 

@@ -17,6 +17,13 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_cache.h"
+#include "ngx_http_consent_decide.h"
+
+#include "hiredis_reply.h"
+#include "id.h"
+#include "record.h"
+#include "token.h"
 
 #include <hiredis/hiredis.h>
 
@@ -25,19 +32,16 @@ static ngx_int_t ngx_http_consent_gather(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
 static ngx_int_t ngx_http_consent_subject(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *ctx);
-static ngx_int_t ngx_http_consent_record(ngx_http_request_t *r,
+static ngx_int_t ngx_http_consent_ask_record(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_uint_t mode);
 static ngx_int_t ngx_http_consent_lookup(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx);
-static ngx_int_t ngx_http_consent_wait(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
-static void ngx_http_consent_redis_reply(void *data, void *reply);
-static void ngx_http_consent_lookup_timeout(ngx_event_t *ev);
-static void ngx_http_consent_lookup_done(ngx_http_consent_ctx_t *ctx);
-static void ngx_http_consent_resume_handler(ngx_event_t *ev);
+static void ngx_http_consent_lookup_reply(void *data, void *reply);
 static ngx_int_t ngx_http_consent_parse_record(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_str_t *subject,
     redisReply *reply, ngx_http_consent_state_t *st);
+static void ngx_http_consent_unknown_purpose(void *data,
+    const unsigned char *name, size_t len);
 static void ngx_http_consent_apply(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
 static void ngx_http_consent_token(ngx_http_request_t *r,
@@ -67,7 +71,7 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_consent_record(r, ctx, mode);
+    rc = ngx_http_consent_ask_record(r, ctx, mode);
 
     if (rc == NGX_AGAIN || rc == NGX_ERROR) {
         return rc;
@@ -106,7 +110,26 @@ ngx_http_consent_prefetch(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    return ngx_http_consent_record(r, ctx, NGX_HTTP_CONSENT_DECIDE_WAIT);
+    return ngx_http_consent_ask_record(r, ctx, NGX_HTTP_CONSENT_DECIDE_WAIT);
+}
+
+
+/*
+ * After a write Redis confirmed: the decision the next request will
+ * see, from the new record, the way any other record decides.
+ */
+
+void
+ngx_http_consent_decide_recorded(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, ngx_http_consent_state_t *st)
+{
+    ctx->record_subject = ctx->subject;
+    ctx->record_state = *st;
+    ctx->record = CONSENT_RECORD_FOUND;
+    ctx->record_source = CONSENT_SRC_REDIS;
+    ctx->record_asked = 1;
+
+    ngx_http_consent_apply(r, ctx);
 }
 
 
@@ -177,7 +200,7 @@ ngx_http_consent_gather(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
+ngx_http_consent_ask_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     ngx_uint_t mode)
 {
     ngx_int_t                      rc;
@@ -196,9 +219,9 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         && ngx_strncmp(ctx->record_subject.data, ctx->subject.data,
                        ctx->subject.len) == 0)
     {
-        if (ctx->waiting) {
+        if (ctx->lookup.pending) {
             return (mode == NGX_HTTP_CONSENT_DECIDE_WAIT)
-                   ? ngx_http_consent_wait(r, ctx)
+                   ? ngx_http_consent_wait_for(&ctx->lookup, r)
                    : (mode == NGX_HTTP_CONSENT_DECIDE_NOW)
                      ? NGX_OK : NGX_DECLINED;
         }
@@ -206,10 +229,10 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         return NGX_OK;
     }
 
-    if (ctx->waiting) {
+    if (ctx->lookup.pending) {
         /* another subject's answer is on its way: no second lookup */
         if (mode == NGX_HTTP_CONSENT_DECIDE_WAIT) {
-            return ngx_http_consent_wait(r, ctx);
+            return ngx_http_consent_wait_for(&ctx->lookup, r);
         }
 
         ctx->record = CONSENT_RECORD_FAILED;
@@ -254,7 +277,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         return rc;
     }
 
-    return ngx_http_consent_wait(r, ctx);
+    return ngx_http_consent_wait_for(&ctx->lookup, r);
 }
 
 
@@ -262,91 +285,42 @@ static ngx_int_t
 ngx_http_consent_lookup(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx)
 {
-    u_char      *key;
-    size_t       argvlen[2];
-    ngx_int_t    rc;
-    const char  *argv[2];
+    ngx_str_t        key;
+    consent_span_t   span;
+    size_t           argvlen[CONSENT_HGETALL_ARGS];
+    const char      *argv[CONSENT_HGETALL_ARGS];
 
-    key = ngx_pnalloc(r->pool, cmcf->redis->prefix.len + 2 + ctx->subject.len);
-    if (key == NULL) {
+    if (ngx_http_consent_redis_subject_key(r->pool, cmcf->redis,
+                                           &ctx->subject, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    argv[0] = "HGETALL";
-    argvlen[0] = 7;
-    argv[1] = (const char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vs:%V", &cmcf->redis->prefix,
-                             &ctx->subject)
-                 - key;
+    span.data = key.data;
+    span.len = key.len;
 
-    rc = ngx_http_consent_redis_command(2, argv, argvlen,
-                                        ngx_http_consent_redis_reply, ctx,
-                                        &ctx->redis_cmd);
-    if (rc != NGX_OK) {
-        ctx->redis_cmd = NULL;
-        return NGX_DECLINED;
-    }
+    (void) consent_record_get_argv(&span, argv, argvlen);
 
-    ctx->main = r->main;
-    ctx->waiting = 1;
+    ctx->lookup.handler = ngx_http_consent_lookup_reply;
+    ctx->lookup.data = ctx;
+    ctx->lookup.resume_handler = ngx_http_core_run_phases;
 
-    ctx->timeout.handler = ngx_http_consent_lookup_timeout;
-    ctx->timeout.data = ctx;
-    ctx->timeout.log = r->connection->log;
-
-    ngx_add_timer(&ctx->timeout, cmcf->redis->timeout);
-
-    return NGX_OK;
-}
-
-
-/* r waits for the lookup's answer with whoever else does */
-
-static ngx_int_t
-ngx_http_consent_wait(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
-{
-    ngx_uint_t            i;
-    ngx_http_request_t  **w;
-
-    if (ctx->waiters == NULL) {
-        ctx->waiters = ngx_array_create(r->main->pool, 2,
-                                        sizeof(ngx_http_request_t *));
-        if (ctx->waiters == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    w = ctx->waiters->elts;
-
-    for (i = 0; i < ctx->waiters->nelts; i++) {
-        if (w[i] == r) {
-            return NGX_AGAIN;
-        }
-    }
-
-    w = ngx_array_push(ctx->waiters);
-    if (w == NULL) {
-        return NGX_ERROR;
-    }
-
-    *w = r;
-
-    return NGX_AGAIN;
+    /* NGX_DECLINED: Redis known down, nobody waits */
+    return ngx_http_consent_wait_command(&ctx->lookup, r, 2, argv, argvlen);
 }
 
 
 static void
-ngx_http_consent_redis_reply(void *data, void *reply)
+ngx_http_consent_lookup_reply(void *data, void *reply)
 {
     ngx_http_consent_ctx_t *ctx = data;
 
     ngx_http_request_t            *r;
     ngx_http_consent_main_conf_t  *cmcf;
 
-    r = ctx->main;
+    r = ctx->lookup.main;
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-
-    ctx->redis_cmd = NULL;
 
     if (reply == NULL
         || ngx_http_consent_parse_record(r, cmcf, &ctx->record_subject,
@@ -354,106 +328,30 @@ ngx_http_consent_redis_reply(void *data, void *reply)
            != NGX_OK)
     {
         ctx->record = CONSENT_RECORD_FAILED;
-
-    } else {
-        /* only here is the epoch of the command at hand (see cache.c) */
-        if (cmcf->zone) {
-            ngx_http_consent_cache_put(cmcf->zone->data, &ctx->record_subject,
-                                       &ctx->record_state,
-                                       ngx_http_consent_redis_epoch());
-        }
-
-        ctx->record = ctx->record_state.found ? CONSENT_RECORD_FOUND
-                                              : CONSENT_RECORD_ABSENT;
-        ctx->record_source = CONSENT_SRC_REDIS;
+        return;
     }
 
-    ngx_http_consent_lookup_done(ctx);
-}
-
-
-static void
-ngx_http_consent_lookup_timeout(ngx_event_t *ev)
-{
-    ngx_http_consent_ctx_t *ctx = ev->data;
-
-    ngx_http_consent_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_get_module_main_conf(ctx->main, ngx_http_consent_module);
-
-    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                  "consent redis lookup timed out after %M ms",
-                  cmcf->redis->timeout);
-
-    if (ctx->redis_cmd) {
-        ngx_http_consent_redis_cancel(ctx->redis_cmd);
-        ctx->redis_cmd = NULL;
+    if (cmcf->zone) {
+        ngx_http_consent_cache_put(cmcf->zone->data, &ctx->record_subject,
+                                   &ctx->record_state, ctx->lookup.epoch);
     }
 
-    ctx->record = CONSENT_RECORD_FAILED;
+    ctx->record = ctx->record_state.found ? CONSENT_RECORD_FOUND
+                                          : CONSENT_RECORD_ABSENT;
+    ctx->record_source = CONSENT_SRC_REDIS;
 
-    ngx_http_consent_lookup_done(ctx);
-}
-
-
-/*
- * The waiters are resumed from a posted event, outside the Redis reader
- * and the timer, through nginx's posted requests: a subrequest runs its
- * phases again as well as the main request, and a request finalized by
- * another one's run is never touched.
- */
-
-static void
-ngx_http_consent_lookup_done(ngx_http_consent_ctx_t *ctx)
-{
-    if (ctx->timeout.timer_set) {
-        ngx_del_timer(&ctx->timeout);
-    }
-
-    ctx->waiting = 0;
-
-    ctx->resume.handler = ngx_http_consent_resume_handler;
-    ctx->resume.data = ctx;
-    ctx->resume.log = ctx->main->connection->log;
-
-    ngx_post_event(&ctx->resume, &ngx_posted_events);
-}
-
-
-static void
-ngx_http_consent_resume_handler(ngx_event_t *ev)
-{
-    ngx_http_consent_ctx_t *ctx = ev->data;
-
-    ngx_uint_t            i;
-    ngx_connection_t     *c;
-    ngx_http_request_t  **w, *r;
-
-    r = ctx->main;
-    c = r->connection;
-    w = ctx->waiters ? ctx->waiters->elts : NULL;
-
-    for (i = 0; w && i < ctx->waiters->nelts; i++) {
-        w[i]->write_event_handler = ngx_http_core_run_phases;
-
-        if (ngx_http_post_request(w[i], NULL) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            break;
-        }
-    }
-
-    if (ctx->waiters) {
-        ctx->waiters->nelts = 0;
-    }
-
-    ngx_http_run_posted_requests(c);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent record of \"%V\" from redis: %s",
+                   &ctx->record_subject,
+                   ctx->record_state.found ? "found" : "none");
 }
 
 
 /*
  * HGETALL: an empty array is "no record"; otherwise field p lists the
- * purposes by name, v the policy version, t the time.  Anything else is
- * garbage: logged, and the fail policy decides.
+ * purposes by name, v the policy version, t the time (the layout and its
+ * parse are consent_core/record.c's, shared with consentctl).  Anything
+ * else is garbage: logged, and the fail policy decides.
  */
 
 static ngx_int_t
@@ -461,12 +359,7 @@ ngx_http_consent_parse_record(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_str_t *subject,
     redisReply *reply, ngx_http_consent_state_t *st)
 {
-    int            i;
-    size_t         j;
-    ngx_int_t      n;
-    ngx_uint_t     have_p;
-    redisReply    *k, *v;
-    u_char        *p, *end, *name;
+    consent_record_t  rec;
 
     ngx_memzero(st, sizeof(ngx_http_consent_state_t));
     st->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
@@ -478,96 +371,38 @@ ngx_http_consent_parse_record(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2) {
-        goto garbage;
+    if (reply->type != REDIS_REPLY_ARRAY
+        || consent_record_parse(reply, reply->elements,
+                                consent_hiredis_element,
+                                &cmcf->purposes,
+                                ngx_http_consent_unknown_purpose,
+                                r->connection->log, &rec, NULL)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "consent redis: malformed record for subject \"%V\" "
+                      "ignored", subject);
+        return NGX_ERROR;
     }
 
-    have_p = 0;
-
-    for (j = 0; j < reply->elements; j += 2) {
-        k = reply->element[j];
-        v = reply->element[j + 1];
-
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-            goto garbage;
-        }
-
-        if (k->len != 1) {
-            continue;
-        }
-
-        switch (k->str[0]) {
-
-        case 'p':
-            have_p = 1;
-            p = (u_char *) v->str;
-            end = p + v->len;
-
-            while (p < end) {
-                while (p < end && (*p == ',' || *p == ' ')) {
-                    p++;
-                }
-
-                name = p;
-
-                while (p < end && *p != ',' && *p != ' ') {
-                    p++;
-                }
-
-                if (p == name) {
-                    break;
-                }
-
-                i = consent_purpose_find(&cmcf->purposes, name, p - name);
-
-                if (i < 0) {
-                    /* a purpose this configuration no longer knows */
-                    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                                  "consent record: unknown purpose \"%*s\" "
-                                  "ignored", (size_t) (p - name), name);
-                    continue;
-                }
-
-                st->purposes |= CONSENT_BIT(i);
-            }
-
-            break;
-
-        case 'v':
-            n = ngx_atoi((u_char *) v->str, v->len);
-            if (n == NGX_ERROR || n > 0xffffffff) {
-                goto garbage;
-            }
-
-            st->policy_version = (uint32_t) n;
-            break;
-
-        case 't':
-            n = ngx_atoi((u_char *) v->str, v->len);
-            if (n == NGX_ERROR) {
-                goto garbage;
-            }
-
-            st->updated = (time_t) n;
-            break;
-        }
-    }
-
-    if (reply->elements && !have_p) {
-        goto garbage;
-    }
-
-    st->found = (reply->elements != 0);
+    st->purposes = rec.purposes;
+    st->policy_version = rec.policy_version;
+    st->updated = (time_t) rec.updated;
+    st->found = rec.found;
 
     return NGX_OK;
+}
 
-garbage:
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "consent redis: malformed record for subject \"%V\" "
-                  "ignored", subject);
+/* a purpose this configuration no longer knows */
 
-    return NGX_ERROR;
+static void
+ngx_http_consent_unknown_purpose(void *data, const unsigned char *name,
+    size_t len)
+{
+    ngx_log_error(NGX_LOG_INFO, (ngx_log_t *) data, 0,
+                  "consent record: unknown purpose \"%*s\" ignored", len,
+                  name);
 }
 
 
@@ -603,7 +438,7 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
     in.token_version = ctx->token_version;
     in.token_issued = ctx->token_issued;
 
-    if (ctx->record_asked && !ctx->waiting
+    if (ctx->record_asked && !ctx->lookup.pending
         && ctx->record_subject.len == ctx->subject.len
         && ngx_strncmp(ctx->record_subject.data, ctx->subject.data,
                        ctx->subject.len) == 0)
@@ -739,36 +574,24 @@ ngx_http_consent_token(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_consent_gpc(ngx_http_request_t *r)
 {
-    u_char           *p, *end;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                        *p, *end;
+    ngx_table_elt_t               *h;
+    ngx_http_consent_list_iter_t   it;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_consent_list_iter_init(&it, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != sizeof("Sec-GPC") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-GPC",
+        if (h->key.len != sizeof("Sec-GPC") - 1
+            || ngx_strncasecmp(h->key.data, (u_char *) "Sec-GPC",
                                sizeof("Sec-GPC") - 1) != 0)
         {
             continue;
         }
 
         /* the spec's only value is "1"; optional whitespace around it */
-        p = h[i].value.data;
-        end = p + h[i].value.len;
+        p = h->value.data;
+        end = p + h->value.len;
 
         while (p < end && (*p == ' ' || *p == '\t')) {
             p++;
@@ -787,19 +610,3 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
 }
 
 
-void
-ngx_http_consent_decide_cleanup(ngx_http_consent_ctx_t *ctx)
-{
-    if (ctx->redis_cmd) {
-        ngx_http_consent_redis_cancel(ctx->redis_cmd);
-        ctx->redis_cmd = NULL;
-    }
-
-    if (ctx->timeout.timer_set) {
-        ngx_del_timer(&ctx->timeout);
-    }
-
-    if (ctx->resume.posted) {
-        ngx_delete_posted_event(&ctx->resume);
-    }
-}

@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_gpc_json.h"
 
 
 static ngx_int_t ngx_http_consent_gpc_json_handler(ngx_http_request_t *r);
@@ -17,8 +18,6 @@ static ngx_int_t
 ngx_http_consent_gpc_json_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_buf_t                    *b;
-    ngx_chain_t                   out;
     ngx_http_consent_loc_conf_t  *lcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -32,36 +31,8 @@ ngx_http_consent_gpc_json_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = lcf->gpc_json.len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = lcf->gpc_json.data;
-    b->last = lcf->gpc_json.data + lcf->gpc_json.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_consent_send_json(r, NGX_HTTP_OK, lcf->gpc_json.data,
+                                      lcf->gpc_json.len);
 }
 
 

@@ -2,14 +2,23 @@
  * Copyright (C) ngx_consent_module authors
  *
  * Directives, configuration create/merge and phase registration.  Keys
- * (here) and rules (ngx_http_consent_rules_conf.c) are read and checked
+ * (here) and rules (ngx_http_consent_rules.c) are read and checked
  * while the configuration is parsed, so that a bad line fails "nginx -t"
  * with its file and line.
  */
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_api.h"
 #include "ngx_http_consent_expire.h"
+#include "ngx_http_consent_gpc_json.h"
+#include "ngx_http_consent_inval.h"
+#include "ngx_http_consent_record.h"
+#include "ngx_http_consent_request.h"
+#include "ngx_http_consent_response.h"
+#include "ngx_http_consent_rules.h"
+#include "ngx_http_consent_upstream.h"
+#include "ngx_http_consent_variables.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -86,14 +95,14 @@ static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent_rules"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_consent_rules_directive,
+      ngx_http_consent_rules,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
     { ngx_string("consent_rule"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3|NGX_CONF_TAKE4,
-      ngx_http_consent_rule_directive,
+      ngx_http_consent_rule,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -135,7 +144,7 @@ static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_http_consent_redis_directive,
+      ngx_http_consent_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -149,7 +158,7 @@ static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_http_consent_zone_directive,
+      ngx_http_consent_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -177,7 +186,7 @@ static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent_permissions_policy"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_consent_permissions_policy_directive,
+      ngx_http_consent_permissions_policy,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -264,10 +273,10 @@ ngx_module_t  ngx_http_consent_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_consent_redis_init_process,   /* init process */
+    ngx_http_consent_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_http_consent_redis_exit_process,   /* exit process */
+    ngx_http_consent_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -283,32 +292,7 @@ ngx_http_consent_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    /*
-     * Pushed after the rewrite module's handler, so run before it: the
-     * decision is made, and the cookies stripped, before any "set", "if"
-     * or "rewrite" of the location reads a variable.  Subrequests, which
-     * skip the access phase, run this phase too.
-     */
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_consent_server_rewrite_handler;
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_consent_rewrite_handler;
-
-    if (ngx_http_consent_find_cookie_variables(cf) != NGX_OK) {
+    if (ngx_http_consent_request_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -606,9 +590,8 @@ ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    unsigned             line;
     ngx_str_t           *value, name, content;
-    const char          *err;
+    consent_err_t        err;
     ngx_pool_cleanup_t  *cln;
 
     if (cmcf->keys) {
@@ -636,14 +619,13 @@ ngx_http_consent_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->handler = ngx_http_consent_keys_cleanup;
     cln->data = cmcf->keys;
 
-    line = 0;
-    err = "invalid";
-
-    if (consent_keys_parse(content.data, content.len, cmcf->keys, &line, &err)
+    /* the cache of verified tokens comes from the cycle's pool */
+    if (consent_keys_parse(content.data, content.len, cmcf->keys,
+                           &cmcf->alloc, &err)
         != 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V:%ud: %s",
-                           &name, line, err);
+                           &name, err.line, err.msg);
         ngx_explicit_memzero(content.data, content.len);
         return NGX_CONF_ERROR;
     }

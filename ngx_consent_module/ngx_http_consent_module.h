@@ -1,5 +1,9 @@
 /*
  * Copyright (C) ngx_consent_module authors
+ *
+ * The module's own types: its configuration (main and location) and the
+ * per-request context every concern reads.  Functions are declared in
+ * each concern's header (ngx_http_consent_<concern>.h).
  */
 
 
@@ -12,50 +16,14 @@
 #include <ngx_http.h>
 
 #include "consent_core.h"
-#include "psl.h"
 #include "decide.h"
+#include "keys.h"
+#include "psl.h"
+
+#include "ngx_http_consent_cache.h"
+#include "ngx_http_consent_redis.h"
 #include "ngx_http_consent_util.h"
-
-
-/* subject ids: [A-Za-z0-9._:@-], at most this long (a 256-byte cache node) */
-#define NGX_HTTP_CONSENT_ID_MAX        CONSENT_ID_MAX
-
-
-/* a subject's record, from Redis or the shared cache */
-typedef struct {
-    consent_mask_t              purposes;
-    uint32_t                    policy_version;
-    time_t                      updated;
-    unsigned                    found:1;
-} ngx_http_consent_state_t;
-
-
-typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
-    ngx_queue_t                 lru;
-} ngx_http_consent_cache_sh_t;
-
-
-typedef struct {
-    ngx_http_consent_cache_sh_t  *sh;
-    ngx_slab_pool_t              *shpool;
-    time_t                        ttl;
-    time_t                        negative_ttl;
-} ngx_http_consent_cache_t;
-
-
-typedef struct {
-    ngx_str_t                   url;
-    ngx_addr_t                 *addr;
-    ngx_str_t                   user;
-    ngx_str_t                   password;
-    ngx_int_t                   db;
-    ngx_str_t                   prefix;
-    ngx_msec_t                  timeout;
-    ngx_msec_t                  connect_timeout;
-    ngx_msec_t                  ping;           /* the subscriber's */
-} ngx_http_consent_redis_conf_t;
+#include "ngx_http_consent_wait.h"
 
 
 #define NGX_HTTP_CONSENT_FAIL_CLOSED   0
@@ -64,12 +32,6 @@ typedef struct {
 #define NGX_HTTP_CONSENT_SECURE_OFF    0
 #define NGX_HTTP_CONSENT_SECURE_ON     1
 #define NGX_HTTP_CONSENT_SECURE_AUTO   2
-
-
-/* ngx_http_consent_decide(): how long it may take */
-#define NGX_HTTP_CONSENT_DECIDE_PEEK   0  /* may leave it undecided */
-#define NGX_HTTP_CONSENT_DECIDE_WAIT   1  /* may suspend on Redis */
-#define NGX_HTTP_CONSENT_DECIDE_NOW    2  /* final, without waiting */
 
 
 typedef struct {
@@ -151,8 +113,7 @@ typedef struct {
 
 /*
  * One decision per main request: subrequests share it through r->main and
- * an internal redirect finds it again through a pool cleanup.  Redis (a
- * later stage) fills the same fields, then resumes the request.
+ * an internal redirect finds it again through a pool cleanup.
  */
 
 typedef struct {
@@ -177,19 +138,15 @@ typedef struct {
     ngx_uint_t                  record;        /* CONSENT_RECORD_* */
     ngx_uint_t                  record_source; /* REDIS or CACHE */
 
-    /* a Redis lookup in flight, and the requests waiting for it */
-    ngx_http_request_t         *main;
-    void                       *redis_cmd;
-    ngx_event_t                 timeout;
-    ngx_event_t                 resume;
-    ngx_array_t                *waiters;       /* ngx_http_request_t * */
+    /* the record's lookup, and the consent API's write */
+    ngx_http_consent_wait_t     lookup;
+    void                       *write;         /* its record, or NULL */
 
     ngx_str_t                   dropped;       /* Set-Cookie names */
 
     unsigned                    gpc:1;
     unsigned                    has_token:1;
     unsigned                    record_asked:1;
-    unsigned                    waiting:1;     /* a lookup in flight */
     unsigned                    blocked:1;     /* consent_require refused */
     unsigned                    decided:1;
     unsigned                    filtered:1;
@@ -201,113 +158,6 @@ typedef struct {
     /* the subject is consent_subject's, not the cookie's */
     unsigned                    operator_subject:1;
 } ngx_http_consent_ctx_t;
-
-
-typedef void (*ngx_http_consent_redis_handler_pt)(void *data,
-    void *reply);
-
-
-ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r,
-    ngx_flag_t create);
-ngx_int_t ngx_http_consent_decide(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, ngx_uint_t mode);
-ngx_int_t ngx_http_consent_prefetch(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
-ngx_int_t ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_consent_rewrite_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_consent_find_cookie_variables(ngx_conf_t *cf);
-void ngx_http_consent_decide_cleanup(ngx_http_consent_ctx_t *ctx);
-ngx_int_t ngx_http_consent_add_variables(ngx_conf_t *cf);
-
-ngx_int_t ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-ngx_int_t ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache,
-    ngx_str_t *id, ngx_http_consent_state_t *state);
-/* epoch: when the state was asked of Redis, 0 if unknown (see cache.c) */
-void ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache,
-    ngx_str_t *id, ngx_http_consent_state_t *state, ngx_atomic_uint_t epoch);
-void ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache,
-    ngx_str_t *id);
-void ngx_http_consent_cache_flush(ngx_http_consent_cache_t *cache);
-void ngx_http_consent_cache_fence(ngx_http_consent_cache_t *cache);
-ngx_atomic_uint_t ngx_http_consent_cache_epoch(
-    ngx_http_consent_cache_t *cache);
-/* in a Redis reply handler: the cache epoch when its command was queued */
-ngx_atomic_uint_t ngx_http_consent_redis_epoch(void);
-char *ngx_http_consent_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-
-char *ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_rule_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-
-char *ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_consent_redis_init_process(ngx_cycle_t *cycle);
-void ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle);
-/* NGX_OK: queued; NGX_DECLINED: Redis known down, do not wait */
-ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
-    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
-    void *data, void **cmd);
-void ngx_http_consent_redis_cancel(void *cmd);
-
-#define NGX_HTTP_CONSENT_REDIS_TX_MAX  4
-
-typedef struct {
-    int                         argc;
-    const char                **argv;
-    const size_t               *argvlen;
-} ngx_http_consent_redis_argv_t;
-
-/* MULTI, ncmds commands, EXEC; the handler gets EXEC's reply */
-ngx_int_t ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
-    ngx_http_consent_redis_argv_t *cmds,
-    ngx_http_consent_redis_handler_pt handler, void *data, void **cmd);
-ngx_int_t ngx_http_consent_add_purpose_variable(ngx_conf_t *cf,
-    ngx_uint_t purpose);
-
-/* consent API, policy versions, receipts */
-char *ngx_http_consent_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_consent_policy_version(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_receipts(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-#define NGX_HTTP_CONSENT_GRANT         0
-#define NGX_HTTP_CONSENT_WITHDRAW      1
-
-/* NGX_DONE: the request waits for Redis; else a status or sent answer */
-ngx_int_t ngx_http_consent_record_start(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, consent_mask_t purposes,
-    uint32_t policy_version, ngx_uint_t action);
-ngx_int_t ngx_http_consent_api_state(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
-ngx_int_t ngx_http_consent_api_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *field, const char *error);
-
-/* vendors switched off at run time (<prefix>rules:disabled) */
-void ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf);
-ngx_uint_t ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id);
-const consent_rule_t *ngx_http_consent_rule_active(const consent_rule_t *r);
-
-/* response side and what goes upstream */
-ngx_int_t ngx_http_consent_response_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_consent_upstream(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, ngx_http_consent_loc_conf_t *lcf);
-char *ngx_http_consent_require(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_strip_args(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_upstream_header(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_policy_url(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_consent_permissions_policy_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-char *ngx_http_consent_permissions_policy_merge(ngx_conf_t *cf,
-    ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf);
-char *ngx_http_consent_gpc_json(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 
 
 extern ngx_module_t  ngx_http_consent_module;

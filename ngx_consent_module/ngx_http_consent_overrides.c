@@ -14,6 +14,9 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_overrides.h"
+
+#include "record.h"
 
 #include <hiredis/hiredis.h>
 
@@ -57,9 +60,9 @@ ngx_http_consent_rule_active(const consent_rule_t *rule)
 void
 ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf)
 {
-    u_char                        *key;
-    size_t                         argvlen[2];
-    const char                    *argv[2];
+    size_t                         argvlen[CONSENT_SMEMBERS_ARGS];
+    const char                    *argv[CONSENT_SMEMBERS_ARGS];
+    consent_span_t                 key;
     ngx_http_consent_overrides_t  *ov;
 
     ov = &ngx_http_consent_overrides;
@@ -76,28 +79,17 @@ ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf)
         return;
     }
 
-    key = ngx_alloc(cmcf->redis->prefix.len + sizeof("rules:disabled") - 1,
-                    ngx_cycle->log);
-    if (key == NULL) {
-        return;
-    }
+    key.data = cmcf->redis->rules_disabled.data;
+    key.len = cmcf->redis->rules_disabled.len;
 
-    argv[0] = "SMEMBERS";
-    argvlen[0] = 8;
-    argv[1] = (const char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vrules:disabled", &cmcf->redis->prefix)
-                 - key;
-
-    /* formatted into the output buffer at once: the key is not kept */
-    if (ngx_http_consent_redis_command(2, argv, argvlen,
-                                       ngx_http_consent_overrides_reply, ov,
-                                       &ov->cmd)
+    if (ngx_http_consent_redis_command(
+                        consent_rules_disabled_argv(&key, argv, argvlen),
+                        argv, argvlen, ngx_http_consent_overrides_reply, ov,
+                        &ov->cmd)
         != NGX_OK)
     {
         ov->cmd = NULL;
     }
-
-    ngx_free(key);
 }
 
 

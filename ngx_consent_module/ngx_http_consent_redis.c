@@ -25,19 +25,16 @@
  */
 
 
-#include "ngx_http_consent_redis.h"
+#include "ngx_http_consent_redis_conn.h"
 
 
 ngx_http_consent_redis_t         *ngx_http_consent_redis_lookup;
 static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
 
-/* while a reply handler runs: the cache epoch its command was queued at */
-static ngx_atomic_uint_t          ngx_http_consent_redis_reply_epoch;
-
 
 static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
-    ngx_cycle_t *cycle, ngx_http_consent_main_conf_t *cmcf,
-    ngx_uint_t subscriber);
+    ngx_cycle_t *cycle, ngx_http_consent_redis_conf_t *conf,
+    ngx_http_consent_redis_events_t *events, ngx_uint_t subscriber);
 static void ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_consent_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_consent_redis_read_handler(ngx_event_t *rev);
@@ -60,34 +57,22 @@ static void ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
     ngx_uint_t progress);
 
 
-/* process life */
+/* process life: a worker's connections, told of to events */
 
 ngx_int_t
-ngx_http_consent_redis_init_process(ngx_cycle_t *cycle)
+ngx_http_consent_redis_start(ngx_cycle_t *cycle,
+    ngx_http_consent_redis_conf_t *conf, ngx_uint_t subscribe,
+    ngx_http_consent_redis_events_t *events)
 {
-    ngx_http_consent_main_conf_t  *cmcf;
-
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_consent_module);
-
-    if (cmcf == NULL || cmcf->redis == NULL) {
-        return NGX_OK;
-    }
-
-    ngx_http_consent_redis_lookup = ngx_http_consent_redis_create(cycle, cmcf,
-                                                                  0);
+    ngx_http_consent_redis_lookup = ngx_http_consent_redis_create(cycle, conf,
+                                                                  events, 0);
     if (ngx_http_consent_redis_lookup == NULL) {
         return NGX_ERROR;
     }
 
-    if (cmcf->zone) {
+    if (subscribe) {
         ngx_http_consent_redis_inval = ngx_http_consent_redis_create(cycle,
-                                                                     cmcf, 1);
+                                                        conf, events, 1);
         if (ngx_http_consent_redis_inval == NULL) {
             return NGX_ERROR;
         }
@@ -102,7 +87,7 @@ ngx_http_consent_redis_init_process(ngx_cycle_t *cycle)
 
 
 void
-ngx_http_consent_redis_exit_process(ngx_cycle_t *cycle)
+ngx_http_consent_redis_stop(ngx_cycle_t *cycle)
 {
     if (ngx_http_consent_redis_lookup) {
         ngx_http_consent_redis_free(ngx_http_consent_redis_lookup);
@@ -128,7 +113,8 @@ ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd)
 
 static ngx_http_consent_redis_t *
 ngx_http_consent_redis_create(ngx_cycle_t *cycle,
-    ngx_http_consent_main_conf_t *cmcf, ngx_uint_t subscriber)
+    ngx_http_consent_redis_conf_t *conf,
+    ngx_http_consent_redis_events_t *events, ngx_uint_t subscriber)
 {
     ngx_http_consent_redis_t  *rd;
 
@@ -137,8 +123,8 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
         return NULL;
     }
 
-    rd->conf = cmcf->redis;
-    rd->cmcf = cmcf;
+    rd->conf = conf;
+    rd->events = events;
     rd->log = cycle->log;
     rd->subscriber = subscriber;
     rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
@@ -158,13 +144,7 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
         rd->ping.log = cycle->log;
         rd->ping.cancelable = 1;
 
-        rd->channel.len = rd->conf->prefix.len + sizeof("inval") - 1;
-        rd->channel.data = ngx_pnalloc(cycle->pool, rd->channel.len);
-        if (rd->channel.data == NULL) {
-            return NULL;
-        }
-
-        ngx_sprintf(rd->channel.data, "%Vinval", &rd->conf->prefix);
+        rd->channel = rd->conf->inval;
     }
 
     return rd;
@@ -419,7 +399,7 @@ ngx_http_consent_redis_read_handler(ngx_event_t *rev)
          * reconnect may take seconds.
          */
         if (rd->subscriber && rd->ready) {
-            ngx_http_consent_cache_flush(rd->cmcf->zone->data);
+            rd->stalled = 1;
             ngx_http_consent_redis_fail(rd, "no reply within the timeout, "
                                             "the cache is flushed at once");
             return;
@@ -568,31 +548,8 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     }
 
     if (cmd->data) {
-        ngx_http_consent_redis_reply_epoch = cmd->epoch;
         cmd->handler(cmd->data, reply);
-        ngx_http_consent_redis_reply_epoch = 0;
     }
-}
-
-
-/*
- * 0 (as old as can be: see ngx_http_consent_cache_put()) outside a reply
- * handler, so that a caller moved out of one errs on the safe side.
- */
-
-ngx_atomic_uint_t
-ngx_http_consent_redis_epoch(void)
-{
-    return ngx_http_consent_redis_reply_epoch;
-}
-
-
-/* whether invalidations reach this worker: else it must not cache */
-
-ngx_uint_t
-ngx_http_consent_redis_subscribed(void)
-{
-    return ngx_http_consent_redis_inval && ngx_http_consent_redis_inval->ready;
 }
 
 
@@ -628,30 +585,17 @@ ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
     }
 
     if (rd->subscriber) {
-        /*
-         * Invalidations published while the subscriber was away are lost:
-         * forget everything cached rather than serve a withdrawn consent.
-         * Either way, states read before it listened are not cached.
-         */
-        if (rd->was_ready) {
-            ngx_http_consent_cache_flush(rd->cmcf->zone->data);
-
-        } else {
-            ngx_http_consent_cache_fence(rd->cmcf->zone->data);
-        }
-
         ngx_add_timer(&rd->ping, rd->conf->ping);
     }
 
     rd->ready = 1;
-    rd->was_ready = 1;
     rd->down = 0;
+    rd->stalled = 0;
     rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
 
-    /* changes to the vendor overrides made meanwhile went unheard */
-    if (!rd->subscriber) {
-        ngx_http_consent_overrides_fetch(rd->cmcf);
-    }
+    rd->events->ready(rd->events->data, rd->subscriber, rd->was_ready);
+
+    rd->was_ready = 1;
 }
 
 
@@ -740,35 +684,19 @@ static void
 ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
     redisReply *reply)
 {
-    ngx_str_t  id;
+    ngx_str_t  payload;
 
-    /* ["message", channel, subject id] */
+    /* ["message", channel, payload] */
     if (!ngx_http_consent_redis_is_message(reply)
         || reply->element[2]->type != REDIS_REPLY_STRING)
     {
         return;
     }
 
-    id.data = (u_char *) reply->element[2]->str;
-    id.len = reply->element[2]->len;
+    payload.data = (u_char *) reply->element[2]->str;
+    payload.len = reply->element[2]->len;
 
-    /* not a subject id (those never hold '*'): the overrides changed */
-    if (id.len == sizeof("*rules") - 1
-        && ngx_strncmp(id.data, "*rules", id.len) == 0)
-    {
-        ngx_http_consent_overrides_fetch(rd->cmcf);
-        return;
-    }
-
-    if (id.len == 0 || id.len > NGX_HTTP_CONSENT_ID_MAX) {
-        return;
-    }
-
-    /* at info: where and when a withdrawal reached this worker */
-    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                  "consent redis: invalidated \"%V\"", &id);
-
-    ngx_http_consent_cache_delete(rd->cmcf->zone->data, &id);
+    rd->events->message(rd->events->data, &payload);
 }
 
 
@@ -794,7 +722,13 @@ ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
 
     /* open the circuit before anyone hears of the failure */
     rd->down = 1;
+
+    if (rd->subscriber && rd->ready) {
+        rd->events->deaf(rd->events->data, rd->stalled);
+    }
+
     rd->ready = 0;
+    rd->stalled = 0;
 
     ngx_http_consent_redis_close(rd);
 

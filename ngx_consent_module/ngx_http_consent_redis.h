@@ -1,10 +1,11 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The Redis client's insides, shared by its connection side
- * (ngx_http_consent_redis.c) and its command queue
- * (ngx_http_consent_redis_queue.c); the rest of the module sees only
- * ngx_http_consent_module.h.
+ * The Redis client as the rest of the module sees it: where Redis is
+ * (consent_redis), a worker's connections, commands queued on the lookup
+ * connection with a handler for the reply, and the events the client
+ * tells its owner of (a connection ready, the subscriber deaf, a
+ * message).  It knows nothing of what the replies and messages mean.
  */
 
 
@@ -12,75 +13,75 @@
 #define _NGX_HTTP_CONSENT_REDIS_H_INCLUDED_
 
 
-#include "ngx_http_consent_module.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
 
-#include <hiredis/hiredis.h>
-
-
-#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN   100
-#define NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX   5000
-#define NGX_HTTP_CONSENT_REDIS_REPLY_MAX     (1024 * 1024)
-#define NGX_HTTP_CONSENT_REDIS_OUT_MAX       (4 * 1024 * 1024)
-
-
-typedef struct ngx_http_consent_redis_s  ngx_http_consent_redis_t;
-
-typedef void (*ngx_http_consent_redis_internal_pt)(
-    ngx_http_consent_redis_t *rd, redisReply *reply);
 
 typedef struct {
-    ngx_queue_t                          queue;
-    ngx_http_consent_redis_handler_pt    handler;
-    ngx_http_consent_redis_internal_pt   internal;
-    void                                *data;    /* NULL: requester gone */
-    ngx_atomic_uint_t                    epoch;   /* the cache's, queued */
-} ngx_http_consent_redis_cmd_t;
+    ngx_str_t                   url;
+    ngx_addr_t                 *addr;
+    ngx_str_t                   user;
+    ngx_str_t                   password;
+    ngx_int_t                   db;
+    ngx_str_t                   prefix;
+    ngx_msec_t                  timeout;
+    ngx_msec_t                  connect_timeout;
+    ngx_msec_t                  ping;           /* the subscriber's */
 
-struct ngx_http_consent_redis_s {
-    ngx_http_consent_redis_conf_t       *conf;
-    ngx_http_consent_main_conf_t        *cmcf;
-    ngx_log_t                           *log;
-
-    ngx_peer_connection_t                peer;
-    ngx_connection_t                    *c;
-    redisReader                         *reader;
-
-    ngx_queue_t                          sent;
-    ngx_queue_t                          free;
-
-    u_char                              *out;
-    size_t                               out_pos;
-    size_t                               out_len;
-    size_t                               out_cap;
-
-    ngx_event_t                          reconnect;
-    ngx_event_t                          ping;     /* the subscriber's */
-    ngx_msec_t                           backoff;
-    ngx_str_t                            channel;
-
-    unsigned                             subscriber:1;
-    unsigned                             connected:1;
-    unsigned                             ready:1;
-    unsigned                             down:1;
-    unsigned                             was_ready:1;
-};
+    /* the keys that do not depend on a subject (consent_core/record.h) */
+    ngx_str_t                   log;
+    ngx_str_t                   inval;
+    ngx_str_t                   rules_disabled;
+} ngx_http_consent_redis_conf_t;
 
 
-/* the worker's lookup connection, which every request command goes to */
-extern ngx_http_consent_redis_t  *ngx_http_consent_redis_lookup;
+/* a reply (a redisReply) to a queued command; NULL when Redis failed */
+typedef void (*ngx_http_consent_redis_handler_pt)(void *data,
+    void *reply);
+
+typedef struct {
+    /* a connection answered its handshake; again: it had been up before */
+    void                      (*ready)(void *data, ngx_uint_t subscriber,
+                                       ngx_uint_t again);
+    /* the subscriber stopped listening; stalled: it went deaf first */
+    void                      (*deaf)(void *data, ngx_uint_t stalled);
+    /* a message on <prefix>inval */
+    void                      (*message)(void *data, ngx_str_t *payload);
+    void                       *data;
+} ngx_http_consent_redis_events_t;
+
+#define NGX_HTTP_CONSENT_REDIS_TX_MAX  4
+
+typedef struct {
+    int                         argc;
+    const char                **argv;
+    const size_t               *argvlen;
+} ngx_http_consent_redis_argv_t;
 
 
-/* ngx_http_consent_redis.c */
-void ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd);
-void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
-    const char *reason);
-ngx_uint_t ngx_http_consent_redis_subscribed(void);
+/* consent_redis address [db=] [password_file=] [prefix=] [timeout=]... */
+char *ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+/* <prefix>s:<id>, the subject's record, in the pool */
+ngx_int_t ngx_http_consent_redis_subject_key(ngx_pool_t *pool,
+    ngx_http_consent_redis_conf_t *conf, ngx_str_t *id, ngx_str_t *key);
 
-/* ngx_http_consent_redis_queue.c */
-ngx_int_t ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
-    ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
-    const size_t *argvlen);
-void ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd);
+/* a worker's lookup connection, and its subscriber when subscribe is set */
+ngx_int_t ngx_http_consent_redis_start(ngx_cycle_t *cycle,
+    ngx_http_consent_redis_conf_t *conf, ngx_uint_t subscribe,
+    ngx_http_consent_redis_events_t *events);
+void ngx_http_consent_redis_stop(ngx_cycle_t *cycle);
+
+/* NGX_OK: queued; NGX_DECLINED: Redis known down, do not wait */
+ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmd);
+/* MULTI, ncmds commands, EXEC; the handler gets EXEC's reply */
+ngx_int_t ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
+    ngx_http_consent_redis_argv_t *cmds,
+    ngx_http_consent_redis_handler_pt handler, void *data, void **cmd);
+/* the requester is gone: its reply will be read and dropped */
+void ngx_http_consent_redis_cancel(void *cmd);
 
 
 #endif /* _NGX_HTTP_CONSENT_REDIS_H_INCLUDED_ */

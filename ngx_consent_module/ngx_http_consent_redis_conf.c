@@ -8,15 +8,20 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_redis.h"
+
+#include "record.h"
+#include "secret.h"
 
 
 static ngx_int_t ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
     ngx_http_consent_redis_conf_t *conf, ngx_str_t *name);
+static ngx_int_t ngx_http_consent_redis_key(ngx_pool_t *pool,
+    ngx_str_t *prefix, unsigned kind, ngx_str_t *id, ngx_str_t *key);
 
 
 char *
-ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
@@ -135,6 +140,20 @@ ngx_http_consent_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         goto invalid;
     }
 
+    if (ngx_http_consent_redis_key(cf->pool, &rc->prefix, CONSENT_REDIS_LOG,
+                                   NULL, &rc->log)
+        != NGX_OK
+        || ngx_http_consent_redis_key(cf->pool, &rc->prefix,
+                                      CONSENT_REDIS_INVAL, NULL, &rc->inval)
+           != NGX_OK
+        || ngx_http_consent_redis_key(cf->pool, &rc->prefix,
+                                      CONSENT_REDIS_RULES_DISABLED, NULL,
+                                      &rc->rules_disabled)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     cmcf->redis = rc;
 
     return NGX_CONF_OK;
@@ -216,4 +235,42 @@ invalid:
                        "invalid password file \"%V\"", &file);
 
     return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_consent_redis_subject_key(ngx_pool_t *pool,
+    ngx_http_consent_redis_conf_t *conf, ngx_str_t *id, ngx_str_t *key)
+{
+    return ngx_http_consent_redis_key(pool, &conf->prefix,
+                                      CONSENT_REDIS_SUBJECT, id, key);
+}
+
+
+/* the layout is the core's (consent_core/record.c), shared with consentctl */
+
+static ngx_int_t
+ngx_http_consent_redis_key(ngx_pool_t *pool, ngx_str_t *prefix,
+    unsigned kind, ngx_str_t *id, ngx_str_t *key)
+{
+    long    n;
+    size_t  size;
+
+    size = consent_redis_key_size(kind, prefix->len, id ? id->len : 0);
+
+    key->data = ngx_pnalloc(pool, size);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = consent_redis_key(kind, prefix->data, prefix->len,
+                          id ? id->data : NULL, id ? id->len : 0,
+                          key->data, size);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    key->len = (size_t) n;
+
+    return NGX_OK;
 }

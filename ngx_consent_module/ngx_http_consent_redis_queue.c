@@ -8,7 +8,7 @@
  */
 
 
-#include "ngx_http_consent_redis.h"
+#include "ngx_http_consent_redis_conn.h"
 
 
 static ngx_int_t ngx_http_consent_redis_reserve(ngx_http_consent_redis_t *rd,
@@ -93,10 +93,6 @@ ngx_http_consent_redis_cmd_get(ngx_http_consent_redis_t *rd)
     }
 
     ngx_memzero(cmd, sizeof(ngx_http_consent_redis_cmd_t));
-
-    if (rd->cmcf->zone) {
-        cmd->epoch = ngx_http_consent_cache_epoch(rd->cmcf->zone->data);
-    }
 
     return cmd;
 }

@@ -17,6 +17,10 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_overrides.h"
+#include "ngx_http_consent_request.h"
+#include "ngx_http_consent_upstream.h"
 
 #include "strip.h"
 
@@ -28,6 +32,10 @@ typedef struct {
 } ngx_http_consent_strip_data_t;
 
 
+static ngx_int_t ngx_http_consent_server_rewrite_handler(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_find_cookie_variables(ngx_conf_t *cf);
 static void ngx_http_consent_cleanup(void *data);
 static ngx_int_t ngx_http_consent_strip(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_headers_in_t *headers_in,
@@ -37,7 +45,6 @@ static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
 static const consent_rule_t *ngx_http_consent_strip_active(void *data,
     const consent_rule_t *rule);
 static int ngx_http_consent_strip_note(void *data, const consent_cookie_t *c);
-static ngx_int_t ngx_http_consent_own_headers(ngx_http_request_t *r);
 static void ngx_http_consent_forget_cookie_variables(ngx_http_request_t *r);
 
 
@@ -56,7 +63,40 @@ ngx_http_consent_cleanup(void *data)
 {
     ngx_http_consent_ctx_t  *ctx = data;
 
-    ngx_http_consent_decide_cleanup(ctx);
+    ngx_http_consent_wait_cleanup(&ctx->lookup);
+}
+
+
+/*
+ * Pushed after the rewrite module's handlers, so run before them: the
+ * decision is made, and the cookies stripped, before any "set", "if" or
+ * "rewrite" reads a variable.  Subrequests, which skip the access phase,
+ * run these phases too.
+ */
+
+ngx_int_t
+ngx_http_consent_request_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *core;
+
+    core = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&core->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_server_rewrite_handler;
+
+    h = ngx_array_push(&core->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_rewrite_handler;
+
+    return ngx_http_consent_find_cookie_variables(cf);
 }
 
 
@@ -114,7 +154,7 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r, ngx_flag_t create)
  * server-level "set" or "if" is final.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
@@ -147,7 +187,7 @@ ngx_http_consent_server_rewrite_handler(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
@@ -201,7 +241,7 @@ ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, &ngx_http_consent_sub_done,
                          ngx_http_consent_module);
 
-        if (ngx_http_consent_own_headers(r) != NGX_OK
+        if (ngx_http_consent_copy_request_headers(r) != NGX_OK
             || ngx_http_consent_strip(r, ctx, &r->headers_in, 0) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -394,110 +434,6 @@ ngx_http_consent_strip_note(void *data, const consent_cookie_t *c)
 
 
 /*
- * A subrequest's headers_in is a copy of the main request's, but the
- * header list's parts are shared: the subrequest gets a list of its own
- * (elements copied by value, so headers_in's other pointers stay valid)
- * and a Cookie index pointing into it.
- */
-
-static ngx_int_t
-ngx_http_consent_own_headers(ngx_http_request_t *r)
-{
-    ngx_uint_t                        i, n;
-    ngx_list_t                        old;
-    ngx_list_part_t                  *part;
-    ngx_table_elt_t                  *h, *copy, *c;
-    ngx_http_consent_cookie_lines_t   lines;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t                 **cookie_tail, *cookie;
-#else
-    ngx_array_t                       cookies;
-    ngx_table_elt_t                 **cp;
-#endif
-
-    /* a list's "last" points into the list itself: never copied whole */
-    old = r->headers_in.headers;
-    n = 0;
-
-    for (part = &old.part; part; part = part->next) {
-        n += part->nelts;
-    }
-
-    if (ngx_list_init(&r->headers_in.headers, r->pool, n ? n : 1,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-#if (nginx_version >= 1023000)
-    cookie = NULL;
-    cookie_tail = &cookie;
-#else
-    if (ngx_array_init(&cookies, r->pool, 2, sizeof(ngx_table_elt_t *))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-#endif
-
-    part = &old.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        copy = ngx_list_push(&r->headers_in.headers);
-        if (copy == NULL) {
-            return NGX_ERROR;
-        }
-
-        *copy = h[i];
-
-        /* one of the Cookie lines nginx indexed: indexed in the copy too */
-        ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
-
-        while ((c = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
-            if (c != &h[i]) {
-                continue;
-            }
-
-#if (nginx_version >= 1023000)
-            copy->next = NULL;
-            *cookie_tail = copy;
-            cookie_tail = &copy->next;
-#else
-            cp = ngx_array_push(&cookies);
-            if (cp == NULL) {
-                return NGX_ERROR;
-            }
-
-            *cp = copy;
-#endif
-            break;
-        }
-    }
-
-#if (nginx_version >= 1023000)
-    r->headers_in.cookie = cookie;
-#else
-    r->headers_in.cookies = cookies;
-#endif
-
-    return NGX_OK;
-}
-
-
-/*
  * nginx caches $http_cookie and $cookie_NAME per request: a value read
  * before the Cookie header was stripped (an "if" in the server block)
  * would otherwise reach the origin through proxy_set_header.
@@ -526,7 +462,7 @@ ngx_http_consent_forget_cookie_variables(ngx_http_request_t *r)
 
 /* the indexed variables derived from the Cookie header, once */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_consent_find_cookie_variables(ngx_conf_t *cf)
 {
     ngx_uint_t                     i, *index;

@@ -11,7 +11,11 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_expire.h"
+#include "ngx_http_consent_overrides.h"
+#include "ngx_http_consent_request.h"
+#include "ngx_http_consent_response.h"
 
 #include "permissions_policy.h"
 
@@ -25,7 +29,7 @@ static ngx_uint_t ngx_http_consent_set_cookie_refused(
     consent_set_cookie_t *sc);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, const u_char *name, size_t len);
-static ngx_int_t ngx_http_consent_permissions_policy(ngx_http_request_t *r,
+static ngx_int_t ngx_http_consent_pp_header(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_uint_t npp);
 static char *ngx_http_consent_pp_set(ngx_conf_t *cf,
     ngx_http_consent_loc_conf_t *lcf, ngx_str_t *names, ngx_uint_t n);
@@ -122,7 +126,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
         if (lcf->pp_features
             && (refused & CONSENT_BIT(CONSENT_P_ADVERTISING))
-            && ngx_http_consent_permissions_policy(r, lcf, npp) != NGX_OK)
+            && ngx_http_consent_pp_header(r, lcf, npp) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -151,27 +155,15 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     ngx_uint_t *npp)
 {
-    ngx_uint_t             i;
-    ngx_list_part_t       *part;
-    ngx_table_elt_t       *h;
-    consent_set_cookie_t   sc;
+    ngx_table_elt_t               *h;
+    consent_set_cookie_t           sc;
+    ngx_http_consent_list_iter_t   it;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_consent_list_iter_init(&it, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_consent_header_is(&h[i], "Permissions-Policy",
+        if (ngx_http_consent_header_is(h, "Permissions-Policy",
                                        sizeof("Permissions-Policy") - 1))
         {
             (*npp)++;
@@ -179,20 +171,20 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
         }
 
         if (cmcf->nrules == 0
-            || ngx_http_consent_is_own_set_cookie(&h[i])
-            || !ngx_http_consent_header_is(&h[i], "Set-Cookie",
+            || ngx_http_consent_is_own_set_cookie(h)
+            || !ngx_http_consent_header_is(h, "Set-Cookie",
                                            sizeof("Set-Cookie") - 1))
         {
             continue;
         }
 
-        consent_set_cookie_parse(h[i].value.data, h[i].value.len, &sc);
+        consent_set_cookie_parse(h->value.data, h->value.len, &sc);
 
         if (!ngx_http_consent_set_cookie_refused(ctx, cmcf, &sc)) {
             continue;
         }
 
-        h[i].hash = 0;
+        h->hash = 0;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "consent dropped Set-Cookie \"%*s\"", sc.name_len,
@@ -286,15 +278,15 @@ ngx_http_consent_note_dropped(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_consent_permissions_policy(ngx_http_request_t *r,
+ngx_http_consent_pp_header(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_uint_t npp)
 {
-    u_char           *out;
-    size_t            len;
-    ngx_uint_t        i, n;
-    consent_span_t   *values;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *first;
+    u_char                        *out;
+    size_t                         len;
+    ngx_uint_t                     n;
+    consent_span_t                *values;
+    ngx_table_elt_t               *h, *first;
+    ngx_http_consent_list_iter_t   it;
 
     /* the common case: nothing to merge with, a value made at startup */
     if (npp == 0) {
@@ -313,37 +305,26 @@ ngx_http_consent_permissions_policy(ngx_http_request_t *r,
     first = NULL;
     n = 0;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_consent_list_iter_init(&it, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
 
         if (n == npp
-            || !ngx_http_consent_header_is(&h[i], "Permissions-Policy",
+            || !ngx_http_consent_header_is(h, "Permissions-Policy",
                                            sizeof("Permissions-Policy") - 1))
         {
             continue;
         }
 
         if (first == NULL) {
-            first = &h[i];
+            first = h;
 
         } else {
-            h[i].hash = 0;
+            h->hash = 0;
         }
 
-        values[n].data = h[i].value.data;
-        values[n].len = h[i].value.len;
+        values[n].data = h->value.data;
+        values[n].len = h->value.len;
         n++;
     }
 
@@ -418,8 +399,8 @@ ngx_http_consent_policy_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* consent_permissions_policy on | off | feature ... */
 
 char *
-ngx_http_consent_permissions_policy_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf)
+ngx_http_consent_permissions_policy(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     ngx_http_consent_loc_conf_t *lcf = conf;
 

@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_upstream.h"
 
 
 static ngx_int_t ngx_http_consent_strip_query(ngx_http_request_t *r,
@@ -278,9 +279,8 @@ ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_loc_conf_t *lcf)
 {
     ngx_str_t                      value;
-    ngx_uint_t                     i;
-    ngx_list_part_t               *part;
     ngx_table_elt_t               *h, *ours;
+    ngx_http_consent_list_iter_t   it;
     ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
@@ -289,62 +289,42 @@ ngx_http_consent_set_upstream_header(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the client's value is replaced, never passed on, and only once */
     ours = NULL;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
 
-    for (i = 0; /* void */; i++) {
+    ngx_http_consent_list_iter_init(&it, &r->headers_in.headers);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != lcf->upstream_header.len
-            || ngx_strncasecmp(h[i].key.data, lcf->upstream_header.data,
-                               h[i].key.len) != 0)
+        if (h == ours
+            || h->key.len != lcf->upstream_header.len
+            || ngx_strncasecmp(h->key.data, lcf->upstream_header.data,
+                               h->key.len) != 0)
         {
             continue;
         }
 
         if (ours == NULL) {
-            /* the client's value is replaced, never passed on */
-            ours = &h[i];
+            ours = h;
             continue;
         }
 
-        if (ngx_http_consent_list_delete(r->pool, &r->headers_in.headers,
-                                         &h[i])
+        if (ngx_http_consent_list_delete(r->pool, &r->headers_in.headers, h)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
         /* the list may have been split: walk it again from the start */
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-        i = (ngx_uint_t) -1;
-        ours = NULL;
+        ngx_http_consent_list_iter_init(&it, &r->headers_in.headers);
     }
 
     if (ours == NULL) {
-        ours = ngx_list_push(&r->headers_in.headers);
+        ours = ngx_http_consent_add_request_header(r, &lcf->upstream_header,
+                                                   &lcf->upstream_header_lc);
         if (ours == NULL) {
             return NGX_ERROR;
         }
-
-        ours->key = lcf->upstream_header;
-        ours->lowcase_key = lcf->upstream_header_lc.data;
-        ours->hash = ngx_hash_key(lcf->upstream_header_lc.data,
-                                  lcf->upstream_header_lc.len);
-#if (nginx_version >= 1023000)
-        ours->next = NULL;
-#endif
     }
 
     ours->value = value;

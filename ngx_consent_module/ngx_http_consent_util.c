@@ -67,6 +67,100 @@ ngx_http_consent_cookie_lines_size(ngx_http_headers_in_t *headers_in)
 }
 
 
+/*
+ * A subrequest's headers_in is a copy of the main request's, but the
+ * header list's parts are shared: the subrequest gets a list of its own
+ * (elements copied by value, so headers_in's other pointers stay valid)
+ * and a Cookie index pointing into it.  A list's "last" points into the
+ * list itself, so the list is never copied whole.
+ */
+
+ngx_int_t
+ngx_http_consent_copy_request_headers(ngx_http_request_t *r)
+{
+    ngx_uint_t                        n;
+    ngx_list_t                        old;
+    ngx_list_part_t                  *part;
+    ngx_table_elt_t                  *h, *copy, *c;
+    ngx_http_consent_list_iter_t      it;
+    ngx_http_consent_cookie_lines_t   lines;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t                 **cookie_tail, *cookie;
+#else
+    ngx_array_t                       cookies;
+    ngx_table_elt_t                 **cp;
+#endif
+
+    old = r->headers_in.headers;
+    n = 0;
+
+    for (part = &old.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, n ? n : 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+#if (nginx_version >= 1023000)
+    cookie = NULL;
+    cookie_tail = &cookie;
+#else
+    if (ngx_array_init(&cookies, r->pool, 2, sizeof(ngx_table_elt_t *))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+#endif
+
+    ngx_http_consent_list_iter_init(&it, &old);
+
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
+
+        copy = ngx_list_push(&r->headers_in.headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = *h;
+
+        /* one of the Cookie lines nginx indexed: indexed in the copy too */
+        ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
+
+        while ((c = ngx_http_consent_cookie_lines_next(&lines)) != NULL) {
+            if (c != h) {
+                continue;
+            }
+
+#if (nginx_version >= 1023000)
+            copy->next = NULL;
+            *cookie_tail = copy;
+            cookie_tail = &copy->next;
+#else
+            cp = ngx_array_push(&cookies);
+            if (cp == NULL) {
+                return NGX_ERROR;
+            }
+
+            *cp = copy;
+#endif
+            break;
+        }
+    }
+
+#if (nginx_version >= 1023000)
+    r->headers_in.cookie = cookie;
+#else
+    r->headers_in.cookies = cookies;
+#endif
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_consent_cookie_line_remove(ngx_pool_t *pool,
     ngx_http_headers_in_t *headers_in, ngx_table_elt_t *h)
@@ -222,34 +316,75 @@ ngx_http_consent_header_is(ngx_table_elt_t *h, const char *name, size_t len)
 }
 
 
+void
+ngx_http_consent_list_iter_init(ngx_http_consent_list_iter_t *it,
+    ngx_list_t *list)
+{
+    it->part = &list->part;
+    it->i = 0;
+}
+
+
+ngx_table_elt_t *
+ngx_http_consent_list_iter_next(ngx_http_consent_list_iter_t *it)
+{
+    ngx_table_elt_t  *elts;
+
+    while (it->i >= it->part->nelts) {
+        if (it->part->next == NULL) {
+            return NULL;
+        }
+
+        it->part = it->part->next;
+        it->i = 0;
+    }
+
+    elts = it->part->elts;
+
+    return &elts[it->i++];
+}
+
+
 ngx_table_elt_t *
 ngx_http_consent_find_header(ngx_list_t *list, const char *name, size_t len)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t               *h;
+    ngx_http_consent_list_iter_t   it;
 
-    part = &list->part;
-    h = part->elts;
+    ngx_http_consent_list_iter_init(&it, list);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+    while ((h = ngx_http_consent_list_iter_next(&it)) != NULL) {
+        if (h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
         {
-            return &h[i];
+            return h;
         }
     }
+
+    return NULL;
+}
+
+
+ngx_table_elt_t *
+ngx_http_consent_add_request_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *lowcase_key)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key = *key;
+    h->lowcase_key = lowcase_key->data;
+    h->hash = ngx_hash_key(lowcase_key->data, lowcase_key->len);
+    ngx_str_null(&h->value);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
 }
 
 
@@ -292,6 +427,47 @@ ngx_uint_t
 ngx_http_consent_is_own_set_cookie(ngx_table_elt_t *h)
 {
     return h->key.data == ngx_http_consent_own_set_cookie;
+}
+
+
+ngx_int_t
+ngx_http_consent_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 

@@ -39,9 +39,23 @@ size_t ngx_http_consent_cookie_lines_size(ngx_http_headers_in_t *headers_in);
 ngx_int_t ngx_http_consent_cookie_line_remove(ngx_pool_t *pool,
     ngx_http_headers_in_t *headers_in, ngx_table_elt_t *h);
 
+/* a subrequest's own copy of the header list and its Cookie index */
+ngx_int_t ngx_http_consent_copy_request_headers(ngx_http_request_t *r);
+
 /* removes an element of a header list, leaving the list safe to push to */
 ngx_int_t ngx_http_consent_list_delete(ngx_pool_t *pool, ngx_list_t *list,
     ngx_table_elt_t *h);
+
+/* the elements of a header list, in order */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_consent_list_iter_t;
+
+void ngx_http_consent_list_iter_init(ngx_http_consent_list_iter_t *it,
+    ngx_list_t *list);
+ngx_table_elt_t *ngx_http_consent_list_iter_next(
+    ngx_http_consent_list_iter_t *it);
 
 /* the first header called name (any case) in the list, or NULL */
 ngx_table_elt_t *ngx_http_consent_find_header(ngx_list_t *list,
@@ -49,6 +63,10 @@ ngx_table_elt_t *ngx_http_consent_find_header(ngx_list_t *list,
 /* a live (not deleted) header called name, any case */
 ngx_uint_t ngx_http_consent_header_is(ngx_table_elt_t *h, const char *name,
     size_t len);
+
+/* a request header for the upstream; the caller sets its value */
+ngx_table_elt_t *ngx_http_consent_add_request_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *lowcase_key);
 
 /* a response header; the value must already be free of CR, LF and NUL */
 ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
@@ -60,6 +78,10 @@ ngx_table_elt_t *ngx_http_consent_add_header(ngx_http_request_t *r,
 ngx_table_elt_t *ngx_http_consent_add_set_cookie(ngx_http_request_t *r,
     u_char *value, size_t len);
 ngx_uint_t ngx_http_consent_is_own_set_cookie(ngx_table_elt_t *h);
+
+/* a whole answer from memory, application/json (HEAD: the head only) */
+ngx_int_t ngx_http_consent_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *body, size_t len);
 
 /* a whole configuration file into cf->pool, NUL-terminated */
 ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,

@@ -1,13 +1,17 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * $consent_* variables.  They read the request's decision; a variable
- * used before the access phase (in "set", say) makes the decision early,
- * and the access phase then reuses it.
+ * $consent_* variables.  They read the request's decision; one read
+ * before the location's rewrite phase decides (an access_log of an
+ * answer nginx made early) gets the decision made then, without waiting
+ * for Redis, provisional until the rewrite phase has the record.
  */
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_request.h"
+#include "ngx_http_consent_variables.h"
 
 
 static ngx_http_consent_ctx_t *ngx_http_consent_variable_ctx(

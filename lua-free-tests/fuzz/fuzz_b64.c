@@ -11,11 +11,12 @@
  * back unchanged.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "consent_core.h"
+#include "b64.h"
 #include "fuzz.h"
 
 

@@ -9,6 +9,12 @@
  * and parsed again unchanged, and sign a token that it then verifies.
  * Every ring is given to consent_keyring_free(), errors included, so the
  * leak checker sees OpenSSL contexts that a path forgot.
+ *
+ * The same input is parsed again without an allocator (a ring without a
+ * cache, which must verify all the same) and with one that always fails
+ * (which may change only the last step: a file that parses fails with
+ * CONSENT_KEYS_E_NOMEM, one that does not fails as it did).  An error
+ * always has a code, a message, a line and a span inside the input.
  */
 
 #include <stdio.h>
@@ -16,6 +22,11 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "b64.h"
+#include "id.h"
+#include "keys.h"
+#include "secret.h"
+#include "token.h"
 #include "fuzz.h"
 
 
@@ -23,12 +34,98 @@
 #define FUZZ_LINE_MAX  (CONSENT_KID_MAX + 1                                  \
                         + CONSENT_B64_ENCODED_LEN(CONSENT_KEY_MAX) + 1)
 
+/* the rings of one input: at most one block each */
+#define FUZZ_BLOCKS_MAX  4
+
+
+static void      *fuzz_blocks[FUZZ_BLOCKS_MAX];
+static unsigned   fuzz_nblocks;
+
+
+static void *
+fuzz_alloc(void *data, size_t size)
+{
+    void  *p;
+
+    (void) data;
+
+    if (fuzz_nblocks == FUZZ_BLOCKS_MAX) {
+        abort();
+    }
+
+    p = malloc(size ? size : 1);
+    if (p == NULL) {
+        abort();
+    }
+
+    /* what a pool hands out is not cleared: neither is this */
+    memset(p, 0xa5, size);
+
+    fuzz_blocks[fuzz_nblocks++] = p;
+
+    return p;
+}
+
+
+static void *
+fuzz_no_memory(void *data, size_t size)
+{
+    (void) data;
+    (void) size;
+
+    return NULL;
+}
+
+
+static void
+fuzz_blocks_free(void)
+{
+    while (fuzz_nblocks) {
+        free(fuzz_blocks[--fuzz_nblocks]);
+    }
+}
+
+
+static consent_alloc_t  fuzz_allocator = { fuzz_alloc, NULL };
+static consent_alloc_t  fuzz_failing = { fuzz_no_memory, NULL };
+
 
 static int
 fuzz_kid_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+
+static void
+fuzz_check_error(const unsigned char *p, size_t size,
+    const consent_err_t *err)
+{
+    unsigned  lines;
+    size_t    i;
+
+    FUZZ_ASSERT(err->code >= CONSENT_KEYS_E_KID
+                && err->code <= CONSENT_KEYS_E_NOMEM);
+    FUZZ_ASSERT(err->msg != NULL && err->msg[0] != '\0');
+    FUZZ_ASSERT(err->at.data >= p && err->at.data <= p + size
+                && err->at.len <= (size_t) (p + size - err->at.data));
+    FUZZ_ASSERT(memchr(err->at.data, '\n', err->at.len) == NULL);
+
+    lines = 0;
+
+    for (i = 0; i < size; i++) {
+        lines += (p[i] == '\n');
+    }
+
+    /* a line that does not end in '\n' counts too */
+    FUZZ_ASSERT(err->line <= lines + 1);
+    FUZZ_ASSERT(err->line >= 1 || err->code == CONSENT_KEYS_E_NO_KEYS);
+
+    if (err->code == CONSENT_KEYS_E_KID) {
+        FUZZ_ASSERT(!consent_token_word_valid(err->at.data, err->at.len,
+                                              CONSENT_KID_MAX));
+    }
 }
 
 
@@ -121,8 +218,7 @@ fuzz_write_ring(const consent_keyring_t *ring, unsigned char *out)
 
 
 static void
-fuzz_sign_verify(const consent_keyring_t *ring,
-    const consent_keyring_t *other)
+fuzz_sign_verify(consent_keyring_t *ring, consent_keyring_t *other)
 {
     int              rc;
     size_t           n;
@@ -157,34 +253,70 @@ fuzz_sign_verify(const consent_keyring_t *ring,
 }
 
 
+/* no allocator, or one that fails: only the cache may differ */
+static void
+fuzz_other_memory(const unsigned char *p, size_t size, int rc0,
+    const consent_err_t *err0)
+{
+    int                rc;
+    consent_err_t      err;
+    consent_keyring_t  ring;
+
+    rc = consent_keys_parse(p, size, &ring, NULL, &err);
+    FUZZ_ASSERT(rc == rc0);
+
+    if (rc == 0) {
+        FUZZ_ASSERT(ring.seen == NULL && ring.scratch != NULL);
+        fuzz_sign_verify(&ring, &ring);
+
+    } else {
+        FUZZ_ASSERT(err.code == err0->code && err.line == err0->line);
+    }
+
+    consent_keyring_free(&ring);
+
+    rc = consent_keys_parse(p, size, &ring, &fuzz_failing, &err);
+    FUZZ_ASSERT(rc == -1);
+    fuzz_check_error(p, size, &err);
+    FUZZ_ASSERT(err.code == (rc0 == 0 ? CONSENT_KEYS_E_NOMEM : err0->code));
+    FUZZ_ASSERT(ring.seen == NULL);
+    consent_keyring_free(&ring);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                 rc;
     size_t              n;
-    unsigned            line, i;
-    const char         *err;
+    unsigned            i;
     unsigned char      *p, *text;
+    consent_err_t       err, err_sentinel;
     consent_keyring_t   ring, again;
 
     p = fuzz_copy(data, size);
 
     fuzz_check_secret(p, size);
 
-    err = NULL;
-    line = (unsigned) -1;
+    memset(&err_sentinel, 0x5a, sizeof(consent_err_t));
+    memcpy(&err, &err_sentinel, sizeof(consent_err_t));
 
-    rc = consent_keys_parse(p, size, &ring, &line, &err);
+    rc = consent_keys_parse(p, size, &ring, &fuzz_allocator, &err);
 
     FUZZ_ASSERT(rc == 0 || rc == -1);
 
+    fuzz_other_memory(p, size, rc, &err);
+
     if (rc != 0) {
-        FUZZ_ASSERT(err != NULL);
-        FUZZ_ASSERT(line != (unsigned) -1);
+        fuzz_check_error(p, size, &err);
         consent_keyring_free(&ring);
+        fuzz_blocks_free();
         free(p);
         return 0;
     }
+
+    /* err is for failures only */
+    FUZZ_ASSERT(memcmp(&err, &err_sentinel, sizeof(err)) == 0);
 
     fuzz_check_ring(&ring);
 
@@ -196,11 +328,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     n = fuzz_write_ring(&ring, text);
 
-    err = NULL;
-    rc = consent_keys_parse(text, n, &again, &line, &err);
+    rc = consent_keys_parse(text, n, &again, &fuzz_allocator, &err);
 
     if (rc != 0) {
-        fprintf(stderr, "reparse: line %u: %s\n", line, err ? err : "?");
+        fprintf(stderr, "reparse: line %u: %s\n", err.line, err.msg);
     }
 
     FUZZ_ASSERT(rc == 0);
@@ -223,6 +354,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* freed means empty: nothing signs with it any more */
     FUZZ_ASSERT(ring.n == 0);
 
+    fuzz_blocks_free();
     free(text);
     free(p);
 

@@ -429,6 +429,45 @@ fuzz_oom_at(const fuzz_str_t *line)
 }
 
 
+/* a code, a message, and the field at fault, which lies in the line */
+static void
+fuzz_check_error(const fuzz_str_t *line, const consent_purposes_t *ps,
+    const consent_err_t *err)
+{
+    const unsigned char  *end;
+
+    end = line->p + line->len;
+
+    FUZZ_ASSERT(err->code >= CONSENT_RULE_E_FIELD
+                && err->code <= CONSENT_RULE_E_DOMAIN);
+    FUZZ_ASSERT(err->msg != NULL && err->msg[0] != '\0');
+    FUZZ_ASSERT(err->at.data >= line->p && err->at.data <= end
+                && err->at.len <= (size_t) (end - err->at.data));
+    FUZZ_ASSERT(memchr(err->at.data, '\n', err->at.len) == NULL);
+
+    switch (err->code) {
+
+    case CONSENT_RULE_E_NO_PURPOSE:
+    case CONSENT_RULE_E_NO_VENDOR:
+        /* missing: where it would have started */
+        FUZZ_ASSERT(err->at.len == 0);
+        break;
+
+    case CONSENT_RULE_E_UNKNOWN_PURPOSE:
+        FUZZ_ASSERT(err->at.len > 0);
+        FUZZ_ASSERT(consent_purpose_find(ps, err->at.data, err->at.len) < 0);
+        break;
+
+    case CONSENT_RULE_E_REGEX:
+        FUZZ_ASSERT(err->at.len > 1 && err->at.data[0] == '~');
+        break;
+
+    default:
+        FUZZ_ASSERT(err->at.len > 0);
+    }
+}
+
+
 static void
 fuzz_check_parsed(const fuzz_str_t *line, const consent_purposes_t *ps,
     const consent_rule_t *r)
@@ -459,7 +498,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char                   err[256];
     size_t                 i, nlines, nnames, k;
     unsigned               n, nregex, j;
-    const char            *perr;
+    consent_err_t          perr, perr_sentinel;
     unsigned char         *p;
     fuzz_str_t            *lines, *names;
     fuzz_rule_t           *rules;
@@ -523,14 +562,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nregex = 0;
 
     memset(&sentinel, 0x5a, sizeof(consent_rule_t));
+    memset(&perr_sentinel, 0x5a, sizeof(consent_err_t));
 
     for (i = 0; i < nlines && n < FUZZ_MAX_RULES; i++) {
         memcpy(&rule, &sentinel, sizeof(consent_rule_t));
-        perr = NULL;
+        memcpy(&perr, &perr_sentinel, sizeof(consent_err_t));
 
         rc = consent_rule_parse(lines[i].p, lines[i].len, &ps, &rule, &perr);
 
         FUZZ_ASSERT(rc >= -1 && rc <= 1);
+
+        if (rc >= 0) {
+            /* err is for failures only */
+            FUZZ_ASSERT(memcmp(&perr, &perr_sentinel, sizeof(perr)) == 0);
+        }
 
         if (rc == 0) {
             /* a blank line or a comment leaves the rule alone */
@@ -539,7 +584,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         if (rc < 0) {
-            FUZZ_ASSERT(perr != NULL);
+            fuzz_check_error(&lines[i], &ps, &perr);
             continue;
         }
 

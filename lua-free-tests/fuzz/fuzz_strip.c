@@ -48,7 +48,7 @@ fuzz_init(void)
 {
     size_t           i;
     char             err[256];
-    const char      *e;
+    consent_err_t    e;
     consent_rule_t   rule;
 
     static const char  *lines[] = {

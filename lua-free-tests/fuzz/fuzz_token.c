@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "id.h"
+#include "keys.h"
+#include "token.h"
 #include "fuzz.h"
 
 
@@ -68,21 +71,40 @@ fuzz_uint(fuzz_reader_t *r, unsigned n)
 }
 
 
+/* for the ring's cache, which lives as long as the process */
+static void *
+fuzz_alloc(void *data, size_t size)
+{
+    void  *p;
+
+    (void) data;
+
+    p = malloc(size ? size : 1);
+    if (p == NULL) {
+        abort();
+    }
+
+    return p;
+}
+
+
+static consent_alloc_t  fuzz_allocator = { fuzz_alloc, NULL };
+
+
 static void
 fuzz_init(void)
 {
-    unsigned     line;
-    const char  *err;
+    consent_err_t  err;
 
-    err = NULL;
-    line = 0;
+    memset(&err, 0, sizeof(consent_err_t));
 
     if (consent_keys_parse((const unsigned char *) fuzz_keys,
-                           sizeof(fuzz_keys) - 1, &fuzz_ring, &line, &err)
+                           sizeof(fuzz_keys) - 1, &fuzz_ring, &fuzz_allocator,
+                           &err)
         != 0 || fuzz_ring.n != 2)
     {
-        fprintf(stderr, "fuzz keyring: line %u: %s\n", line,
-                err ? err : "?");
+        fprintf(stderr, "fuzz keyring: line %u: %s\n", err.line,
+                err.msg ? err.msg : "?");
         abort();
     }
 
@@ -93,9 +115,8 @@ fuzz_init(void)
 
 
 static int
-fuzz_verify(const unsigned char *p, size_t len,
-    const consent_keyring_t *ring, int64_t now, int64_t max_age,
-    consent_token_t *tok)
+fuzz_verify(const unsigned char *p, size_t len, consent_keyring_t *ring,
+    int64_t now, int64_t max_age, consent_token_t *tok)
 {
     int  rc;
 

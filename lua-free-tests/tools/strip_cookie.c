@@ -37,7 +37,7 @@
 
 
 typedef struct {
-    const consent_ruleset_t   *rules;
+    consent_ruleset_t         *rules;
     consent_mask_t             granted;
     const unsigned char       *cookie_name;
     size_t                     cookie_name_len;
@@ -193,7 +193,7 @@ load_rules(const char *path, const consent_purposes_t *ps,
     char               *text, *p, *end, *nl;
     size_t              len;
     unsigned            line;
-    const char         *msg;
+    consent_err_t       e;
     consent_rule_t      rule;
     consent_ruleset_t  *rs;
     FILE               *f;
@@ -229,13 +229,11 @@ load_rules(const char *path, const consent_purposes_t *ps,
             nl = end;
         }
 
-        msg = NULL;
         rc = consent_rule_parse((const unsigned char *) p, (size_t) (nl - p),
-                                ps, &rule, &msg);
+                                ps, &rule, &e);
 
         if (rc < 0) {
-            fprintf(stderr, "strip_cookie: %s:%u: %s\n", path, line,
-                    msg ? msg : "bad rule");
+            fprintf(stderr, "strip_cookie: %s:%u: %s\n", path, line, e.msg);
             return NULL;
         }
 

@@ -37,6 +37,9 @@ static int consent_json_syntax(consent_json_t *js);
 static void consent_json_ws(consent_json_t *js);
 static int consent_json_string(consent_json_t *js, unsigned char *out,
     size_t outlen, size_t *len);
+static int consent_json_unescape(consent_json_t *js, unsigned char *u);
+static int consent_utf8_encode(unsigned c, unsigned char *u);
+static int consent_json_utf8(consent_json_t *js, unsigned char *u);
 static int consent_json_hex4(const unsigned char *p, unsigned *v);
 static int consent_json_skip(consent_json_t *js);
 static int consent_json_number(consent_json_t *js, uint64_t *v,
@@ -120,8 +123,9 @@ static int
 consent_json_string(consent_json_t *js, unsigned char *out, size_t outlen,
     size_t *len)
 {
-    size_t          n, k, i;
-    unsigned        c, lo;
+    int             k, i;
+    size_t          n;
+    unsigned        c;
     unsigned char   u[4];
 
     n = 0;
@@ -145,77 +149,7 @@ consent_json_string(consent_json_t *js, unsigned char *out, size_t outlen,
         }
 
         if (c == '\\') {
-            if (js->end - js->p < 2) {
-                return consent_json_syntax(js);
-            }
-
-            c = js->p[1];
-            k = 1;
-
-            switch (c) {
-            case '"': case '\\': case '/':
-                u[0] = (unsigned char) c;
-                break;
-            case 'b': u[0] = '\b'; break;
-            case 'f': u[0] = '\f'; break;
-            case 'n': u[0] = '\n'; break;
-            case 'r': u[0] = '\r'; break;
-            case 't': u[0] = '\t'; break;
-
-            case 'u':
-                if (js->end - js->p < 6
-                    || consent_json_hex4(js->p + 2, &c) != 0)
-                {
-                    return consent_json_syntax(js);
-                }
-
-                if (c >= 0xdc00 && c <= 0xdfff) {
-                    return consent_json_syntax(js);
-                }
-
-                if (c >= 0xd800 && c <= 0xdbff) {
-                    if (js->end - js->p < 12 || js->p[6] != '\\'
-                        || js->p[7] != 'u'
-                        || consent_json_hex4(js->p + 8, &lo) != 0
-                        || lo < 0xdc00 || lo > 0xdfff)
-                    {
-                        return consent_json_syntax(js);
-                    }
-
-                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-                    js->p += 6;
-                }
-
-                if (c < 0x80) {
-                    u[0] = (unsigned char) c;
-
-                } else if (c < 0x800) {
-                    u[0] = (unsigned char) (0xc0 | (c >> 6));
-                    u[1] = (unsigned char) (0x80 | (c & 0x3f));
-                    k = 2;
-
-                } else if (c < 0x10000) {
-                    u[0] = (unsigned char) (0xe0 | (c >> 12));
-                    u[1] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
-                    u[2] = (unsigned char) (0x80 | (c & 0x3f));
-                    k = 3;
-
-                } else {
-                    u[0] = (unsigned char) (0xf0 | (c >> 18));
-                    u[1] = (unsigned char) (0x80 | ((c >> 12) & 0x3f));
-                    u[2] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
-                    u[3] = (unsigned char) (0x80 | (c & 0x3f));
-                    k = 4;
-                }
-
-                js->p += 4;
-                break;
-
-            default:
-                return consent_json_syntax(js);
-            }
-
-            js->p += 2;
+            k = consent_json_unescape(js, u);
 
         } else if (c < 0x80) {
             u[0] = (unsigned char) c;
@@ -223,37 +157,11 @@ consent_json_string(consent_json_t *js, unsigned char *out, size_t outlen,
             js->p++;
 
         } else {
-            /* UTF-8: the shortest form, no surrogates, up to U+10FFFF */
-            if (c >= 0xc2 && c <= 0xdf) {
-                k = 2;
-            } else if (c >= 0xe0 && c <= 0xef) {
-                k = 3;
-            } else if (c >= 0xf0 && c <= 0xf4) {
-                k = 4;
-            } else {
-                return consent_json_syntax(js);
-            }
+            k = consent_json_utf8(js, u);
+        }
 
-            if ((size_t) (js->end - js->p) < k) {
-                return consent_json_syntax(js);
-            }
-
-            for (i = 1; i < k; i++) {
-                if ((js->p[i] & 0xc0) != 0x80) {
-                    return consent_json_syntax(js);
-                }
-            }
-
-            if ((c == 0xe0 && js->p[1] < 0xa0)
-                || (c == 0xed && js->p[1] > 0x9f)
-                || (c == 0xf0 && js->p[1] < 0x90)
-                || (c == 0xf4 && js->p[1] > 0x8f))
-            {
-                return consent_json_syntax(js);
-            }
-
-            memcpy(u, js->p, k);
-            js->p += k;
+        if (k < 0) {
+            return -1;
         }
 
         for (i = 0; i < k; i++, n++) {
@@ -262,6 +170,150 @@ consent_json_string(consent_json_t *js, unsigned char *out, size_t outlen,
             }
         }
     }
+}
+
+
+/*
+ * The escape at js->p (on its '\\') into u as UTF-8, and js->p past it:
+ * the length written, or -1.  A syntax error leaves js->p on the '\\',
+ * where it is reported.
+ */
+
+static int
+consent_json_unescape(consent_json_t *js, unsigned char *u)
+{
+    int       k;
+    unsigned  c, lo;
+
+    if (js->end - js->p < 2) {
+        return consent_json_syntax(js);
+    }
+
+    c = js->p[1];
+    k = 1;
+
+    switch (c) {
+    case '"': case '\\': case '/':
+        u[0] = (unsigned char) c;
+        break;
+    case 'b': u[0] = '\b'; break;
+    case 'f': u[0] = '\f'; break;
+    case 'n': u[0] = '\n'; break;
+    case 'r': u[0] = '\r'; break;
+    case 't': u[0] = '\t'; break;
+
+    case 'u':
+        if (js->end - js->p < 6 || consent_json_hex4(js->p + 2, &c) != 0) {
+            return consent_json_syntax(js);
+        }
+
+        if (c >= 0xdc00 && c <= 0xdfff) {
+            return consent_json_syntax(js);
+        }
+
+        if (c >= 0xd800 && c <= 0xdbff) {
+            if (js->end - js->p < 12 || js->p[6] != '\\' || js->p[7] != 'u'
+                || consent_json_hex4(js->p + 8, &lo) != 0
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                return consent_json_syntax(js);
+            }
+
+            c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+            js->p += 6;
+        }
+
+        k = consent_utf8_encode(c, u);
+        js->p += 4;
+        break;
+
+    default:
+        return consent_json_syntax(js);
+    }
+
+    js->p += 2;
+
+    return k;
+}
+
+
+/* a code point up to U+10FFFF as UTF-8 into u: its length */
+
+static int
+consent_utf8_encode(unsigned c, unsigned char *u)
+{
+    if (c < 0x80) {
+        u[0] = (unsigned char) c;
+        return 1;
+    }
+
+    if (c < 0x800) {
+        u[0] = (unsigned char) (0xc0 | (c >> 6));
+        u[1] = (unsigned char) (0x80 | (c & 0x3f));
+        return 2;
+    }
+
+    if (c < 0x10000) {
+        u[0] = (unsigned char) (0xe0 | (c >> 12));
+        u[1] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+        u[2] = (unsigned char) (0x80 | (c & 0x3f));
+        return 3;
+    }
+
+    u[0] = (unsigned char) (0xf0 | (c >> 18));
+    u[1] = (unsigned char) (0x80 | ((c >> 12) & 0x3f));
+    u[2] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+    u[3] = (unsigned char) (0x80 | (c & 0x3f));
+    return 4;
+}
+
+
+/*
+ * Raw UTF-8 at js->p, a byte from 0x80 up, copied into u, and js->p past
+ * it: the length, or -1.  The shortest form, no surrogates, up to
+ * U+10FFFF.
+ */
+
+static int
+consent_json_utf8(consent_json_t *js, unsigned char *u)
+{
+    int       k, i;
+    unsigned  c;
+
+    c = *js->p;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+    } else {
+        return consent_json_syntax(js);
+    }
+
+    if (js->end - js->p < k) {
+        return consent_json_syntax(js);
+    }
+
+    for (i = 1; i < k; i++) {
+        if ((js->p[i] & 0xc0) != 0x80) {
+            return consent_json_syntax(js);
+        }
+    }
+
+    if ((c == 0xe0 && js->p[1] < 0xa0)
+        || (c == 0xed && js->p[1] > 0x9f)
+        || (c == 0xf0 && js->p[1] < 0x90)
+        || (c == 0xf4 && js->p[1] > 0x8f))
+    {
+        return consent_json_syntax(js);
+    }
+
+    memcpy(u, js->p, k);
+    js->p += k;
+
+    return k;
 }
 
 

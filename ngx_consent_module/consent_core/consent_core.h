@@ -1,15 +1,54 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The nginx-independent core: purpose sets, Cookie header parsing, rule
- * matching, the signed consent token, regions and regimes.  No nginx
- * headers here so that lua-free-tests/ can unit-test and fuzz every parser
- * with a plain C compiler.
+ * The nginx-independent core: what all of it shares (memory, spans,
+ * errors, purposes) and the parsers of the basics: the Cookie and
+ * Set-Cookie headers, rules, the API's request bodies, regions and
+ * regimes.  Every other concern has its own header: b64.h, id.h,
+ * secret.h, keys.h, token.h, psl.h, strip.h, expiry.h,
+ * permissions_policy.h, decide.h, record.h.  No nginx headers here so
+ * that lua-free-tests/ can unit-test and fuzz every parser with a plain C
+ * compiler.
  *
- * Conventions: inputs are (const unsigned char *p, size_t len) spans that
- * need not be NUL-terminated; outputs go to caller-owned buffers; the only
- * memory the core ever asks for comes from the caller's consent_alloc_t
- * (an nginx pool in the module, malloc in tests).
+ * Conventions, for every file of the core:
+ *
+ * Inputs are (const unsigned char *p, size_t len) spans that need not be
+ * NUL-terminated; outputs go to caller-owned buffers.
+ *
+ * Memory the core allocates comes from the caller's consent_alloc_t (an
+ * nginx pool in the module, malloc in tests) and is never freed by the
+ * core: it goes when the allocator's owner frees it all.  Two libraries
+ * keep memory of their own that no allocator of ours can give them; each
+ * time it is owned by one object and released by one call:
+ *   - OpenSSL's EVP_MD_CTXs, owned by a consent_keyring_t (keys.h) and
+ *     freed by consent_keyring_free();
+ *   - PCRE2's JIT code, owned by a consent_ruleset_t and freed by
+ *     consent_ruleset_free() (PCRE2's other memory is the allocator's).
+ *
+ * What a function takes as const it only reads.  An object with a cache
+ * that lookups fill (a rule set's memo of names, a key ring's cache of
+ * verified tokens) is passed to those lookups as non-const, and is for
+ * one thread at a time: in nginx, each worker process has its own copy.
+ *
+ * Results and errors:
+ *   - a call that can fail returns 0, or a count, an index or a length
+ *     (>= 0) where it has one to give, and -1 when it fails; a size_t
+ *     result, which cannot be -1, is 0 when nothing could be written
+ *     (consent_token_sign());
+ *   - where callers need to know why, err (a consent_err_t) says: a code
+ *     to branch on, a static message for people, the input at fault.
+ *     Callers branch on codes, never on messages;
+ *   - a few return their code itself, as it is the whole answer:
+ *     consent_token_verify() (CONSENT_TOKEN_*, 0 is OK),
+ *     consent_purposes_add() (a negative CONSENT_PURPOSE_*);
+ *   - "none" is not a failure: lookups give NULL or -1, predicates 0,
+ *     iterators 0 at the end, a parser of one line 0 for a blank line or
+ *     a comment (1 for an item);
+ *   - older interfaces still give a message alone (const char **err and
+ *     unsigned *err_line: consent_psl_parse()), or write it to the
+ *     caller's buffer (char *err, size_t errlen) when it quotes PCRE2
+ *     (consent_ruleset_add(), consent_ruleset_compile()); the API's body
+ *     parsers put theirs in the result (consent_choice_t).
  */
 
 #ifndef _CONSENT_CORE_H_INCLUDED_
@@ -32,6 +71,15 @@ typedef struct {
     const unsigned char       *data;
     size_t                     len;
 } consent_span_t;
+
+
+/* why a call failed: written on failure only, see the conventions above */
+typedef struct {
+    int                        code;         /* the function's _E_ code */
+    const char                *msg;          /* static, for people */
+    consent_span_t             at;           /* the input at fault */
+    unsigned                   line;         /* whole files: 1-based */
+} consent_err_t;
 
 
 /* purposes */
@@ -209,14 +257,28 @@ typedef struct {
 typedef struct consent_ruleset_s  consent_ruleset_t;
 
 /*
+ * consent_rule_parse() errors: err->code, with err->at the field at fault
+ * (empty, where it should have been, for a missing one)
+ */
+#define CONSENT_RULE_E_FIELD            1   /* a field after the option */
+#define CONSENT_RULE_E_NO_PURPOSE       2
+#define CONSENT_RULE_E_NO_VENDOR        3
+#define CONSENT_RULE_E_PATTERN          4   /* empty, bad byte, too long */
+#define CONSENT_RULE_E_REGEX            5   /* a construct rules may not use */
+#define CONSENT_RULE_E_UNKNOWN_PURPOSE  6
+#define CONSENT_RULE_E_VENDOR           7   /* too long or a bad byte */
+#define CONSENT_RULE_E_OPTION           8   /* not domain= */
+#define CONSENT_RULE_E_DOMAIN           9   /* a bad byte */
+
+/*
  * One rule line: "PATTERN PURPOSE VENDOR [domain=DOMAIN]", where PATTERN is
  * an exact name, "name*" for a prefix or "~regex" for a PCRE2 regex matched
  * against the whole name.  Blank lines and '#' comments give 0 and leave
  * *rule alone; a rule gives 1 with spans pointing into p; an error gives -1
- * and *err.
+ * and err (err->line is left to the caller, who knows it).
  */
 int consent_rule_parse(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_rule_t *rule, const char **err);
+    const consent_purposes_t *ps, consent_rule_t *rule, consent_err_t *err);
 
 consent_ruleset_t *consent_ruleset_create(const consent_alloc_t *a);
 /*
@@ -232,9 +294,10 @@ void consent_ruleset_free(consent_ruleset_t *rs);
 int consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen);
 /*
  * Exact name first, then the longest prefix, then the first regex in rule
- * order.  NULL when no rule names the cookie.
+ * order.  NULL when no rule names the cookie.  Writes the set's memo of
+ * names and PCRE2's match data: a set is for one thread at a time.
  */
-const consent_rule_t *consent_ruleset_match(const consent_ruleset_t *rs,
+const consent_rule_t *consent_ruleset_match(consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
 unsigned consent_ruleset_count(const consent_ruleset_t *rs);
 unsigned consent_ruleset_vendors(const consent_ruleset_t *rs);
@@ -250,123 +313,6 @@ const consent_rule_t *consent_ruleset_match_domain(
 /* vendor id by name, or -1 */
 int consent_ruleset_vendor_find(const consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
-
-
-/* base64url without padding */
-
-#define CONSENT_B64_ENCODED_LEN(n)  (((n) * 4 + 2) / 3)
-
-size_t consent_b64url_encode(const unsigned char *src, size_t len,
-    unsigned char *dst);
-/* decodes standard or url alphabet, padding optional; -1 on bad input */
-long consent_b64_decode(const unsigned char *src, size_t len,
-    unsigned char *dst, size_t dstlen);
-
-
-/* signing keys and the consent token */
-
-#define CONSENT_KEYS_MAX            16
-#define CONSENT_KID_MAX             16
-#define CONSENT_KEY_MIN             16
-#define CONSENT_KEY_MAX             64
-#define CONSENT_SUBJECT_MAX         64
-#define CONSENT_TOKEN_VERSION       1
-#define CONSENT_TOKEN_MAX_LEN       192
-
-typedef struct {
-    unsigned char              kid_len;
-    char                       kid[CONSENT_KID_MAX];
-    unsigned char              key_len;
-    unsigned char              key[CONSENT_KEY_MAX];
-    /* SHA-256 states with the HMAC pads already absorbed (EVP_MD_CTX) */
-    void                      *inner;
-    void                      *outer;
-} consent_key_t;
-
-/*
- * Tokens whose signature checked out recently, by their exact bytes:
- * a browser sends the same token on every request, and a hit costs one
- * constant-time comparison instead of an HMAC.
- */
-#define CONSENT_TOKEN_CACHE_SIZE    256
-
-typedef struct {
-    unsigned char              len;          /* 0: empty */
-    unsigned char              key;          /* index in the ring */
-    unsigned char              subject_off;
-    unsigned char              subject_len;
-    consent_mask_t             purposes;
-    uint32_t                   policy_version;
-    int64_t                    issued_at;
-    unsigned char              token[CONSENT_TOKEN_MAX_LEN];
-} consent_token_seen_t;
-
-typedef struct {
-    unsigned                   n;
-    consent_key_t              keys[CONSENT_KEYS_MAX];
-    void                      *scratch;      /* EVP_MD_CTX for one MAC */
-    consent_token_seen_t      *seen;         /* CONSENT_TOKEN_CACHE_SIZE */
-} consent_keyring_t;
-
-/*
- * "kid base64key" a line, '#' comments; the first key signs.  Returns 0, or
- * -1 with *err and *err_line.  A parsed ring holds OpenSSL contexts: give
- * it to consent_keyring_free() when done (also after an error).  A ring is
- * for one thread at a time.
- */
-int consent_keys_parse(const unsigned char *p, size_t len,
-    consent_keyring_t *ring, unsigned *err_line, const char **err);
-void consent_keyring_free(consent_keyring_t *ring);
-
-/*
- * A Redis password file's first line: "password", or "user password" for
- * a Redis 6 ACL user; trailing CR and spaces are not part of it.  0 with
- * the password (and the user, *user_len 0 if none) pointing into p, or -1
- * if there is no password or the user is empty.
- */
-int consent_secret_parse(const unsigned char *p, size_t len,
-    const unsigned char **user, size_t *user_len,
-    const unsigned char **password, size_t *password_len);
-
-typedef struct {
-    const consent_key_t       *key;          /* verify: the key that matched */
-    const unsigned char       *subject;
-    size_t                     subject_len;
-    consent_mask_t             purposes;
-    uint32_t                   policy_version;
-    int64_t                    issued_at;
-} consent_token_t;
-
-#define CONSENT_TOKEN_OK            0
-#define CONSENT_TOKEN_MALFORMED     1
-#define CONSENT_TOKEN_UNKNOWN_KEY   2
-#define CONSENT_TOKEN_BAD_SIGNATURE 3
-#define CONSENT_TOKEN_EXPIRED       4
-#define CONSENT_TOKEN_FUTURE        5
-
-/* subject ids: [A-Za-z0-9_-], 1 to CONSENT_SUBJECT_MAX */
-int consent_subject_valid(const unsigned char *p, size_t len);
-
-/*
- * Any subject id that may name a Redis key (consent_subject, consentctl):
- * [A-Za-z0-9._:@-], 1 to CONSENT_ID_MAX.  The ids of tokens are a subset.
- */
-#define CONSENT_ID_MAX              128
-int consent_id_valid(const unsigned char *p, size_t len);
-
-/*
- * "1.kid.subject.purposes.policy_version.issued_at.signature", purposes as
- * 8 lowercase hex digits, signature the base64url HMAC-SHA256 of everything
- * before its dot.  max_age 0 means no expiry; issued_at more than 5 minutes
- * ahead of now is refused.  On success tok->subject points into p.
- */
-int consent_token_verify(const unsigned char *p, size_t len,
-    const consent_keyring_t *ring, int64_t now, int64_t max_age,
-    consent_token_t *tok);
-/* signs with ring->keys[0]; returns the length, or 0 if out is too small */
-size_t consent_token_sign(const consent_keyring_t *ring,
-    const consent_token_t *tok, unsigned char *out, size_t outlen);
-const char *consent_token_strerror(int rc);
 
 
 /* the consent API's request body: a visitor's choice */

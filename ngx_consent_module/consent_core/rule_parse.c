@@ -11,8 +11,25 @@
 #include "consent_core.h"
 
 
-static int consent_regex_safe(const unsigned char *p, size_t len,
-    const char **err);
+/* a rule line's fields, split on blanks, up to the end of the line */
+typedef struct {
+    const unsigned char       *f[4];
+    size_t                     flen[4];
+    unsigned                   nf;
+} consent_rule_fields_t;
+
+
+static int consent_rule_error(consent_err_t *err, int code, const char *msg,
+    const unsigned char *at, size_t len);
+static int consent_rule_split(const unsigned char *p,
+    const unsigned char *end, consent_rule_fields_t *fl, consent_err_t *err);
+static int consent_rule_pattern(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err);
+static int consent_rule_vendor(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err);
+static int consent_rule_domain(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err);
+static const char *consent_regex_safe(const unsigned char *p, size_t len);
 
 
 #define consent_ws(c)  ((c) == ' ' || (c) == '\t' || (c) == '\r')
@@ -34,17 +51,28 @@ consent_vendor_char(unsigned char c)
 }
 
 
+static int
+consent_rule_error(consent_err_t *err, int code, const char *msg,
+    const unsigned char *at, size_t len)
+{
+    err->code = code;
+    err->msg = msg;
+    err->at.data = at;
+    err->at.len = len;
+
+    return -1;
+}
+
+
 int
 consent_rule_parse(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_rule_t *rule, const char **err)
+    const consent_purposes_t *ps, consent_rule_t *rule, consent_err_t *err)
 {
-    int                   purpose;
-    size_t                i, flen[4];
-    unsigned              nf;
-    const unsigned char  *end, *f[4];
+    int                    purpose;
+    const unsigned char   *end;
+    consent_rule_fields_t  fl;
 
     end = p + len;
-    nf = 0;
 
     while (p < end && consent_ws(*p)) {
         p++;
@@ -54,125 +82,195 @@ consent_rule_parse(const unsigned char *p, size_t len,
         return 0;
     }
 
+    if (consent_rule_split(p, end, &fl, err) != 0) {
+        return -1;
+    }
+
+    /* a missing field is empty, just after the last one */
+    if (fl.nf < 2) {
+        return consent_rule_error(err, CONSENT_RULE_E_NO_PURPOSE,
+                                  "missing purpose", fl.f[0] + fl.flen[0],
+                                  0);
+    }
+
+    if (fl.nf < 3) {
+        return consent_rule_error(err, CONSENT_RULE_E_NO_VENDOR,
+                                  "missing vendor", fl.f[1] + fl.flen[1], 0);
+    }
+
+    memset(rule, 0, sizeof(consent_rule_t));
+
+    if (consent_rule_pattern(fl.f[0], fl.flen[0], rule, err) != 0) {
+        return -1;
+    }
+
+    purpose = consent_purpose_find(ps, fl.f[1], fl.flen[1]);
+
+    if (purpose < 0) {
+        return consent_rule_error(err, CONSENT_RULE_E_UNKNOWN_PURPOSE,
+                                  "unknown purpose", fl.f[1], fl.flen[1]);
+    }
+
+    rule->purpose = (uint8_t) purpose;
+
+    if (consent_rule_vendor(fl.f[2], fl.flen[2], rule, err) != 0) {
+        return -1;
+    }
+
+    if (fl.nf == 4 && consent_rule_domain(fl.f[3], fl.flen[3], rule, err)
+                      != 0)
+    {
+        return -1;
+    }
+
+    return 1;
+}
+
+
+/* p is on the first field; a fifth field is an error */
+
+static int
+consent_rule_split(const unsigned char *p, const unsigned char *end,
+    consent_rule_fields_t *fl, consent_err_t *err)
+{
+    const unsigned char  *f;
+
+    fl->nf = 0;
+
     while (p < end && *p != '\n') {
 
-        if (nf == 4) {
-            *err = "unexpected field";
-            return -1;
-        }
-
-        f[nf] = p;
+        f = p;
 
         while (p < end && !consent_ws(*p) && *p != '\n') {
             p++;
         }
 
-        flen[nf] = (size_t) (p - f[nf]);
-        nf++;
+        if (fl->nf == 4) {
+            return consent_rule_error(err, CONSENT_RULE_E_FIELD,
+                                      "unexpected field", f,
+                                      (size_t) (p - f));
+        }
+
+        fl->f[fl->nf] = f;
+        fl->flen[fl->nf] = (size_t) (p - f);
+        fl->nf++;
 
         while (p < end && consent_ws(*p)) {
             p++;
         }
     }
 
-    if (nf < 2) {
-        *err = "missing purpose";
-        return -1;
-    }
+    return 0;
+}
 
-    if (nf < 3) {
-        *err = "missing vendor";
-        return -1;
-    }
 
-    memset(rule, 0, sizeof(consent_rule_t));
+static int
+consent_rule_pattern(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err)
+{
+    size_t       i;
+    const char  *unsafe;
 
-    if (f[0][0] == '~') {
+    if (f[0] == '~') {
         rule->kind = CONSENT_RULE_REGEX;
-        rule->pattern = f[0] + 1;
-        rule->pattern_len = flen[0] - 1;
+        rule->pattern = f + 1;
+        rule->pattern_len = flen - 1;
 
         if (rule->pattern_len == 0) {
-            *err = "empty regex";
-            return -1;
+            return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
+                                      "empty regex", f, flen);
         }
 
-        if (consent_regex_safe(rule->pattern, rule->pattern_len, err) != 0) {
-            return -1;
+        unsafe = consent_regex_safe(rule->pattern, rule->pattern_len);
+
+        if (unsafe) {
+            return consent_rule_error(err, CONSENT_RULE_E_REGEX, unsafe, f,
+                                      flen);
         }
 
     } else {
-        rule->pattern = f[0];
-        rule->pattern_len = flen[0];
+        rule->pattern = f;
+        rule->pattern_len = flen;
         rule->kind = CONSENT_RULE_EXACT;
 
-        if (f[0][flen[0] - 1] == '*') {
+        if (f[flen - 1] == '*') {
             rule->kind = CONSENT_RULE_PREFIX;
             rule->pattern_len--;
 
             if (rule->pattern_len == 0) {
-                *err = "empty prefix";
-                return -1;
+                return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
+                                          "empty prefix", f, flen);
             }
         }
 
         for (i = 0; i < rule->pattern_len; i++) {
             if (!consent_name_char(rule->pattern[i])) {
-                *err = "invalid character in cookie name";
-                return -1;
+                return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
+                                          "invalid character in cookie name",
+                                          f, flen);
             }
         }
     }
 
     if (rule->pattern_len > CONSENT_NAME_MAX) {
-        *err = "pattern too long";
-        return -1;
+        return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
+                                  "pattern too long", f, flen);
     }
 
-    purpose = consent_purpose_find(ps, f[1], flen[1]);
+    return 0;
+}
 
-    if (purpose < 0) {
-        *err = "unknown purpose";
-        return -1;
+
+static int
+consent_rule_vendor(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err)
+{
+    size_t  i;
+
+    if (flen > CONSENT_VENDOR_MAX) {
+        return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
+                                  "vendor name too long", f, flen);
     }
 
-    rule->purpose = (uint8_t) purpose;
-
-    if (flen[2] > CONSENT_VENDOR_MAX) {
-        *err = "vendor name too long";
-        return -1;
-    }
-
-    for (i = 0; i < flen[2]; i++) {
-        if (!consent_vendor_char(f[2][i])) {
-            *err = "invalid character in vendor name";
-            return -1;
+    for (i = 0; i < flen; i++) {
+        if (!consent_vendor_char(f[i])) {
+            return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
+                                      "invalid character in vendor name", f,
+                                      flen);
         }
     }
 
-    rule->vendor = f[2];
-    rule->vendor_len = flen[2];
+    rule->vendor = f;
+    rule->vendor_len = flen;
 
-    if (nf == 4) {
-        if (flen[3] <= 7 || memcmp(f[3], "domain=", 7) != 0) {
-            *err = "unknown option (only \"domain=\" is allowed)";
-            return -1;
-        }
+    return 0;
+}
 
-        rule->domain = f[3] + 7;
-        rule->domain_len = flen[3] - 7;
 
-        for (i = 0; i < rule->domain_len; i++) {
-            if (!consent_vendor_char(rule->domain[i])
-                || rule->domain[i] == '_')
-            {
-                *err = "invalid character in domain";
-                return -1;
-            }
+static int
+consent_rule_domain(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err)
+{
+    size_t  i;
+
+    if (flen <= 7 || memcmp(f, "domain=", 7) != 0) {
+        return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                  "unknown option (only \"domain=\" is "
+                                  "allowed)", f, flen);
+    }
+
+    rule->domain = f + 7;
+    rule->domain_len = flen - 7;
+
+    for (i = 0; i < rule->domain_len; i++) {
+        if (!consent_vendor_char(rule->domain[i]) || rule->domain[i] == '_') {
+            return consent_rule_error(err, CONSENT_RULE_E_DOMAIN,
+                                      "invalid character in domain", f,
+                                      flen);
         }
     }
 
-    return 1;
+    return 0;
 }
 
 
@@ -181,10 +279,11 @@ consent_rule_parse(const unsigned char *p, size_t len,
  * without \E, an extended-mode comment or a backtracking verb could eat
  * the wrapper that follows it, and a reference to a group by number or
  * name would point at another rule's group once the rules are joined.
+ * Returns NULL, or what is not allowed.
  */
 
-static int
-consent_regex_safe(const unsigned char *p, size_t len, const char **err)
+static const char *
+consent_regex_safe(const unsigned char *p, size_t len)
 {
     size_t         i, j;
     unsigned char  c;
@@ -193,15 +292,13 @@ consent_regex_safe(const unsigned char *p, size_t len, const char **err)
 
         if (p[i] == '\\') {
             if (p[i + 1] == 'Q' || p[i + 1] == 'E') {
-                *err = "\\Q and \\E are not allowed in a rule regex";
-                return -1;
+                return "\\Q and \\E are not allowed in a rule regex";
             }
 
             if ((p[i + 1] >= '1' && p[i + 1] <= '9') || p[i + 1] == 'g'
                 || p[i + 1] == 'k')
             {
-                *err = "back references are not allowed in a rule regex";
-                return -1;
+                return "back references are not allowed in a rule regex";
             }
 
             i++;
@@ -213,8 +310,7 @@ consent_regex_safe(const unsigned char *p, size_t len, const char **err)
         }
 
         if (p[i + 1] == '*') {
-            *err = "verbs like (*...) are not allowed in a rule regex";
-            return -1;
+            return "verbs like (*...) are not allowed in a rule regex";
         }
 
         if (p[i + 1] != '?') {
@@ -236,16 +332,14 @@ consent_regex_safe(const unsigned char *p, size_t len, const char **err)
                 || (c == '<' && i + 3 < len && p[i + 3] != '='
                     && p[i + 3] != '!'))
             {
-                *err = "named groups, group references and callouts are "
+                return "named groups, group references and callouts are "
                        "not allowed in a rule regex";
-                return -1;
             }
         }
 
         for (j = i + 2; j < len; j++) {
             if (p[j] == 'x') {
-                *err = "extended mode (?x) is not allowed in a rule regex";
-                return -1;
+                return "extended mode (?x) is not allowed in a rule regex";
             }
 
             if (!((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z')
@@ -256,5 +350,5 @@ consent_regex_safe(const unsigned char *p, size_t len, const char **err)
         }
     }
 
-    return 0;
+    return NULL;
 }

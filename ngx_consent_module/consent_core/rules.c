@@ -8,7 +8,13 @@
  *                  lookup is one binary search per name byte;
  *   regexes      - one PCRE2 alternation, JIT-compiled, each branch ending
  *                  in (*MARK:n) so the match tells which rule it was.
- * All memory comes from the caller's allocator, PCRE2's included.
+ * All memory comes from the caller's allocator, PCRE2's included, but for
+ * the JIT code, which consent_ruleset_free() releases.
+ *
+ * A set is built once and then only matched against, but matching writes
+ * the memo of names and PCRE2's match data: consent_ruleset_match() takes
+ * the set as non-const, and a set is for one thread at a time (in nginx,
+ * each worker process has its own copy after fork).
  */
 
 #include <string.h>
@@ -85,7 +91,10 @@ struct consent_ruleset_s {
 
     unsigned                   nregex;
     pcre2_general_context     *gctx;
+    /* from gctx: compiled code comes from the allocator too */
+    pcre2_compile_context     *cctx;
     pcre2_code                *re;
+    /* written by every regex match, as memo is by every lookup */
     pcre2_match_data          *md;
     pcre2_match_context       *mctx;
     int                        jit;
@@ -107,7 +116,7 @@ static int consent_compile_exact(consent_ruleset_t *rs);
 static int consent_compile_trie(consent_ruleset_t *rs);
 static int consent_compile_regex(consent_ruleset_t *rs, char *err,
     size_t errlen);
-static const consent_rule_t *consent_match_slow(const consent_ruleset_t *rs,
+static const consent_rule_t *consent_match_slow(consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
 static int consent_compile_domains(consent_ruleset_t *rs);
 static uint32_t consent_hash_lower(const unsigned char *p, size_t len);
@@ -275,8 +284,17 @@ consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
     }
 
     if (rule->kind == CONSENT_RULE_REGEX) {
+        if (rs->cctx == NULL) {
+            rs->cctx = pcre2_compile_context_create(rs->gctx);
+            if (rs->cctx == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+
+        /* alone, so that a bad one is reported with its own line */
         re = pcre2_compile(rule->pattern, rule->pattern_len, 0, &rc, &off,
-                           NULL);
+                           rs->cctx);
         if (re == NULL) {
             pcre2_get_error_message(rc, msg, sizeof(msg));
             snprintf(err, errlen, "bad regex: %s at offset %zu", msg,
@@ -554,7 +572,6 @@ consent_compile_regex(consent_ruleset_t *rs, char *err, size_t errlen)
     PCRE2_SIZE             off;
     unsigned char         *pat, *p;
     consent_rule_t        *r;
-    pcre2_compile_context *cctx;
     unsigned char          msg[128];
 
     if (rs->nregex == 0) {
@@ -602,13 +619,13 @@ consent_compile_regex(consent_ruleset_t *rs, char *err, size_t errlen)
 
     *p++ = ')';
 
-    cctx = pcre2_compile_context_create(rs->gctx);
-    if (cctx == NULL) {
+    /* made by consent_ruleset_add() with the first regex */
+    if (rs->cctx == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
 
-    rs->re = pcre2_compile(pat, (size_t) (p - pat), 0, &rc, &off, cctx);
+    rs->re = pcre2_compile(pat, (size_t) (p - pat), 0, &rc, &off, rs->cctx);
     if (rs->re == NULL) {
         pcre2_get_error_message(rc, msg, sizeof(msg));
         snprintf(err, errlen, "bad regex alternation: %s at offset %zu", msg,
@@ -634,7 +651,7 @@ consent_compile_regex(consent_ruleset_t *rs, char *err, size_t errlen)
 
 
 const consent_rule_t *
-consent_ruleset_match(const consent_ruleset_t *rs, const unsigned char *name,
+consent_ruleset_match(consent_ruleset_t *rs, const unsigned char *name,
     size_t len)
 {
     uint32_t               h, hash, cur;
@@ -686,7 +703,7 @@ consent_ruleset_match(const consent_ruleset_t *rs, const unsigned char *name,
 
 
 static const consent_rule_t *
-consent_match_slow(const consent_ruleset_t *rs, const unsigned char *name,
+consent_match_slow(consent_ruleset_t *rs, const unsigned char *name,
     size_t len)
 {
     int                         rc;

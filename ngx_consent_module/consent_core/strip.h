@@ -22,7 +22,7 @@ typedef const consent_rule_t *(*consent_rule_active_pt)(void *data,
 typedef int (*consent_stripped_pt)(void *data, const consent_cookie_t *c);
 
 typedef struct {
-    const consent_ruleset_t   *rules;
+    consent_ruleset_t         *rules;        /* matching writes its memo */
     consent_mask_t             granted;
     /* the consent cookie: never stripped */
     const unsigned char       *keep;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "consentctl.h"
+#include "id.h"
 
 
 static void ctl_usage(FILE *f);

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "consent_core.h"
+#include "record.h"
 
 
 #define CONSENTCTL_VERSION          "1.0.0"
@@ -83,7 +84,7 @@ typedef int (*ctl_batch_pt)(ctl_t *ctl, void *data);
 /*
  * A write to one subject (set, erase): its record, the receipts stream
  * and the invalidation channel, with the argv of the receipt and of the
- * invalidation, which every such write sends.
+ * invalidation, which every such write sends (record.h lays them out).
  */
 typedef struct {
     char                      *key;
@@ -93,12 +94,14 @@ typedef struct {
     size_t                     log_len;
     size_t                     inval_len;
 
-    char                       vbuf[24];
-    char                       tbuf[24];
-    const char                *xadd[17];
-    size_t                     xadd_len[17];
-    const char                *pub[3];
-    size_t                     pub_len[3];
+    consent_write_t            write;
+    unsigned char              scratch[CONSENT_XADD_SCRATCH];
+    int                        xadd_argc;
+    const char                *xadd[CONSENT_XADD_ARGS];
+    size_t                     xadd_len[CONSENT_XADD_ARGS];
+    int                        pub_argc;
+    const char                *pub[CONSENT_PUBLISH_ARGS];
+    size_t                     pub_len[CONSENT_PUBLISH_ARGS];
 } ctl_subject_write_t;
 
 
@@ -132,7 +135,7 @@ int ctl_parse_long(const char *s, long min, long max, long *out);
 /* consentctl_redis.c */
 int ctl_connect(ctl_t *ctl);
 void ctl_disconnect(ctl_t *ctl);
-char *ctl_key(ctl_t *ctl, const char *name, const char *id, size_t *len);
+char *ctl_key(ctl_t *ctl, unsigned kind, const char *id, size_t *len);
 redisReply *ctl_command(ctl_t *ctl, int argc, const char **argv,
     const size_t *argvlen);
 int ctl_reply_error(ctl_t *ctl, const redisReply *r, const char *what);

@@ -96,22 +96,16 @@ int
 ctl_purpose_next(const char **pos, const char *end, const char **name,
     size_t *len)
 {
-    const char  *p;
+    int                   rc;
+    const unsigned char  *p, *n;
 
-    p = *pos;
+    p = (const unsigned char *) *pos;
 
-    while (p < end && (*p == ',' || *p == ' ')) {
-        p++;
-    }
+    rc = consent_record_purpose_next(&p, (const unsigned char *) end, &n,
+                                     len);
 
-    *name = p;
+    *pos = (const char *) p;
+    *name = (const char *) n;
 
-    while (p < end && *p != ',' && *p != ' ') {
-        p++;
-    }
-
-    *len = p - *name;
-    *pos = p;
-
-    return *len != 0;
+    return rc;
 }

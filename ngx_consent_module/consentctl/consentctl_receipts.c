@@ -92,7 +92,7 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
     w.subject_len = strlen(pos[0]);
 
     if (!keep) {
-        w.key = ctl_key(ctl, "log", NULL, &w.key_len);
+        w.key = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w.key_len);
         w.argv = malloc((CTL_BATCH + 2) * sizeof(const char *));
         w.argvlen = malloc((CTL_BATCH + 2) * sizeof(size_t));
 
@@ -178,15 +178,15 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
             goto done;
         }
 
-        ctl_subject_write_receipt(&w, id, "erase", "", v < 0 ? 0 : v,
-                                  time(NULL));
+        ctl_subject_write_receipt(&w, id, CONSENT_ACTION_ERASE, "",
+                                  v < 0 ? 0 : v, time(NULL));
 
-        cmds[n].argc = 17;
+        cmds[n].argc = w.xadd_argc;
         cmds[n].argv = w.xadd;
         cmds[n++].argvlen = w.xadd_len;
     }
 
-    cmds[n].argc = 3;
+    cmds[n].argc = w.pub_argc;
     cmds[n].argv = w.pub;
     cmds[n++].argvlen = w.pub_len;
 
@@ -234,7 +234,7 @@ ctl_receipts(ctl_t *ctl, int argc, char **argv)
     w.subject = pos[0];
     w.subject_len = strlen(pos[0]);
 
-    w.key = ctl_key(ctl, "log", NULL, &w.key_len);
+    w.key = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w.key_len);
     if (w.key == NULL) {
         return CTL_ERROR;
     }
@@ -259,7 +259,9 @@ ctl_receipt_mine(const ctl_walk_t *w, const redisReply *fields)
         k = fields->element[i];
         v = fields->element[i + 1];
 
-        if (k->len == 7 && memcmp(k->str, "subject", 7) == 0) {
+        if (k->len == sizeof(CONSENT_RECEIPT_F_SUBJECT) - 1
+            && memcmp(k->str, CONSENT_RECEIPT_F_SUBJECT, k->len) == 0)
+        {
             return v->len == w->subject_len
                    && memcmp(v->str, w->subject, v->len) == 0;
         }

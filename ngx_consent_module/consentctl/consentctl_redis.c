@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "consentctl.h"
+#include "secret.h"
 
 
 #define CTL_SECRET_MAX              1024
@@ -179,32 +180,36 @@ done:
 }
 
 
-/* prefix + name + id, NUL-terminated; NULL after a message */
+/* a key (CONSENT_REDIS_*), NUL-terminated; NULL after a message */
 
 char *
-ctl_key(ctl_t *ctl, const char *name, const char *id, size_t *len)
+ctl_key(ctl_t *ctl, unsigned kind, const char *id, size_t *len)
 {
+    long     n;
     char    *key;
-    size_t   nlen, ilen;
+    size_t   size, ilen;
 
-    nlen = strlen(name);
     ilen = id ? strlen(id) : 0;
+    size = consent_redis_key_size(kind, ctl->prefix_len, ilen);
 
-    key = malloc(ctl->prefix_len + nlen + ilen + 1);
+    key = size ? malloc(size) : NULL;
     if (key == NULL) {
         ctl_error("out of memory");
         return NULL;
     }
 
-    memcpy(key, ctl->prefix, ctl->prefix_len);
-    memcpy(key + ctl->prefix_len, name, nlen);
+    n = consent_redis_key(kind, (const unsigned char *) ctl->prefix,
+                          ctl->prefix_len, (const unsigned char *) id, ilen,
+                          (unsigned char *) key, size);
 
-    if (ilen) {
-        memcpy(key + ctl->prefix_len + nlen, id, ilen);
+    /* the size asked for always fits: only an unknown kind fails */
+    if (n < 0) {
+        ctl_error("no key of kind %u", kind);
+        free(key);
+        return NULL;
     }
 
-    *len = ctl->prefix_len + nlen + ilen;
-    key[*len] = '\0';
+    *len = (size_t) n;
 
     return key;
 }

@@ -70,8 +70,6 @@ static int ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule);
 static int ctl_vendor_unknown(ctl_vendors_t *vs, const char *name);
 static int ctl_vendor_like(const char *a, size_t alen, const char *b,
     size_t blen);
-static void ctl_rules_publish(const char **pub, size_t *pub_len,
-    const char *inval, size_t ilen);
 static int ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed,
     int *aborted);
 
@@ -139,7 +137,7 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    key = ctl_key(ctl, "rules:disabled", NULL, &len);
+    key = ctl_key(ctl, CONSENT_REDIS_RULES_DISABLED, NULL, &len);
     if (key == NULL) {
         goto done;
     }
@@ -354,8 +352,9 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
     ctl_vendors_t *vs)
 {
     int              rc;
-    const char      *p, *end, *nl, *err;
+    const char      *p, *end, *nl;
     unsigned long    line;
+    consent_err_t    err;
     consent_rule_t   rule;
 
     p = buf;
@@ -370,13 +369,12 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
             nl = end;
         }
 
-        err = NULL;
         rc = consent_rule_parse((const unsigned char *) p, nl - p,
                                 &ctl->purposes, &rule, &err);
 
         if (rc < 0) {
-            ctl_error("%s:%lu: %s%s", path, line, err ? err : "invalid rule",
-                      err && strcmp(err, "unknown purpose") == 0
+            ctl_error("%s:%lu: %s%s", path, line, err.msg,
+                      err.code == CONSENT_RULE_E_UNKNOWN_PURPOSE
                       ? " (add it with --purposes)" : "");
             return CTL_ERROR;
         }
@@ -455,17 +453,18 @@ ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
 redisReply *
 ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len)
 {
-    size_t       i;
-    const char  *argv[2];
-    size_t       argvlen[2];
-    redisReply  *r;
+    int              n;
+    size_t           i;
+    const char      *argv[CONSENT_SMEMBERS_ARGS];
+    size_t           argvlen[CONSENT_SMEMBERS_ARGS];
+    redisReply      *r;
+    consent_span_t   k;
 
-    argv[0] = "SMEMBERS";
-    argvlen[0] = 8;
-    argv[1] = key;
-    argvlen[1] = len;
+    k.data = (const unsigned char *) key;
+    k.len = len;
+    n = consent_rules_disabled_argv(&k, argv, argvlen);
 
-    r = ctl_command(ctl, 2, argv, argvlen);
+    r = ctl_command(ctl, n, argv, argvlen);
     if (r == NULL) {
         return NULL;
     }
@@ -584,8 +583,8 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
     changed = 0;
     aborted = 0;
 
-    sw.key = ctl_key(ctl, "rules:disabled", NULL, &sw.klen);
-    sw.inval = ctl_key(ctl, "inval", NULL, &sw.ilen);
+    sw.key = ctl_key(ctl, CONSENT_REDIS_RULES_DISABLED, NULL, &sw.klen);
+    sw.inval = ctl_key(ctl, CONSENT_REDIS_INVAL, NULL, &sw.ilen);
 
     if (sw.key == NULL || sw.inval == NULL) {
         goto done;
@@ -703,12 +702,13 @@ ctl_vendor_like(const char *a, size_t alen, const char *b, size_t blen)
 static int
 ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
 {
-    int           n, rc;
-    size_t        i;
-    ctl_cmd_t     cmds[2];
-    redisReply   *m, *r, *e;
-    const char  **srem, *pub[3];
-    size_t       *srem_len, pub_len[3];
+    int              n, rc;
+    size_t           i;
+    ctl_cmd_t        cmds[2];
+    redisReply      *m, *r, *e;
+    const char     **srem, *pub[CONSENT_PUBLISH_ARGS];
+    size_t          *srem_len, pub_len[CONSENT_PUBLISH_ARGS];
+    consent_span_t   inval;
 
     *aborted = 0;
     *changed = 0;
@@ -774,9 +774,11 @@ ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
         cmds[i++].argvlen = srem_len;
     }
 
-    ctl_rules_publish(pub, pub_len, sw->inval, sw->ilen);
+    /* every worker of every node rereads the set */
+    inval.data = (const unsigned char *) sw->inval;
+    inval.len = sw->ilen;
 
-    cmds[i].argc = 3;
+    cmds[i].argc = consent_inval_rules_argv(&inval, pub, pub_len);
     cmds[i].argv = pub;
     cmds[i++].argvlen = pub_len;
 
@@ -799,19 +801,4 @@ done:
     freeReplyObject(m);
 
     return rc;
-}
-
-
-/* PUBLISH <prefix>inval *rules: every worker of every node rereads the set */
-
-static void
-ctl_rules_publish(const char **pub, size_t *pub_len, const char *inval,
-    size_t ilen)
-{
-    pub[0] = "PUBLISH";
-    pub_len[0] = 7;
-    pub[1] = inval;
-    pub_len[1] = ilen;
-    pub[2] = "*rules";
-    pub_len[2] = 6;
 }

@@ -64,8 +64,8 @@ ctl_stats(ctl_t *ctl, int argc, char **argv)
     xlen = NULL;
     members = NULL;
 
-    log = ctl_key(ctl, "log", NULL, &llen);
-    dis = ctl_key(ctl, "rules:disabled", NULL, &dlen);
+    log = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &llen);
+    dis = ctl_key(ctl, CONSENT_REDIS_RULES_DISABLED, NULL, &dlen);
 
     if (log == NULL || dis == NULL) {
         goto done;
@@ -164,29 +164,15 @@ ctl_stats_subjects(ctl_t *ctl, ctl_counts_t *c)
 {
     int          rc;
     char        *pattern, cursor[32], count[24];
-    size_t       i, n, argvlen[6];
+    size_t       n, argvlen[6];
     const char  *argv[6];
     redisReply  *r;
 
     /* the prefix is matched literally: its glob characters escaped */
-    pattern = malloc(ctl->prefix_len * 2 + sizeof("s:*"));
+    pattern = ctl_key(ctl, CONSENT_REDIS_SUBJECTS, NULL, &n);
     if (pattern == NULL) {
-        ctl_error("out of memory");
         return -1;
     }
-
-    n = 0;
-
-    for (i = 0; i < ctl->prefix_len; i++) {
-        if (strchr("*?[]\\", ctl->prefix[i])) {
-            pattern[n++] = '\\';
-        }
-
-        pattern[n++] = ctl->prefix[i];
-    }
-
-    memcpy(pattern + n, "s:*", 4);
-    n += 3;
 
     memcpy(cursor, "0", 2);
 
@@ -280,8 +266,8 @@ ctl_stats_batch(ctl_t *ctl, const redisReply *keys, ctl_counts_t *c)
         argvlen[0] = 4;
         argv[1] = k->str;
         argvlen[1] = k->len;
-        argv[2] = "p";
-        argvlen[2] = 1;
+        argv[2] = CONSENT_RECORD_F_P;
+        argvlen[2] = sizeof(CONSENT_RECORD_F_P) - 1;
         cmd.argc = 3;
 
         if (ctl_pipeline_send(ctl, 1, &cmd) != 0) {
@@ -335,29 +321,15 @@ ctl_stats_batch(ctl_t *ctl, const redisReply *keys, ctl_counts_t *c)
 static void
 ctl_stats_record(ctl_t *ctl, const redisReply *p, ctl_counts_t *c)
 {
-    int              i, unknown;
-    size_t           len;
-    unsigned         b;
-    const char      *pos, *end, *name;
+    unsigned         b, unknown;
     consent_mask_t   mask;
 
     c->subjects++;
 
-    mask = CONSENT_BIT(CONSENT_P_NECESSARY);
-    unknown = 0;
-    pos = p->str;
-    end = p->str + p->len;
-
-    while (ctl_purpose_next(&pos, end, &name, &len)) {
-        i = consent_purpose_find(&ctl->purposes, (const unsigned char *) name,
-                                 len);
-        if (i < 0) {
-            unknown = 1;
-            continue;
-        }
-
-        mask |= CONSENT_BIT(i);
-    }
+    /* "p" as the module reads it */
+    unknown = consent_record_purposes(&ctl->purposes,
+                                      (const unsigned char *) p->str, p->len,
+                                      &mask, NULL, NULL);
 
     for (b = 0; b < ctl->purposes.n; b++) {
         if (mask & CONSENT_BIT(b)) {
@@ -365,7 +337,8 @@ ctl_stats_record(ctl_t *ctl, const redisReply *p, ctl_counts_t *c)
         }
     }
 
-    c->unknown += unknown;
+    /* records naming any purpose not known, not the names */
+    c->unknown += (unknown != 0);
 }
 
 
@@ -432,7 +405,10 @@ ctl_stats_receipt(ctl_t *ctl, const char *key, size_t len, int newest,
     if (f->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < f->elements; i += 2) {
             if (f->element[i]->type == REDIS_REPLY_STRING
-                && f->element[i]->len == 1 && f->element[i]->str[0] == 't'
+                && f->element[i]->len == sizeof(CONSENT_RECEIPT_F_T) - 1
+                && memcmp(f->element[i]->str, CONSENT_RECEIPT_F_T,
+                          f->element[i]->len)
+                   == 0
                 && ctl_reply_uint(f->element[i + 1], 0x7fffffffffffffffULL,
                                   &n)
                    == 0)

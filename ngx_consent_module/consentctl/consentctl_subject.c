@@ -16,21 +16,7 @@
 #include <time.h>
 
 #include "consentctl.h"
-
-
-typedef struct {
-    const char                *data;             /* NULL: absent */
-    size_t                     len;
-} ctl_str_t;
-
-
-typedef struct {
-    ctl_str_t                  p;
-    ctl_str_t                  v;
-    ctl_str_t                  t;
-    ctl_str_t                  src;
-    ctl_str_t                  gpc;
-} ctl_record_t;
+#include "hiredis_reply.h"
 
 
 static int ctl_subject_get(ctl_t *ctl, int argc, char **argv);
@@ -38,9 +24,11 @@ static int ctl_subject_set(ctl_t *ctl, int argc, char **argv);
 static int ctl_set_purposes(ctl_t *ctl, const char *list, char *out,
     size_t size);
 static int ctl_set_write(ctl_t *ctl, const char *id, const char *names,
-    long version, time_t now, long *used, int *aborted);
+    long version, time_t now, consent_write_t *written, int *aborted);
 static int ctl_print_record(ctl_t *ctl, const char *id,
-    const ctl_record_t *rec);
+    const consent_record_t *rec);
+static void ctl_print_unknown(void *data, const unsigned char *name,
+    size_t len);
 
 
 int
@@ -69,13 +57,14 @@ ctl_subject(ctl_t *ctl, int argc, char **argv)
 static int
 ctl_subject_get(ctl_t *ctl, int argc, char **argv)
 {
-    int            rc;
-    char          *key, *pos[1];
-    size_t         i, len, argvlen[2];
-    ctl_str_t     *f;
-    const char    *argv2[2];
-    redisReply    *r, *k, *v;
-    ctl_record_t   rec;
+    int                rc, n;
+    char              *key, *pos[1];
+    size_t             len, argvlen[CONSENT_HGETALL_ARGS];
+    const char        *argv2[CONSENT_HGETALL_ARGS];
+    redisReply        *r;
+    consent_err_t      err;
+    consent_span_t     k;
+    consent_record_t   rec;
 
     rc = ctl_subject_args("subject get ID", argc, argv, NULL, pos, 1);
     if (rc != CTL_OK) {
@@ -86,17 +75,16 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
         return CTL_ERROR;
     }
 
-    key = ctl_key(ctl, "s:", pos[0], &len);
+    key = ctl_key(ctl, CONSENT_REDIS_SUBJECT, pos[0], &len);
     if (key == NULL) {
         return CTL_ERROR;
     }
 
-    argv2[0] = "HGETALL";
-    argvlen[0] = 7;
-    argv2[1] = key;
-    argvlen[1] = len;
+    k.data = (const unsigned char *) key;
+    k.len = len;
+    n = consent_record_get_argv(&k, argv2, argvlen);
 
-    r = ctl_command(ctl, 2, argv2, argvlen);
+    r = ctl_command(ctl, n, argv2, argvlen);
     if (r == NULL) {
         free(key);
         return CTL_ERROR;
@@ -118,50 +106,22 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
         return CTL_ERROR;
     }
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+    /* read as the module reads it; what it would refuse is shown too */
+    if (r->type != REDIS_REPLY_ARRAY
+        || (consent_record_parse(r, r->elements, consent_hiredis_element,
+                                 &ctl->purposes, NULL, NULL, &rec, &err)
+            != 0
+            && err.code == CONSENT_RECORD_E_ODD))
+    {
         ctl_error("redis at %s: HGETALL: unexpected reply", ctl->addr);
         freeReplyObject(r);
         return CTL_ERROR;
     }
 
-    if (r->elements == 0) {
+    if (!rec.found) {
         ctl_error("subject \"%s\": not found", pos[0]);
         freeReplyObject(r);
         return CTL_ERROR;
-    }
-
-    memset(&rec, 0, sizeof(ctl_record_t));
-
-    for (i = 0; i < r->elements; i += 2) {
-        k = r->element[i];
-        v = r->element[i + 1];
-
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-
-        f = NULL;
-
-        if (k->len == 1 && k->str[0] == 'p') {
-            f = &rec.p;
-
-        } else if (k->len == 1 && k->str[0] == 'v') {
-            f = &rec.v;
-
-        } else if (k->len == 1 && k->str[0] == 't') {
-            f = &rec.t;
-
-        } else if (k->len == 3 && memcmp(k->str, "src", 3) == 0) {
-            f = &rec.src;
-
-        } else if (k->len == 3 && memcmp(k->str, "gpc", 3) == 0) {
-            f = &rec.gpc;
-        }
-
-        if (f) {
-            f->data = v->str;
-            f->len = v->len;
-        }
     }
 
     rc = ctl_print_record(ctl, pos[0], &rec);
@@ -179,13 +139,10 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
  */
 
 static int
-ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
+ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
 {
-    int                  i, bad_p, bad_v, bad_t;
-    size_t               len;
-    const char          *p, *end, *name;
-    consent_mask_t       mask;
-    unsigned long long   n;
+    int              i, bad_p, bad_v, bad_t;
+    consent_mask_t   mask;
 
     bad_p = (rec->p.data == NULL);
     bad_v = 0;
@@ -196,19 +153,9 @@ ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
     printf(",\"purposes\":[\"necessary\"");
 
     /* known names in the order of the purpose set, then the others */
-    mask = CONSENT_BIT(CONSENT_P_NECESSARY);
-
     if (rec->p.data) {
-        p = rec->p.data;
-        end = p + rec->p.len;
-
-        while (ctl_purpose_next(&p, end, &name, &len)) {
-            i = consent_purpose_find(&ctl->purposes,
-                                     (const unsigned char *) name, len);
-            if (i >= 0) {
-                mask |= CONSENT_BIT(i);
-            }
-        }
+        (void) consent_record_purposes(&ctl->purposes, rec->p.data,
+                                       rec->p.len, &mask, NULL, NULL);
 
         for (i = 1; i < (int) ctl->purposes.n; i++) {
             if (mask & CONSENT_BIT(i)) {
@@ -217,25 +164,15 @@ ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
             }
         }
 
-        p = rec->p.data;
-
-        while (ctl_purpose_next(&p, end, &name, &len)) {
-            if (consent_purpose_find(&ctl->purposes,
-                                     (const unsigned char *) name, len)
-                < 0)
-            {
-                printf(",");
-                ctl_json_str(name, len);
-            }
-        }
+        (void) consent_record_purposes(&ctl->purposes, rec->p.data,
+                                       rec->p.len, &mask, ctl_print_unknown,
+                                       NULL);
     }
 
     printf("],\"policy_version\":");
 
-    if (rec->v.data && ctl_str_uint(rec->v.data, rec->v.len, 0xffffffff, &n)
-                       == 0)
-    {
-        printf("%llu", n);
+    if (rec->v.data && !rec->bad_v) {
+        printf("%llu", (unsigned long long) rec->policy_version);
 
     } else {
         bad_v = (rec->v.data != NULL);
@@ -244,11 +181,8 @@ ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
 
     printf(",\"updated\":");
 
-    if (rec->t.data
-        && ctl_str_uint(rec->t.data, rec->t.len, 0x7fffffffffffffffULL, &n)
-           == 0)
-    {
-        printf("%llu", n);
+    if (rec->t.data && !rec->bad_t) {
+        printf("%llu", (unsigned long long) rec->updated);
 
     } else {
         bad_t = (rec->t.data != NULL);
@@ -265,9 +199,7 @@ ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
     }
 
     printf(",\"gpc\":%s}\n",
-           rec->gpc.data == NULL || rec->gpc.len != 1 ? "null"
-           : rec->gpc.data[0] == '1' ? "true"
-           : rec->gpc.data[0] == '0' ? "false" : "null");
+           rec->gpc_on == 1 ? "true" : rec->gpc_on == 0 ? "false" : "null");
 
     if (bad_p || bad_v || bad_t) {
         ctl_error("subject \"%s\": malformed record (%s%s%s), the module "
@@ -284,18 +216,29 @@ ctl_print_record(ctl_t *ctl, const char *id, const ctl_record_t *rec)
 }
 
 
+/* the names the purpose set does not know, after the known ones */
+
+static void
+ctl_print_unknown(void *data, const unsigned char *name, size_t len)
+{
+    printf(",");
+    ctl_json_str(name, len);
+}
+
+
 static int
 ctl_subject_set(ctl_t *ctl, int argc, char **argv)
 {
-    int            rc, tries, aborted;
-    long           version, used;
-    char          *pos[2], *names;
-    size_t         size;
-    time_t         now;
-    const char    *pv;
-    ctl_opt_t      opts[2];
-    ctl_record_t   rec;
-    char           vbuf[24], tbuf[24];
+    int                rc, tries, aborted;
+    long               version;
+    char              *pos[2], *names;
+    size_t             size;
+    time_t             now;
+    const char        *pv;
+    ctl_opt_t          opts[2];
+    consent_write_t    w;
+    consent_record_t   rec;
+    unsigned char      scratch[CONSENT_HSET_SCRATCH];
 
     pv = NULL;
     memset(opts, 0, sizeof(opts));
@@ -314,8 +257,8 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
                              "4294967295)", pv);
     }
 
-    /* every name, each at most CONSENT_PURPOSE_NAME_MAX, and commas */
-    size = CONSENT_MAX_PURPOSES * (CONSENT_PURPOSE_NAME_MAX + 1) + 1;
+    /* "p" as stored, and its NUL */
+    size = CONSENT_RECORD_P_SIZE + 1;
 
     names = malloc(size);
     if (names == NULL) {
@@ -337,28 +280,18 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
     now = time(NULL);
     rc = CTL_ERROR;
     aborted = 0;
-    used = 0;
 
     for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
-        rc = ctl_set_write(ctl, pos[0], names, version, now, &used,
-                           &aborted);
+        rc = ctl_set_write(ctl, pos[0], names, version, now, &w, &aborted);
         if (rc == CTL_OK || !aborted) {
             break;
         }
     }
 
     if (rc == CTL_OK) {
-        memset(&rec, 0, sizeof(ctl_record_t));
-        rec.p.data = names;
-        rec.p.len = strlen(names);
-        rec.v.data = vbuf;
-        rec.v.len = snprintf(vbuf, sizeof(vbuf), "%ld", used);
-        rec.t.data = tbuf;
-        rec.t.len = snprintf(tbuf, sizeof(tbuf), "%lld", (long long) now);
-        rec.src.data = "consentctl";
-        rec.src.len = 10;
-        rec.gpc.data = "0";
-        rec.gpc.len = 1;
+        /* what was written, read back as the module reads it */
+        (void) consent_record_from_write(&w, &ctl->purposes, scratch,
+                                         sizeof(scratch), &rec);
 
         rc = ctl_print_record(ctl, pos[0], &rec);
 
@@ -420,10 +353,8 @@ ctl_set_purposes(ctl_t *ctl, const char *list, char *out, size_t size)
         }
     }
 
-    /* necessary is implied, and the module never stores it */
-    len = consent_purposes_format(&ctl->purposes,
-                                  mask & ~CONSENT_BIT(CONSENT_P_NECESSARY),
-                                  (unsigned char *) out, size - 1);
+    len = consent_record_purposes_format(&ctl->purposes, mask,
+                                         (unsigned char *) out, size - 1);
     out[len < size ? len : 0] = '\0';
 
     return CTL_OK;
@@ -432,15 +363,17 @@ ctl_set_purposes(ctl_t *ctl, const char *list, char *out, size_t size)
 
 static int
 ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
-    time_t now, long *used, int *aborted)
+    time_t now, consent_write_t *written, int *aborted)
 {
-    int                   rc, i;
+    int                   rc;
     long                  v;
     ctl_cmd_t             cmds[3];
     redisReply           *r;
-    const char           *hset[12];
-    size_t                hset_len[12];
+    const char           *hset[CONSENT_HSET_ARGS];
+    size_t                hset_len[CONSENT_HSET_ARGS];
+    consent_span_t        key;
     ctl_subject_write_t   w;
+    unsigned char         scratch[CONSENT_HSET_SCRATCH];
 
     *aborted = 0;
     rc = CTL_ERROR;
@@ -464,35 +397,20 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
         }
     }
 
-    *used = v;
+    ctl_subject_write_receipt(&w, id, CONSENT_ACTION_SET, names, v, now);
 
-    ctl_subject_write_receipt(&w, id, "set", names, v, now);
+    /* the record of the same write the receipt is of */
+    key.data = (const unsigned char *) w.key;
+    key.len = w.key_len;
 
-    hset[0] = "HSET";
-    hset[1] = w.key;
-    hset[2] = "p";
-    hset[3] = names;
-    hset[4] = "v";
-    hset[5] = w.vbuf;
-    hset[6] = "t";
-    hset[7] = w.tbuf;
-    hset[8] = "src";
-    hset[9] = "consentctl";
-    hset[10] = "gpc";
-    hset[11] = "0";
-
-    /* all of them plain C strings, the key included */
-    for (i = 0; i < 12; i++) {
-        hset_len[i] = strlen(hset[i]);
-    }
-
-    cmds[0].argc = 12;
+    cmds[0].argc = consent_record_set_argv(&key, &w.write, scratch,
+                                           sizeof(scratch), hset, hset_len);
     cmds[0].argv = hset;
     cmds[0].argvlen = hset_len;
-    cmds[1].argc = 17;
+    cmds[1].argc = w.xadd_argc;
     cmds[1].argv = w.xadd;
     cmds[1].argvlen = w.xadd_len;
-    cmds[2].argc = 3;
+    cmds[2].argc = w.pub_argc;
     cmds[2].argv = w.pub;
     cmds[2].argvlen = w.pub_len;
 
@@ -503,6 +421,9 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
 
     freeReplyObject(r);
     rc = CTL_OK;
+
+    /* its spans are the id's and names': they outlive w */
+    *written = w.write;
 
 done:
 
@@ -522,11 +443,13 @@ done:
 int
 ctl_subject_write_init(ctl_t *ctl, const char *id, ctl_subject_write_t *w)
 {
+    consent_span_t  inval;
+
     memset(w, 0, sizeof(ctl_subject_write_t));
 
-    w->key = ctl_key(ctl, "s:", id, &w->key_len);
-    w->log = ctl_key(ctl, "log", NULL, &w->log_len);
-    w->inval = ctl_key(ctl, "inval", NULL, &w->inval_len);
+    w->key = ctl_key(ctl, CONSENT_REDIS_SUBJECT, id, &w->key_len);
+    w->log = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w->log_len);
+    w->inval = ctl_key(ctl, CONSENT_REDIS_INVAL, NULL, &w->inval_len);
 
     if (w->key == NULL || w->log == NULL || w->inval == NULL) {
         return -1;
@@ -539,49 +462,46 @@ ctl_subject_write_init(ctl_t *ctl, const char *id, ctl_subject_write_t *w)
         return -1;
     }
 
-    w->pub[0] = "PUBLISH";
-    w->pub_len[0] = 7;
-    w->pub[1] = w->inval;
-    w->pub_len[1] = w->inval_len;
-    w->pub[2] = id;
-    w->pub_len[2] = strlen(id);
+    inval.data = (const unsigned char *) w->inval;
+    inval.len = w->inval_len;
+
+    w->pub_argc = consent_inval_argv(&inval, (const unsigned char *) id,
+                                     strlen(id), w->pub, w->pub_len);
 
     return 0;
 }
 
 
-/* the receipt's XADD, in the module's field order */
+/*
+ * The receipt's XADD, as the module writes one: consentctl saw no
+ * visitor, so no regime, region, IAB strings or address, and no GPC.
+ */
 
 void
 ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
     const char *action, const char *purposes, long version, time_t now)
 {
-    int  i;
+    consent_span_t  log;
 
-    snprintf(w->vbuf, sizeof(w->vbuf), "%ld", version);
-    snprintf(w->tbuf, sizeof(w->tbuf), "%lld", (long long) now);
+    memset(&w->write, 0, sizeof(consent_write_t));
 
-    w->xadd[0] = "XADD";
-    w->xadd[1] = w->log;
-    w->xadd[2] = "*";
-    w->xadd[3] = "subject";
-    w->xadd[4] = id;
-    w->xadd[5] = "action";
-    w->xadd[6] = action;
-    w->xadd[7] = "purposes";
-    w->xadd[8] = purposes;
-    w->xadd[9] = "v";
-    w->xadd[10] = w->vbuf;
-    w->xadd[11] = "t";
-    w->xadd[12] = w->tbuf;
-    w->xadd[13] = "src";
-    w->xadd[14] = "consentctl";
-    w->xadd[15] = "gpc";
-    w->xadd[16] = "0";
+    w->write.subject.data = (const unsigned char *) id;
+    w->write.subject.len = strlen(id);
+    w->write.purposes.data = (const unsigned char *) purposes;
+    w->write.purposes.len = strlen(purposes);
+    w->write.policy_version = (uint32_t) version;
+    w->write.time = now;
+    w->write.src.data = (const unsigned char *) CONSENT_WRITER_CONSENTCTL;
+    w->write.src.len = sizeof(CONSENT_WRITER_CONSENTCTL) - 1;
+    w->write.action.data = (const unsigned char *) action;
+    w->write.action.len = strlen(action);
 
-    for (i = 0; i < 17; i++) {
-        w->xadd_len[i] = strlen(w->xadd[i]);
-    }
+    log.data = (const unsigned char *) w->log;
+    log.len = w->log_len;
+
+    w->xadd_argc = consent_receipt_argv(&log, &w->write, w->scratch,
+                                        sizeof(w->scratch), w->xadd,
+                                        w->xadd_len);
 }
 
 
@@ -629,18 +549,18 @@ ctl_watch(ctl_t *ctl, const char *key, size_t len)
 long
 ctl_record_version(ctl_t *ctl, const char *key, size_t len)
 {
-    long                 v;
-    const char          *argv[3];
-    size_t               argvlen[3];
-    redisReply          *r;
-    unsigned long long   n;
+    long         v;
+    uint64_t     n;
+    const char  *argv[3];
+    size_t       argvlen[3];
+    redisReply  *r;
 
     argv[0] = "HGET";
     argvlen[0] = 4;
     argv[1] = key;
     argvlen[1] = len;
-    argv[2] = "v";
-    argvlen[2] = 1;
+    argv[2] = CONSENT_RECORD_F_V;
+    argvlen[2] = sizeof(CONSENT_RECORD_F_V) - 1;
 
     r = ctl_command(ctl, 3, argv, argvlen);
     if (r == NULL) {
@@ -654,8 +574,11 @@ ctl_record_version(ctl_t *ctl, const char *key, size_t len)
 
     v = -1;
 
+    /* a version as the module reads one */
     if (r->type == REDIS_REPLY_STRING
-        && ctl_str_uint(r->str, r->len, 0xffffffff, &n) == 0)
+        && consent_record_uint((const unsigned char *) r->str, r->len,
+                               CONSENT_RECORD_V_MAX, &n)
+           == 0)
     {
         v = (long) n;
     }

@@ -567,6 +567,7 @@ sub start {
             . $self->read_file('error.log') if time > $deadline;
         sleep 0.02;
     }
+    $self->wait_subscribed;
     return $self;
 }
 
@@ -753,6 +754,28 @@ sub start_redis {
     my $pong = $self->redis_cmd('PING');
     die "redis PING: $pong" unless defined $pong && $pong eq 'PONG';
     return $self;
+}
+
+# With a consent_zone, each worker subscribes to <prefix>inval and caches
+# nothing read before it listens: started means every worker logged that
+# it listens (when the test's own Redis is up and the configuration has a
+# zone).  The log line is written once the worker has read the answer.
+sub wait_subscribed {
+    my ($self) = @_;
+    return unless $self->{pids}{redis};
+    my $conf = $self->read_file('nginx.conf');
+    return unless $conf =~ /^\s*consent_zone\b/m;
+    return unless $conf =~ /consent_redis\s+127\.0\.0\.1:\Q$self->{redis_port}\E\b/;
+    my %want = map { $_ => 1 } $self->worker_pids;
+    my $deadline = time + 10 * time_scale();
+    while (time < $deadline) {
+        my %seen;
+        my $log = $self->read_file('error.log');
+        $seen{$1} = 1
+            while $log =~ /\[info\] (\d+)#\d+: consent redis: listening to /g;
+        return unless grep { !$seen{$_} } keys %want;
+        sleep 0.02;
+    }
 }
 
 # stop_redis(signal => 'KILL') for a crash rather than a shutdown

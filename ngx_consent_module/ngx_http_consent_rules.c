@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_rules.h"
 
 
 static char *ngx_http_consent_add_rule_line(ngx_conf_t *cf,
@@ -25,10 +26,11 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
     ngx_int_t        rc;
     ngx_str_t        what;
     const char      *msg;
+    consent_err_t    perr;
     consent_rule_t   rule;
     char             err[256];
 
-    rc = consent_rule_parse(p, len, &cmcf->purposes, &rule, &msg);
+    rc = consent_rule_parse(p, len, &cmcf->purposes, &rule, &perr);
 
     if (rc == 0) {
         return NGX_CONF_OK;
@@ -43,6 +45,9 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
         }
 
         msg = err;
+
+    } else {
+        msg = perr.msg;
     }
 
     while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) {
@@ -52,7 +57,7 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
     /* name the word that is wrong, not only what is wrong with it */
     ngx_str_null(&what);
 
-    if (ngx_strcmp(msg, "unknown purpose") == 0) {
+    if (rc == -1 && perr.code == CONSENT_RULE_E_UNKNOWN_PURPOSE) {
         ngx_http_consent_rule_field(p, len, 1, &what);
     }
 
@@ -104,7 +109,7 @@ ngx_http_consent_rule_field(u_char *p, size_t len, ngx_uint_t n,
 
 
 char *
-ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_consent_rules(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
@@ -142,7 +147,7 @@ ngx_http_consent_rules_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 char *
-ngx_http_consent_rule_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
