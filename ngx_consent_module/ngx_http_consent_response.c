@@ -254,9 +254,9 @@ ngx_http_consent_note_dropped(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_memcpy(p, ctx->dropped.data, ctx->dropped.len);
-
+    /* the first name has no list before it: memcpy(p, NULL, 0) is UB */
     if (ctx->dropped.len) {
+        ngx_memcpy(p, ctx->dropped.data, ctx->dropped.len);
         p[ctx->dropped.len++] = ',';
     }
 

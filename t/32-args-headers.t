@@ -293,11 +293,11 @@ my $tok_all = mint_token('k1', $K1, 'a3', 0x3f, 12, time - 5);
         'args: proxy_pass with a URI part, US unchanged');
 
     $r = visit('/args-raw/p?utm_source=1&a=%20&ttclid=2', 'FR');
-    is(request_line($r), 'GET /args-raw/p?a=%20 HTTP/1.0',
+    like(request_line($r), qr{^GET /args-raw/p\?a=%20 HTTP/1\.[01]\z},
         'args: the exact request line upstream');
 
     $r = visit('/args-raw/p?utm_source=1', 'FR');
-    is(request_line($r), 'GET /args-raw/p HTTP/1.0',
+    like(request_line($r), qr{^GET /args-raw/p HTTP/1\.[01]\z},
         'args: exact request line, nothing left');
 }
 

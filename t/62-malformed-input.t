@@ -363,9 +363,13 @@ sub spec {
     return \%s;
 }
 
+# nginx 1.29.4 and later validate Host by RFC 3986 and answer 400 to these
+my @ODD_HOSTS = ConsentTest::nginx_at_least('1.29.4')
+    ? () : ("h\x80st.example", 'a\\b');
+
 sub host_ok { pick('localhost', 'localhost', 'www.shop.example',
     'WWW.Shop.Example.', 'www.shop.example:8080', '127.0.0.1', '[::1]',
-    "h\x80st.example", 'a\\b', ('x' x 200) . '.example', 'my_host.example',
+    @ODD_HOSTS, ('x' x 200) . '.example', 'my_host.example',
     'shop.example') }
 
 # 0 to 3 GPC-ish headers: (headers, whether the module must see GPC)

@@ -49,6 +49,11 @@ use File::Temp ();
 use Time::HiRes qw(time);
 use ConsentTest qw(mint_token keys_line repo_root);
 
+# nginx 1.29.7 and later proxy with HTTP/1.1 and send no Connection header
+# by default; before, HTTP/1.0 and "Connection: close"
+my $PROXY_11 = ConsentTest::nginx_at_least('1.29.7');
+my $PROXY_VER = $PROXY_11 ? 'HTTP/1.1' : 'HTTP/1.0';
+
 my $T0 = time;
 
 my $SEED = $ENV{CONSENT_SEED};
@@ -508,10 +513,11 @@ sub expected_head {
     $q->{stripped} = join ',', @stripped;
     # the location's proxy_set_header first (not sent when empty), then
     # the defaults' Host and Connection
-    unshift @lines, 'Host: 127.0.0.1:' . $raw_port, 'Connection: close';
+    unshift @lines, 'Host: 127.0.0.1:' . $raw_port,
+        $PROXY_11 ? () : 'Connection: close';
     unshift @lines, "X-Consent-Stripped: $q->{stripped}"
         if length $q->{stripped};
-    unshift @lines, "GET $q->{path} HTTP/1.0";
+    unshift @lines, "GET $q->{path} $PROXY_VER";
     return join('', map { "$_\r\n" } @lines) . "\r\n";
 }
 
@@ -783,8 +789,9 @@ EOF
             . join('', map { "$_->[0]: $_->[1]\r\n" } @h)
             . "Cookie: _ga=1\r\nCookie: _ga=1\r\n\r\n";
         # proxy_set_header's own header first, then its defaults
-        my $want = "GET $path HTTP/1.0\r\nX-Added: after\r\n"
-            . "Host: 127.0.0.1:" . $d->raw_port . "\r\nConnection: close\r\n"
+        my $want = "GET $path $PROXY_VER\r\nX-Added: after\r\n"
+            . "Host: 127.0.0.1:" . $d->raw_port . "\r\n"
+            . ($PROXY_11 ? '' : "Connection: close\r\n")
             . join('', map { "$_->[0]: $_->[1]\r\n" } @h[2 .. $#h])
             . "Consent: $fr\r\n\r\n";
         return ($req, $want);

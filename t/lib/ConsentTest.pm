@@ -55,7 +55,8 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(mint_token sign_payload b64url repo_root module_path
     nginx_bin keys_line purpose_bit std_rules split_cookies config_test
-    PURPOSES time_scale expiry_domains expiry_paths expiries);
+    PURPOSES time_scale expiry_domains expiry_paths expiries
+    nginx_at_least);
 
 use constant PURPOSES => [qw(necessary functional analytics advertising
     personalization sharing)];
@@ -68,6 +69,26 @@ my $REQ_SEQ = 0;
 sub repo_root   { $REPO }
 sub module_path { $ENV{CONSENT_MODULE} || "$REPO/build/ngx_http_consent_module.so" }
 sub nginx_bin   { $ENV{NGINX_BIN} || '/usr/sbin/nginx' }
+
+# whether the nginx under test is at least the given version ("1.29.7"):
+# some defaults the tests see changed upstream (proxy_http_version 1.1 in
+# 1.29.7, RFC 3986 Host checks in 1.29.4)
+my $NGINX_VERSION;
+
+sub nginx_at_least {
+    my ($want) = @_;
+    my $bin = nginx_bin();
+    my $num = sub { my ($a, $b, $c) = split /\./, $_[0];
+                    ($a // 0) * 1_000_000 + ($b // 0) * 1_000 + ($c // 0) };
+
+    if (!defined $NGINX_VERSION) {
+        my $v = `$bin -v 2>&1`;
+        ($NGINX_VERSION) = $v =~ m{nginx/(\d+\.\d+\.\d+)};
+        die "cannot tell the version of $bin: $v" unless $NGINX_VERSION;
+    }
+
+    return $num->($NGINX_VERSION) >= $num->($want);
+}
 
 # CONSENT_TIME_SCALE (default 1): how much slower than usual nginx runs
 # (e.g. 4 under valgrind, see make test-valgrind).  The harness's own
