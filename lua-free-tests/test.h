@@ -79,6 +79,7 @@ void test_purposes(void);
 void test_regions(void);
 void test_choice(void);
 void test_psl(void);
+void test_punycode(void);
 void test_expiry(void);
 void test_permissions_policy(void);
 void test_strip(void);

@@ -177,8 +177,7 @@ test_domains_psl(void)
         return;
     }
 
-    CHECK_INT(consent_psl_parse(psl, U(list), sizeof(list) - 1, NULL, NULL),
-              0);
+    CHECK_INT(consent_psl_parse(psl, U(list), sizeof(list) - 1, NULL), 0);
 
     CHECK(strcmp(domains("www.shop.example.co.uk", NULL, psl),
                  "example.co.uk www.shop.example.co.uk "

@@ -76,6 +76,7 @@ main(int argc, char **argv)
         { "token", test_token },
         { "choice", test_choice },
         { "psl", test_psl },
+        { "punycode", test_punycode },
         { "expiry", test_expiry },
         { "pp", test_permissions_policy },
         { "strip", test_strip },

@@ -254,8 +254,7 @@ static consent_psl_t *
 psl_from(const char *text)
 {
     int             rc;
-    unsigned        line;
-    const char     *err;
+    consent_err_t   err;
     consent_psl_t  *psl;
 
     psl = consent_psl_create(&test_alloc);
@@ -263,12 +262,11 @@ psl_from(const char *text)
         return NULL;
     }
 
-    line = 0;
-    err = NULL;
-    rc = consent_psl_parse(psl, U(text), strlen(text), &line, &err);
+    memset(&err, 0, sizeof(consent_err_t));
+    rc = consent_psl_parse(psl, U(text), strlen(text), &err);
 
     if (rc != 0) {
-        fprintf(stderr, "psl: line %u: %s\n", line, err);
+        fprintf(stderr, "psl: line %u: %s\n", err.line, err.msg);
         return NULL;
     }
 
@@ -276,13 +274,48 @@ psl_from(const char *text)
 }
 
 
+static int
+psl_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+
+/* the rule of line (1-based) of text, as the parser reads it: *off, *n */
 static void
-expect_error(const char *text, size_t len, unsigned want_line,
+psl_rule_at(const char *text, size_t len, unsigned line, size_t *off,
+    size_t *n)
+{
+    size_t  i, t;
+
+    for (i = 0; line > 1 && i < len; i++) {
+        line -= (text[i] == '\n');
+    }
+
+    while (i < len && psl_space(text[i])) {
+        i++;
+    }
+
+    for (t = i; t < len && text[t] != '\n' && !psl_space(text[t]); t++) {
+        /* void */
+    }
+
+    *off = i;
+    *n = t - i;
+}
+
+
+/*
+ * text fails on want_line with code, whose message is want, and err.at
+ * the rule of that line as written
+ */
+static void
+expect_error(const char *text, size_t len, unsigned want_line, int code,
     const char *want)
 {
     int             rc;
-    unsigned        line;
-    const char     *err;
+    size_t          off, n;
+    consent_err_t   err;
     consent_psl_t  *psl;
 
     psl = consent_psl_create(&test_alloc);
@@ -292,30 +325,35 @@ expect_error(const char *text, size_t len, unsigned want_line,
         return;
     }
 
-    line = 0;
-    err = NULL;
-    rc = consent_psl_parse(psl, U(text), len, &line, &err);
+    memset(&err, 0, sizeof(consent_err_t));
+    err.line = (unsigned) -1;
+    rc = consent_psl_parse(psl, U(text), len, &err);
 
     CHECK_INT(rc, -1);
-    CHECK_INT(line, want_line);
-    CHECK(err != NULL);
+    CHECK_INT(err.line, want_line);
+    CHECK_INT(err.code, code);
+    CHECK(err.msg != NULL);
 
-    if (err) {
-        CHECK_MEM(err, strlen(err), want);
+    if (err.msg) {
+        CHECK_MEM(err.msg, strlen(err.msg), want);
     }
+
+    psl_rule_at(text, len, want_line, &off, &n);
+    CHECK(n > 0);
+    CHECK(err.at.data == U(text) + off);
+    CHECK_INT(err.at.len, n);
 }
 
 
-#define EXPECT_ERROR(text, line, want)                                       \
-    expect_error(text, sizeof(text) - 1, line, want)
+#define EXPECT_ERROR(text, line, code, want)                                 \
+    expect_error(text, sizeof(text) - 1, line, code, want)
 
 
 static void
 psl_syntax(void)
 {
     int             rc, i;
-    unsigned        line;
-    const char     *err;
+    consent_err_t   err;
     consent_psl_t  *psl;
     char            buf[400];
 
@@ -376,7 +414,7 @@ psl_syntax(void)
     if (psl) {
         for (i = 0; i < 100; i++) {
             snprintf(buf, sizeof(buf), "s%d.com\n", i);
-            rc = consent_psl_parse(psl, U(buf), strlen(buf), &line, &err);
+            rc = consent_psl_parse(psl, U(buf), strlen(buf), &err);
             CHECK_INT(rc, 0);
         }
 
@@ -387,36 +425,52 @@ psl_syntax(void)
         CHECK_REG(psl, "s50.com", "-");
     }
 
-    /* errors name the line */
-    EXPECT_ERROR("com\na..b\n", 2, "empty label");
-    EXPECT_ERROR(".com", 1, "empty label");
-    EXPECT_ERROR("com.", 1, "empty label");
-    EXPECT_ERROR("!", 1, "empty rule");
-    EXPECT_ERROR("// x\r\n\r\n*.*.com\r\n", 3,
+    /* errors name the line and the rule */
+    EXPECT_ERROR("com\na..b\n", 2, CONSENT_PSL_E_EMPTY_LABEL, "empty label");
+    EXPECT_ERROR(".com", 1, CONSENT_PSL_E_EMPTY_LABEL, "empty label");
+    EXPECT_ERROR("com.", 1, CONSENT_PSL_E_EMPTY_LABEL, "empty label");
+    EXPECT_ERROR("!", 1, CONSENT_PSL_E_EMPTY_RULE, "empty rule");
+    EXPECT_ERROR("// x\r\n\r\n*.*.com\r\n", 3, CONSENT_PSL_E_WILDCARD,
                  "wildcard \"*\" not the leftmost label");
-    EXPECT_ERROR("a.*.com", 1, "wildcard \"*\" not the leftmost label");
-    EXPECT_ERROR("!*.com", 1, "wildcard \"*\" in an exception");
-    EXPECT_ERROR("!com", 1, "exception with one label");
-    EXPECT_ERROR("a*b.com", 1, "invalid character");
-    EXPECT_ERROR("**.com", 1, "invalid character");
-    EXPECT_ERROR("!!a.com", 1, "invalid character");
-    EXPECT_ERROR("/com", 1, "invalid character");
-    EXPECT_ERROR("a:b.com", 1, "invalid character");
-    EXPECT_ERROR("com\nex\0ample.com\n", 2, "invalid character");
-    EXPECT_ERROR("\xff.com", 1, "invalid UTF-8");
-    EXPECT_ERROR("\xc3.com", 1, "invalid UTF-8");          /* truncated */
-    EXPECT_ERROR("ab\xc3", 1, "invalid UTF-8");            /* at the end */
-    EXPECT_ERROR("\xc0\xaf.com", 1, "invalid UTF-8");      /* overlong */
-    EXPECT_ERROR("\xe0\x80\xaf.com", 1, "invalid UTF-8");  /* overlong */
-    EXPECT_ERROR("\xed\xa0\x80.com", 1, "invalid UTF-8");  /* surrogate */
-    EXPECT_ERROR("\xf4\x90\x80\x80.com", 1, "invalid UTF-8");
-    EXPECT_ERROR("\x80.com", 1, "invalid UTF-8");
-    EXPECT_ERROR("\xc3\xa4*.com", 1, "invalid character");
+    EXPECT_ERROR("a.*.com", 1, CONSENT_PSL_E_WILDCARD,
+                 "wildcard \"*\" not the leftmost label");
+    EXPECT_ERROR("!*.com", 1, CONSENT_PSL_E_WILDCARD_EXC,
+                 "wildcard \"*\" in an exception");
+    EXPECT_ERROR("!com", 1, CONSENT_PSL_E_EXCEPTION,
+                 "exception with one label");
+    EXPECT_ERROR("a*b.com", 1, CONSENT_PSL_E_CHAR, "invalid character");
+    EXPECT_ERROR("**.com", 1, CONSENT_PSL_E_CHAR, "invalid character");
+    EXPECT_ERROR("!!a.com", 1, CONSENT_PSL_E_CHAR, "invalid character");
+    EXPECT_ERROR("/com", 1, CONSENT_PSL_E_CHAR, "invalid character");
+    EXPECT_ERROR("a:b.com", 1, CONSENT_PSL_E_CHAR, "invalid character");
+    EXPECT_ERROR("com\nex\0ample.com\n", 2, CONSENT_PSL_E_CHAR,
+                 "invalid character");
+    EXPECT_ERROR("\xff.com", 1, CONSENT_PSL_E_UTF8, "invalid UTF-8");
+    EXPECT_ERROR("\xc3.com", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");                          /* truncated */
+    EXPECT_ERROR("ab\xc3", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");                          /* at the end */
+    EXPECT_ERROR("\xc0\xaf.com", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");                          /* overlong */
+    EXPECT_ERROR("\xe0\x80\xaf.com", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");                          /* overlong */
+    EXPECT_ERROR("\xed\xa0\x80.com", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");                          /* surrogate */
+    EXPECT_ERROR("\xf4\x90\x80\x80.com", 1, CONSENT_PSL_E_UTF8,
+                 "invalid UTF-8");
+    EXPECT_ERROR("\x80.com", 1, CONSENT_PSL_E_UTF8, "invalid UTF-8");
+    EXPECT_ERROR("\xc3\xa4*.com", 1, CONSENT_PSL_E_CHAR,
+                 "invalid character");
+
+    /* the rule as written: indented, "!" kept, what follows it not */
+    EXPECT_ERROR("com\n \t!a..b  // x\n", 2, CONSENT_PSL_E_EMPTY_LABEL,
+                 "empty label");
 
     /* labels to 63 bytes, rules to 253 */
     memset(buf, 'a', 64);
     memcpy(buf + 64, ".com", 5);
-    expect_error(buf, 68, 1, "label longer than 63 bytes");
+    expect_error(buf, 68, 1, CONSENT_PSL_E_LABEL_LONG,
+                 "label longer than 63 bytes");
 
     psl = psl_from(buf + 1);
     CHECK(psl != NULL);
@@ -432,9 +486,11 @@ psl_syntax(void)
     }
 
     memcpy(buf + 252, "cc", 3);                         /* 254 bytes */
-    expect_error(buf, 254, 1, "rule longer than 253 bytes");
+    expect_error(buf, 254, 1, CONSENT_PSL_E_RULE_LONG,
+                 "rule longer than 253 bytes");
 
-    expect_error(buf + 1, 253, 1, "empty label");        /* ".b.b..." */
+    expect_error(buf + 1, 253, 1, CONSENT_PSL_E_EMPTY_LABEL,
+                 "empty label");                            /* ".b.b..." */
 
     psl = psl_from(buf + 2);                            /* 252 bytes */
     CHECK(psl != NULL);
@@ -452,28 +508,31 @@ psl_syntax(void)
         static char  huge[100000];
 
         memset(huge, 'a', sizeof(huge) - 1);
-        expect_error(huge, sizeof(huge) - 1, 1, "label longer than 63 bytes");
+        expect_error(huge, sizeof(huge) - 1, 1, CONSENT_PSL_E_LABEL_LONG,
+                     "label longer than 63 bytes");
 
         for (i = 0; i < (int) sizeof(huge) - 1; i += 2) {
             huge[i + 1] = '.';
         }
 
-        expect_error(huge, sizeof(huge) - 1, 1, "rule longer than 253 bytes");
+        expect_error(huge, sizeof(huge) - 1, 1, CONSENT_PSL_E_RULE_LONG,
+                     "rule longer than 253 bytes");
 
         /* 3-byte characters: the code points are counted, not encoded */
         for (i = 0; i + 3 <= (int) sizeof(huge) - 1; i += 3) {
             memcpy(huge + i, "\xe4\xb8\xad", 3);
         }
 
-        expect_error(huge, (size_t) i, 1, "label longer than 63 bytes");
+        expect_error(huge, (size_t) i, 1, CONSENT_PSL_E_LABEL_LONG,
+                     "label longer than 63 bytes");
     }
 
-    /* not the same as NULL err pointers */
+    /* the same with a NULL err */
     psl = consent_psl_create(&test_alloc);
     CHECK(psl != NULL);
 
     if (psl) {
-        CHECK_INT(consent_psl_parse(psl, U("a..b"), 4, NULL, NULL), -1);
+        CHECK_INT(consent_psl_parse(psl, U("a..b"), 4, NULL), -1);
     }
 }
 
@@ -539,7 +598,8 @@ psl_idn(void)
 
     memset(buf, 'a', 56);
     memcpy(buf + 56, "\xc3\xa9", 3);
-    expect_error(buf, strlen(buf), 1, "label longer than 63 bytes");
+    expect_error(buf, strlen(buf), 1, CONSENT_PSL_E_LABEL_LONG,
+                 "label longer than 63 bytes");
 
     /* 24 x 中国 is 59 bytes as an A-label, 25 would be 61: code points */
     buf[0] = '\0';
@@ -552,7 +612,8 @@ psl_idn(void)
         }
 
         /* 60 code points: over before encoding */
-        expect_error(buf, strlen(buf), 1, "label longer than 63 bytes");
+        expect_error(buf, strlen(buf), 1, CONSENT_PSL_E_LABEL_LONG,
+                     "label longer than 63 bytes");
     }
 }
 
@@ -697,8 +758,7 @@ psl_oom(void)
 {
     int              rc;
     size_t           n;
-    unsigned         line;
-    const char      *err;
+    consent_err_t    err;
     consent_psl_t   *psl;
     consent_alloc_t  a = { psl_count_alloc, NULL };
 
@@ -714,9 +774,9 @@ psl_oom(void)
             continue;
         }
 
-        err = NULL;
+        memset(&err, 0, sizeof(consent_err_t));
         rc = consent_psl_parse(psl, U(psl_small), sizeof(psl_small) - 1,
-                               &line, &err);
+                               &err);
 
         if (rc == 0) {
             /* enough: the list needed fewer allocations */
@@ -726,7 +786,13 @@ psl_oom(void)
         }
 
         CHECK_INT(rc, -1);
-        CHECK(err && strcmp(err, "out of memory") == 0);
+        CHECK_INT(err.code, CONSENT_PSL_E_NOMEM);
+        CHECK(err.msg && strcmp(err.msg, "out of memory") == 0);
+        /* the table for the file (line 0, nothing at fault), or a rule */
+        CHECK((err.line == 0) == (err.at.len == 0));
+        CHECK(err.at.data >= U(psl_small)
+              && err.at.data + err.at.len <= U(psl_small)
+                                             + sizeof(psl_small) - 1);
         /* what was added works: the implicit rule gives the same here */
         CHECK_REG(psl, "www.example.com", "example.com");
     }
@@ -785,8 +851,7 @@ psl_real(void)
     int              rc, i, runs;
     size_t           len;
     double           t, best;
-    unsigned         line;
-    const char      *err;
+    consent_err_t    err;
     unsigned char   *text;
     consent_psl_t   *psl;
     consent_alloc_t  a = { psl_count_alloc, NULL };
@@ -817,9 +882,8 @@ psl_real(void)
             break;
         }
 
-        err = NULL;
-        line = 0;
-        rc = consent_psl_parse(psl, text, len, &line, &err);
+        memset(&err, 0, sizeof(consent_err_t));
+        rc = consent_psl_parse(psl, text, len, &err);
 
         t = psl_now() - t;
         best = t < best ? t : best;
@@ -827,7 +891,8 @@ psl_real(void)
         CHECK_INT(rc, 0);
 
         if (rc != 0) {
-            fprintf(stderr, "psl: %s:%u: %s\n", PSL_REAL_LIST, line, err);
+            fprintf(stderr, "psl: %s:%u: %s\n", PSL_REAL_LIST, err.line,
+                    err.msg);
             psl = NULL;
             break;
         }

@@ -291,9 +291,8 @@ ngx_http_consent_public_suffix_list(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    unsigned     line;
-    ngx_str_t   *value, name, content;
-    const char  *err;
+    ngx_str_t      *value, name, content;
+    consent_err_t   err;
 
     if (cmcf->psl) {
         return "is duplicate";
@@ -311,14 +310,9 @@ ngx_http_consent_public_suffix_list(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    line = 0;
-    err = "invalid";
-
-    if (consent_psl_parse(cmcf->psl, content.data, content.len, &line, &err)
-        != 0)
-    {
+    if (consent_psl_parse(cmcf->psl, content.data, content.len, &err) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V:%ud: %s",
-                           &name, line, err);
+                           &name, err.line, err.msg);
         return NGX_CONF_ERROR;
     }
 

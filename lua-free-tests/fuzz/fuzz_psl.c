@@ -15,7 +15,9 @@
  * suffix of the host on a label boundary; the same for the registrable
  * domain asked again (idempotent), in another letter case, or with a
  * trailing dot (one byte longer).  Hosts are also asked of the real list
- * when Debian's publicsuffix package is installed.
+ * when Debian's publicsuffix package is installed.  A list that fails
+ * must say why as the header promises: a code and its message, the line,
+ * and that line's rule as written, which the code fits.
  *
  * A first line "//oom N" (a comment to the parser) makes the N-th
  * allocation and all later ones fail, to walk the out-of-memory paths.
@@ -489,14 +491,86 @@ fuzz_check_host(const consent_psl_t *psl, const unsigned char *host,
 }
 
 
+/*
+ * A failed parse of p: a code, its message, a line of the input and the
+ * rule of that line as written (nothing for the file as a whole), and
+ * what the code says is true of that rule.
+ */
+static void
+fuzz_check_error(const unsigned char *p, size_t len, const consent_err_t *err)
+{
+    size_t                i, lines;
+    const unsigned char  *at, *s;
+
+    FUZZ_ASSERT(err->code >= CONSENT_PSL_E_EMPTY_RULE
+                && err->code <= CONSENT_PSL_E_NOMEM);
+    FUZZ_ASSERT(err->msg != NULL && err->msg[0] != '\0');
+    FUZZ_ASSERT((strcmp(err->msg, "out of memory") == 0)
+                == (err->code == CONSENT_PSL_E_NOMEM));
+
+    at = err->at.data;
+
+    FUZZ_ASSERT(at >= p && at <= p + len
+                && err->at.len <= (size_t) (p + len - at));
+    FUZZ_ASSERT(memchr(at, '\n', err->at.len) == NULL);
+
+    if (err->line == 0) {
+        /* the table for the whole file */
+        FUZZ_ASSERT(err->at.len == 0);
+        FUZZ_ASSERT(err->code == CONSENT_PSL_E_TOO_MANY
+                    || err->code == CONSENT_PSL_E_NOMEM);
+        return;
+    }
+
+    /* the rule: on err->line, after its blanks, up to whitespace */
+    lines = 1;
+
+    for (s = p; s < at; s++) {
+        lines += (*s == '\n');
+    }
+
+    FUZZ_ASSERT(lines == err->line);
+    FUZZ_ASSERT(err->at.len > 0);
+    FUZZ_ASSERT(at == p || at[-1] == '\n' || fuzz_space(at[-1]));
+    FUZZ_ASSERT(at + err->at.len == p + len || at[err->at.len] == '\n'
+                || fuzz_space(at[err->at.len]));
+
+    for (i = 0; i < err->at.len; i++) {
+        FUZZ_ASSERT(!fuzz_space(at[i]));
+    }
+
+    switch (err->code) {
+
+    case CONSENT_PSL_E_EMPTY_RULE:
+        FUZZ_ASSERT(err->at.len == 1 && at[0] == '!');
+        break;
+
+    case CONSENT_PSL_E_WILDCARD_EXC:
+    case CONSENT_PSL_E_EXCEPTION:
+        FUZZ_ASSERT(at[0] == '!');
+        break;
+
+    case CONSENT_PSL_E_UTF8:
+        for (i = 0; i < err->at.len && at[i] < 0x80; i++) { /* void */ }
+        FUZZ_ASSERT(i < err->at.len);
+        break;
+    }
+
+    if (err->code == CONSENT_PSL_E_WILDCARD
+        || err->code == CONSENT_PSL_E_WILDCARD_EXC)
+    {
+        FUZZ_ASSERT(memchr(at, '*', err->at.len) != NULL);
+    }
+}
+
+
 static void
 fuzz_init(void)
 {
     FILE           *f;
     long            size;
-    unsigned        line;
-    const char     *err;
     unsigned char  *text;
+    consent_err_t   err;
     consent_alloc_t a = { fuzz_alloc, &fuzz_real_pool };
 
     fuzz_ready = 1;
@@ -524,9 +598,7 @@ fuzz_init(void)
 
     fuzz_real = consent_psl_create(&a);
     FUZZ_ASSERT(fuzz_real != NULL);
-    FUZZ_ASSERT(consent_psl_parse(fuzz_real, text, (size_t) size, &line,
-                                  &err)
-                == 0);
+    FUZZ_ASSERT(consent_psl_parse(fuzz_real, text, (size_t) size, &err) == 0);
     FUZZ_ASSERT(consent_psl_registrable(fuzz_real,
                     (const unsigned char *) "www.bbc.co.uk", 13) == 9);
 
@@ -559,9 +631,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int              rc, rc2, known;
     size_t           list_len, split, r, nhosts;
-    unsigned         line, line2;
-    const char      *err, *err2;
     fuzz_pool_t      pool, pool2;
+    consent_err_t    err, err2;
     fuzz_model_t     model;
     consent_psl_t   *psl, *psl2;
     unsigned char   *list;
@@ -589,18 +660,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     psl = consent_psl_create(&a);
 
     rc = -1;
-    line = 0;
-    err = NULL;
+    memset(&err, 0, sizeof(consent_err_t));
 
     if (psl) {
-        rc = consent_psl_parse(psl, list, list_len, &line, &err);
+        rc = consent_psl_parse(psl, list, list_len, &err);
         FUZZ_ASSERT(rc == 0 || rc == -1);
 
         if (rc != 0) {
-            FUZZ_ASSERT(err != NULL);
-            FUZZ_ASSERT(line <= list_len + 1);
-            FUZZ_ASSERT(pool.failed || line >= 1);
-            FUZZ_ASSERT(pool.failed == (strcmp(err, "out of memory") == 0));
+            fuzz_check_error(list, list_len, &err);
+            FUZZ_ASSERT(err.line <= list_len + 1);
+            FUZZ_ASSERT(pool.failed || err.line >= 1);
+            FUZZ_ASSERT(pool.failed == (err.code == CONSENT_PSL_E_NOMEM));
         }
 
     } else {
@@ -614,7 +684,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (known) {
         FUZZ_ASSERT(rc == (model.err_line ? -1 : 0));
-        FUZZ_ASSERT(line == model.err_line || rc == 0);
+        FUZZ_ASSERT(err.line == model.err_line || rc == 0);
 
         if (rc == 0) {
             FUZZ_ASSERT(consent_psl_count(psl) == model.count);
@@ -636,10 +706,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         psl2 = consent_psl_create(&a2);
         FUZZ_ASSERT(psl2 != NULL);
 
-        rc2 = consent_psl_parse(psl2, list, split, &line2, &err2);
+        rc2 = consent_psl_parse(psl2, list, split, &err2);
         FUZZ_ASSERT(rc2 == 0);
-        rc2 = consent_psl_parse(psl2, list + split, list_len - split,
-                                &line2, &err2);
+        rc2 = consent_psl_parse(psl2, list + split, list_len - split, &err2);
         FUZZ_ASSERT(rc2 == 0);
         FUZZ_ASSERT(consent_psl_count(psl2) == consent_psl_count(psl));
     }

@@ -44,11 +44,10 @@
  *   - "none" is not a failure: lookups give NULL or -1, predicates 0,
  *     iterators 0 at the end, a parser of one line 0 for a blank line or
  *     a comment (1 for an item);
- *   - older interfaces still give a message alone (const char **err and
- *     unsigned *err_line: consent_psl_parse()), or write it to the
- *     caller's buffer (char *err, size_t errlen) when it quotes PCRE2
- *     (consent_ruleset_add(), consent_ruleset_compile()); the API's body
- *     parsers put theirs in the result (consent_choice_t).
+ *   - older interfaces write a message to the caller's buffer (char
+ *     *err, size_t errlen) when it quotes PCRE2 (consent_ruleset_add(),
+ *     consent_ruleset_compile()); the API's body parsers put theirs in
+ *     the result (consent_choice_t).
  */
 
 #ifndef _CONSENT_CORE_H_INCLUDED_

@@ -16,6 +16,7 @@
 
 #include "consent_core.h"
 #include "psl.h"
+#include "punycode.h"
 
 
 #define CONSENT_PSL_RULE        0x01
@@ -55,19 +56,47 @@ struct consent_psl_s {
 };
 
 
+static int consent_psl_error(consent_err_t *err, int code, unsigned line,
+    const unsigned char *at, size_t len);
+static int consent_psl_room(consent_psl_t *psl, const unsigned char *p,
+    const unsigned char *end);
 static int consent_psl_reserve(consent_psl_t *psl, size_t more);
 static int consent_psl_rule(const unsigned char *p, size_t len,
-    unsigned char *out, size_t *olen, unsigned *flags, unsigned *labels,
-    const char **err);
+    unsigned char *out, size_t *olen, unsigned *flags, unsigned *labels);
+static int consent_psl_label(const unsigned char *p, size_t len,
+    unsigned before, unsigned flags, unsigned char *out, size_t *olen);
 static int consent_psl_punycode(const unsigned char *p, size_t len,
-    unsigned char *out, size_t *olen, const char **err);
-static uint32_t consent_psl_adapt(uint32_t delta, uint32_t npoints,
-    int first);
+    unsigned char *out, size_t *olen);
+static int consent_psl_code_points(const unsigned char *p, size_t len,
+    uint32_t *cp, size_t *ncp);
 static int consent_psl_add(consent_psl_t *psl, const unsigned char *text,
     size_t len, unsigned flags, unsigned labels);
 static unsigned consent_psl_probe(const consent_psl_t *psl, uint32_t hash,
     const unsigned char *pre, size_t pre_len, const unsigned char *p,
     size_t len);
+static unsigned consent_psl_host_labels(const unsigned char *host,
+    size_t end, unsigned char *start);
+static int consent_psl_numeric(const unsigned char *p, size_t len);
+static unsigned consent_psl_suffix(const consent_psl_t *psl,
+    const unsigned char *host, size_t end, const unsigned char *start,
+    unsigned n);
+
+
+/* err->msg of each CONSENT_PSL_E_* code */
+static const char  *consent_psl_errors[] = {
+    NULL,
+    "empty rule",                               /* CONSENT_PSL_E_EMPTY_RULE */
+    "empty label",                              /* ..._EMPTY_LABEL */
+    "wildcard \"*\" not the leftmost label",    /* ..._WILDCARD */
+    "wildcard \"*\" in an exception",           /* ..._WILDCARD_EXC */
+    "exception with one label",                 /* ..._EXCEPTION */
+    "invalid character",                        /* ..._CHAR */
+    "invalid UTF-8",                            /* ..._UTF8 */
+    "label longer than 63 bytes",               /* ..._LABEL_LONG */
+    "rule longer than 253 bytes",               /* ..._RULE_LONG */
+    "too many rules",                           /* ..._TOO_MANY */
+    "out of memory"                             /* ..._NOMEM */
+};
 
 
 static uint32_t
@@ -126,44 +155,22 @@ consent_psl_count(const consent_psl_t *psl)
 
 int
 consent_psl_parse(consent_psl_t *psl, const unsigned char *p, size_t len,
-    unsigned *err_line, const char **err)
+    consent_err_t *err)
 {
-    size_t                olen, lines;
+    int                   code;
+    size_t                olen;
     unsigned              line, flags, labels;
-    const char           *e;
     const unsigned char  *pos, *end, *eol, *s, *t;
     unsigned char         text[CONSENT_PSL_HOST_MAX + 1];
 
     end = p + len;
 
-    /*
-     * Only a line that starts with neither '/' nor '\n' can add a rule
-     * (one starting "/x" is an error before it adds any): with room for
-     * that many, the table is allocated once per file.
-     */
-    lines = 0;
-
-    for (pos = p; pos < end; pos = eol + 1) {
-        eol = memchr(pos, '\n', (size_t) (end - pos));
-        if (eol == NULL) {
-            eol = end;
-        }
-
-        lines += (eol > pos && *pos != '/');
+    code = consent_psl_room(psl, p, end);
+    if (code) {
+        return consent_psl_error(err, code, 0, p, 0);
     }
 
     line = 0;
-    e = NULL;
-
-    if (lines > CONSENT_PSL_RULES_MAX - psl->nrules) {
-        e = "too many rules";
-        goto failed;
-    }
-
-    if (consent_psl_reserve(psl, lines) != 0) {
-        e = "out of memory";
-        goto failed;
-    }
 
     for (pos = p; pos < end; pos = eol + 1) {
         line++;
@@ -182,32 +189,71 @@ consent_psl_parse(consent_psl_t *psl, const unsigned char *p, size_t len,
         /* a rule ends at the first whitespace; what follows is ignored */
         for (t = s; t < eol && !consent_psl_space(*t); t++) { /* void */ }
 
-        if (consent_psl_rule(s, (size_t) (t - s), text, &olen, &flags,
-                             &labels, &e)
-            != 0)
+        code = consent_psl_rule(s, (size_t) (t - s), text, &olen, &flags,
+                                &labels);
+
+        if (code == 0 && consent_psl_add(psl, text, olen, flags, labels) != 0)
         {
-            goto failed;
+            code = CONSENT_PSL_E_NOMEM;
         }
 
-        if (consent_psl_add(psl, text, olen, flags, labels) != 0) {
-            e = "out of memory";
-            goto failed;
+        if (code) {
+            return consent_psl_error(err, code, line, s, (size_t) (t - s));
         }
     }
 
     return 0;
+}
 
-failed:
 
-    if (err_line) {
-        *err_line = line;
-    }
-
+static int
+consent_psl_error(consent_err_t *err, int code, unsigned line,
+    const unsigned char *at, size_t len)
+{
     if (err) {
-        *err = e;
+        err->code = code;
+        err->msg = consent_psl_errors[code];
+        err->at.data = at;
+        err->at.len = len;
+        err->line = line;
     }
 
     return -1;
+}
+
+
+/*
+ * Only a line that starts with neither '/' nor '\n' can add a rule (one
+ * starting "/x" is an error before it adds any): with room for that many,
+ * the table is allocated once per file.  0 or a CONSENT_PSL_E_* code.
+ */
+static int
+consent_psl_room(consent_psl_t *psl, const unsigned char *p,
+    const unsigned char *end)
+{
+    size_t                lines;
+    const unsigned char  *pos, *eol;
+
+    lines = 0;
+
+    for (pos = p; pos < end; pos = eol + 1) {
+        eol = memchr(pos, '\n', (size_t) (end - pos));
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        lines += (eol > pos && *pos != '/');
+    }
+
+    if (lines > CONSENT_PSL_RULES_MAX - psl->nrules) {
+        return CONSENT_PSL_E_TOO_MANY;
+    }
+
+    if (consent_psl_reserve(psl, lines) != 0) {
+        return CONSENT_PSL_E_NOMEM;
+    }
+
+    return 0;
 }
 
 
@@ -270,15 +316,16 @@ consent_psl_reserve(consent_psl_t *psl, size_t more)
 /*
  * One rule as written into its stored form in out (at most 253 bytes):
  * the '!' taken off into *flags, ASCII folded to lowercase, IDN labels
- * encoded.  0, or -1 and *err.
+ * encoded.  0 or a CONSENT_PSL_E_* code.
  */
 static int
 consent_psl_rule(const unsigned char *p, size_t len, unsigned char *out,
-    size_t *olen, unsigned *flags, unsigned *labels, const char **err)
+    size_t *olen, unsigned *flags, unsigned *labels)
 {
-    size_t          i, s, o, n, j;
-    unsigned        nl;
-    unsigned char   c, label[CONSENT_PSL_LABEL_MAX];
+    int            code;
+    size_t         i, s, o, n;
+    unsigned       nl;
+    unsigned char  label[CONSENT_PSL_LABEL_MAX];
 
     *flags = CONSENT_PSL_RULE;
 
@@ -289,8 +336,7 @@ consent_psl_rule(const unsigned char *p, size_t len, unsigned char *out,
     }
 
     if (len == 0) {
-        *err = "empty rule";
-        return -1;
+        return CONSENT_PSL_E_EMPTY_RULE;
     }
 
     o = 0;
@@ -304,59 +350,13 @@ consent_psl_rule(const unsigned char *p, size_t len, unsigned char *out,
         }
 
         /* the label p[s, i) */
-
-        if (i == s) {
-            *err = "empty label";
-            return -1;
-        }
-
-        if (i - s == 1 && p[s] == '*') {
-            if (nl) {
-                *err = "wildcard \"*\" not the leftmost label";
-                return -1;
-            }
-
-            if (*flags & CONSENT_PSL_EXCEPTION) {
-                *err = "wildcard \"*\" in an exception";
-                return -1;
-            }
-
-            label[0] = '*';
-            n = 1;
-
-        } else {
-            for (j = s; j < i && p[j] < 0x80; j++) { /* void */ }
-
-            if (j < i) {
-                if (consent_psl_punycode(p + s, i - s, label, &n, err) != 0)
-                {
-                    return -1;
-                }
-
-            } else {
-                if (i - s > CONSENT_PSL_LABEL_MAX) {
-                    *err = "label longer than 63 bytes";
-                    return -1;
-                }
-
-                for (j = s; j < i; j++) {
-                    c = consent_psl_lower(p[j]);
-
-                    if (!consent_psl_ldh(c)) {
-                        *err = "invalid character";
-                        return -1;
-                    }
-
-                    label[j - s] = c;
-                }
-
-                n = i - s;
-            }
+        code = consent_psl_label(p + s, i - s, nl, *flags, label, &n);
+        if (code) {
+            return code;
         }
 
         if (o + (nl ? 1 : 0) + n > CONSENT_PSL_HOST_MAX) {
-            *err = "rule longer than 253 bytes";
-            return -1;
+            return CONSENT_PSL_E_RULE_LONG;
         }
 
         if (nl) {
@@ -370,8 +370,7 @@ consent_psl_rule(const unsigned char *p, size_t len, unsigned char *out,
     }
 
     if ((*flags & CONSENT_PSL_EXCEPTION) && nl < 2) {
-        *err = "exception with one label";
-        return -1;
+        return CONSENT_PSL_E_EXCEPTION;
     }
 
     *olen = o;
@@ -382,202 +381,126 @@ consent_psl_rule(const unsigned char *p, size_t len, unsigned char *out,
 
 
 /*
- * RFC 3492 Punycode: a UTF-8 label into "xn--..." in out (at most 63
- * bytes).  Basic code points are checked as in an ASCII label.
+ * One label of a rule, with before labels to its left, into out (at most
+ * 63 bytes): the wildcard, an ASCII label lowercase, or an IDN label's
+ * A-label.  0 or a CONSENT_PSL_E_* code.
  */
+static int
+consent_psl_label(const unsigned char *p, size_t len, unsigned before,
+    unsigned flags, unsigned char *out, size_t *olen)
+{
+    size_t         j;
+    unsigned char  c;
 
-#define CONSENT_PUNY_BASE       36
-#define CONSENT_PUNY_TMIN       1
-#define CONSENT_PUNY_TMAX       26
-#define CONSENT_PUNY_SKEW       38
-#define CONSENT_PUNY_DAMP       700
+    *olen = 0;
 
+    if (len == 0) {
+        return CONSENT_PSL_E_EMPTY_LABEL;
+    }
+
+    if (len == 1 && p[0] == '*') {
+        if (before) {
+            return CONSENT_PSL_E_WILDCARD;
+        }
+
+        if (flags & CONSENT_PSL_EXCEPTION) {
+            return CONSENT_PSL_E_WILDCARD_EXC;
+        }
+
+        out[0] = '*';
+        *olen = 1;
+
+        return 0;
+    }
+
+    for (j = 0; j < len && p[j] < 0x80; j++) { /* void */ }
+
+    if (j < len) {
+        return consent_psl_punycode(p, len, out, olen);
+    }
+
+    if (len > CONSENT_PSL_LABEL_MAX) {
+        return CONSENT_PSL_E_LABEL_LONG;
+    }
+
+    for (j = 0; j < len; j++) {
+        c = consent_psl_lower(p[j]);
+
+        if (!consent_psl_ldh(c)) {
+            return CONSENT_PSL_E_CHAR;
+        }
+
+        out[j] = c;
+    }
+
+    *olen = len;
+
+    return 0;
+}
+
+
+/*
+ * RFC 3492 Punycode: a UTF-8 label into "xn--..." in out (at most 63
+ * bytes).  Basic code points are checked as in an ASCII label.  0 or a
+ * CONSENT_PSL_E_* code.
+ */
 static int
 consent_psl_punycode(const unsigned char *p, size_t len, unsigned char *out,
-    size_t *olen, const char **err)
+    size_t *olen)
 {
-    size_t    i, ncp, o, j, b, h, need;
-    uint32_t  cp[CONSENT_PSL_LABEL_MAX], c, n, m, delta, bias, q, k, t, d;
+    int       code;
+    size_t    ncp;
+    uint32_t  cp[CONSENT_PSL_LABEL_MAX];
 
-    ncp = 0;
+    code = consent_psl_code_points(p, len, cp, &ncp);
+    if (code) {
+        return code;
+    }
 
-    for (i = 0; i < len; /* void */ ) {
+    if (consent_punycode_label(cp, ncp, out, olen) != 0) {
+        return CONSENT_PSL_E_LABEL_LONG;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The label's code points into cp, ASCII ones lowercase: at most 59, as
+ * each is one output byte at least, after "xn--".
+ */
+static int
+consent_psl_code_points(const unsigned char *p, size_t len, uint32_t *cp,
+    size_t *ncp)
+{
+    size_t    i, n;
+    uint32_t  c;
+
+    *ncp = 0;
+
+    for (i = 0; i < len; i += n) {
         c = p[i];
+        n = 1;
 
         if (c < 0x80) {
             c = consent_psl_lower((unsigned char) c);
 
             if (!consent_psl_ldh((unsigned char) c)) {
-                *err = "invalid character";
-                return -1;
+                return CONSENT_PSL_E_CHAR;
             }
 
-            i++;
-
-        } else {
-            /* strict UTF-8: no overlongs, no surrogates, to U+10FFFF */
-            if (c >= 0xc2 && c <= 0xdf) {
-                need = 1;
-                c &= 0x1f;
-
-            } else if (c >= 0xe0 && c <= 0xef) {
-                need = 2;
-                c &= 0x0f;
-
-            } else if (c >= 0xf0 && c <= 0xf4) {
-                need = 3;
-                c &= 0x07;
-
-            } else {
-                goto invalid;
-            }
-
-            if (len - i - 1 < need) {
-                goto invalid;
-            }
-
-            for (j = 1; j <= need; j++) {
-                if ((p[i + j] & 0xc0) != 0x80) {
-                    goto invalid;
-                }
-
-                c = (c << 6) | (p[i + j] & 0x3f);
-            }
-
-            if ((need == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
-                || (need == 3 && (c < 0x10000 || c > 0x10ffff)))
-            {
-                goto invalid;
-            }
-
-            i += need + 1;
+        } else if (consent_utf8_decode(p + i, len - i, &c, &n) != 0) {
+            return CONSENT_PSL_E_UTF8;
         }
 
-        /* each code point is one output byte at least, after "xn--" */
-        if (ncp == CONSENT_PSL_LABEL_MAX - 4) {
-            goto too_long;
+        if (*ncp == CONSENT_PSL_LABEL_MAX - 4) {
+            return CONSENT_PSL_E_LABEL_LONG;
         }
 
-        cp[ncp++] = c;
+        cp[(*ncp)++] = c;
     }
-
-    memcpy(out, "xn--", 4);
-    o = 4;
-
-    for (j = 0; j < ncp; j++) {
-        if (cp[j] < 0x80) {
-            out[o++] = (unsigned char) cp[j];
-        }
-    }
-
-    b = o - 4;
-
-    if (b) {
-        if (o == CONSENT_PSL_LABEL_MAX) {
-            goto too_long;
-        }
-
-        out[o++] = '-';
-    }
-
-    /* ncp < 60 and c <= 0x10ffff keep delta far below 2^32 */
-    h = b;
-    n = 0x80;
-    delta = 0;
-    bias = 72;
-
-    while (h < ncp) {
-        m = 0xffffffff;
-
-        for (j = 0; j < ncp; j++) {
-            if (cp[j] >= n && cp[j] < m) {
-                m = cp[j];
-            }
-        }
-
-        delta += (m - n) * (uint32_t) (h + 1);
-        n = m;
-
-        for (j = 0; j < ncp; j++) {
-            if (cp[j] < n) {
-                delta++;
-                continue;
-            }
-
-            if (cp[j] != n) {
-                continue;
-            }
-
-            q = delta;
-
-            for (k = CONSENT_PUNY_BASE; /* void */; k += CONSENT_PUNY_BASE) {
-                t = (k <= bias) ? CONSENT_PUNY_TMIN
-                    : (k >= bias + CONSENT_PUNY_TMAX) ? CONSENT_PUNY_TMAX
-                    : k - bias;
-
-                if (q < t) {
-                    break;
-                }
-
-                d = t + (q - t) % (CONSENT_PUNY_BASE - t);
-                q = (q - t) / (CONSENT_PUNY_BASE - t);
-
-                if (o == CONSENT_PSL_LABEL_MAX) {
-                    goto too_long;
-                }
-
-                out[o++] = (unsigned char) (d < 26 ? 'a' + d : '0' + d - 26);
-            }
-
-            if (o == CONSENT_PSL_LABEL_MAX) {
-                goto too_long;
-            }
-
-            out[o++] = (unsigned char) (q < 26 ? 'a' + q : '0' + q - 26);
-
-            bias = consent_psl_adapt(delta, (uint32_t) (h + 1), h == b);
-            delta = 0;
-            h++;
-        }
-
-        delta++;
-        n++;
-    }
-
-    *olen = o;
 
     return 0;
-
-invalid:
-
-    *err = "invalid UTF-8";
-    return -1;
-
-too_long:
-
-    *err = "label longer than 63 bytes";
-    return -1;
-}
-
-
-static uint32_t
-consent_psl_adapt(uint32_t delta, uint32_t npoints, int first)
-{
-    uint32_t  k;
-
-    delta = first ? delta / CONSENT_PUNY_DAMP : delta / 2;
-    delta += delta / npoints;
-
-    for (k = 0;
-         delta > ((CONSENT_PUNY_BASE - CONSENT_PUNY_TMIN) * CONSENT_PUNY_TMAX)
-                 / 2;
-         k += CONSENT_PUNY_BASE)
-    {
-        delta /= CONSENT_PUNY_BASE - CONSENT_PUNY_TMIN;
-    }
-
-    return k + ((CONSENT_PUNY_BASE - CONSENT_PUNY_TMIN + 1) * delta)
-               / (delta + CONSENT_PUNY_SKEW);
 }
 
 
@@ -706,10 +629,9 @@ size_t
 consent_psl_registrable(const consent_psl_t *psl, const unsigned char *host,
     size_t len)
 {
-    size_t         end, i, j, lab;
-    uint32_t       h, hw;
-    unsigned       n, k, best, exc, want, flags;
-    unsigned char  c, start[CONSENT_PSL_HOST_MAX / 2 + 1];
+    size_t         end;
+    unsigned       n, want;
+    unsigned char  start[CONSENT_PSL_HOST_MAX / 2 + 1];
 
     if (psl == NULL || host == NULL) {
         return 0;
@@ -725,7 +647,37 @@ consent_psl_registrable(const consent_psl_t *psl, const unsigned char *host,
         return 0;
     }
 
-    /* the whole host is checked, and where its labels start noted */
+    n = consent_psl_host_labels(host, end, start);
+
+    if (n == 0 || consent_psl_numeric(host + start[n - 1], end - start[n - 1]))
+    {
+        return 0;
+    }
+
+    /* the public suffix and one label more */
+    want = consent_psl_suffix(psl, host, end, start, n) + 1;
+
+    if (want > n) {
+        return 0;
+    }
+
+    return len - start[n - want];
+}
+
+
+/*
+ * The whole host[0, end) checked and where its labels start noted in
+ * start: their number, or 0 for an empty label, a label longer than 63
+ * or a byte outside [A-Za-z0-9_-].
+ */
+static unsigned
+consent_psl_host_labels(const unsigned char *host, size_t end,
+    unsigned char *start)
+{
+    size_t         i, lab;
+    unsigned       n;
+    unsigned char  c;
+
     n = 0;
     lab = 0;
 
@@ -754,16 +706,23 @@ consent_psl_registrable(const consent_psl_t *psl, const unsigned char *host,
         }
     }
 
-    if (lab == 0) {
-        return 0;
-    }
+    return lab ? n : 0;
+}
 
-    /* an IPv4 address, as a URL parser reads one: "1.2.3.4", "0x7f.1" */
-    i = start[n - 1];
 
-    if (end - i >= 2 && host[i] == '0' && (host[i + 1] | 0x20) == 'x') {
-        for (j = i + 2; j < end; j++) {
-            c = host[j] | 0x20;
+/*
+ * 1 when the last label makes the host an IPv4 address, as a URL parser
+ * reads one: "1.2.3.4", "0x7f.1".
+ */
+static int
+consent_psl_numeric(const unsigned char *p, size_t len)
+{
+    size_t         j;
+    unsigned char  c;
+
+    if (len >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x') {
+        for (j = 2; j < len; j++) {
+            c = p[j] | 0x20;
 
             if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
                 break;
@@ -771,20 +730,32 @@ consent_psl_registrable(const consent_psl_t *psl, const unsigned char *host,
         }
 
     } else {
-        for (j = i; j < end && host[j] >= '0' && host[j] <= '9'; j++) {
+        for (j = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++) {
             /* void */
         }
     }
 
-    if (j == end) {
-        return 0;
-    }
+    return j == len;
+}
 
-    /*
-     * Suffixes of 1, 2, ... labels: host[i, end) is the one of k - 1
-     * labels and h its backward hash.  Each is looked up as a rule (or
-     * exception), and "*.<the one before>" as a wildcard rule.
-     */
+
+/*
+ * The labels of the host's public suffix: those of the matching rule with
+ * the most, an exception's less its leftmost label, or 1 for the implicit
+ * "*" rule.
+ *
+ * Suffixes of 1, 2, ... labels: host[i, end) is the one of k - 1 labels
+ * and h its backward hash.  Each is looked up as a rule (or exception),
+ * and "*.<the one before>" as a wildcard rule.
+ */
+static unsigned
+consent_psl_suffix(const consent_psl_t *psl, const unsigned char *host,
+    size_t end, const unsigned char *start, unsigned n)
+{
+    size_t    i, j;
+    uint32_t  h, hw;
+    unsigned  k, best, exc, flags;
+
     best = 0;
     exc = 0;
     h = CONSENT_PSL_FNV_INIT;
@@ -825,18 +796,9 @@ consent_psl_registrable(const consent_psl_t *psl, const unsigned char *host,
         }
     }
 
-    /* an exception's public suffix is the rule less its leftmost label */
     if (exc) {
-        want = exc;
-
-    } else {
-        /* "*" alone is the implicit rule: one label */
-        want = (best ? best : 1) + 1;
+        return exc - 1;
     }
 
-    if (want > n) {
-        return 0;
-    }
-
-    return len - start[n - want];
+    return best ? best : 1;
 }

@@ -25,6 +25,19 @@ typedef struct consent_psl_s  consent_psl_t;
 /* an empty list (only the implicit "*" rule); NULL when out of memory */
 consent_psl_t *consent_psl_create(const consent_alloc_t *a);
 
+/* consent_psl_parse() errors: err->code */
+#define CONSENT_PSL_E_EMPTY_RULE        1   /* "!" alone */
+#define CONSENT_PSL_E_EMPTY_LABEL       2   /* "a..b", ".a", "a." */
+#define CONSENT_PSL_E_WILDCARD          3   /* "*" not the leftmost label */
+#define CONSENT_PSL_E_WILDCARD_EXC      4   /* "*" in an exception */
+#define CONSENT_PSL_E_EXCEPTION         5   /* an exception of one label */
+#define CONSENT_PSL_E_CHAR              6   /* a byte a label may not hold */
+#define CONSENT_PSL_E_UTF8              7   /* an IDN label not UTF-8 */
+#define CONSENT_PSL_E_LABEL_LONG        8   /* over 63 bytes (as A-label) */
+#define CONSENT_PSL_E_RULE_LONG         9   /* over 253 bytes */
+#define CONSENT_PSL_E_TOO_MANY          10  /* over 2^24 rules in all */
+#define CONSENT_PSL_E_NOMEM             11  /* the allocator failed */
+
 /*
  * Adds the rules of a list's text: both the ICANN and the PRIVATE sections
  * count.  A line is read up to its first whitespace (leading whitespace
@@ -41,12 +54,15 @@ consent_psl_t *consent_psl_create(const consent_alloc_t *a);
  *
  * A label longer than 63 bytes (as an A-label) or a rule longer than 253
  * is an error, as is any other byte.  Can be called again to add another
- * file's rules.  Returns 0, or -1 with *err_line (1-based) and *err set
- * (either may be NULL); the rules before the bad line have been added, so
- * a list that failed should be thrown away.
+ * file's rules.  Returns 0, or -1 with err (unless NULL): the code, its
+ * message, err->line (1-based) and err->at the rule of that line as
+ * written; err->line is 0 and err->at empty when the file as a whole
+ * failed (CONSENT_PSL_E_TOO_MANY, or no memory for its rules).  The rules
+ * before the bad line have been added, so a list that failed should be
+ * thrown away.
  */
 int consent_psl_parse(consent_psl_t *psl, const unsigned char *p, size_t len,
-    unsigned *err_line, const char **err);
+    consent_err_t *err);
 
 /* rules added: "a.b" and "!a.b" are two, a repeated line is one */
 unsigned consent_psl_count(const consent_psl_t *psl);

@@ -17,7 +17,20 @@
 #include "id.h"
 
 
+#define CTL_DONE                    -1   /* help or version: exit 0 */
+
+
+static int ctl_init(ctl_t *ctl);
+static int ctl_options(ctl_t *ctl, int argc, char **argv);
+static int ctl_option(ctl_t *ctl, int c, const char *opt);
+static void ctl_address(ctl_t *ctl);
+static int ctl_help(ctl_t *ctl, int argc, char **argv);
 static void ctl_usage(FILE *f);
+static void ctl_vmessage(const char *fmt, va_list args);
+static const ctl_opt_t *ctl_opt_find(const ctl_opt_t *opts, const char *a,
+    char **eq);
+static int ctl_opt_set(const char *cmd, const ctl_opt_t *o, const char *eq,
+    int argc, char **argv, int *i);
 static int ctl_redis_env(ctl_t *ctl, const char *value);
 static int ctl_host_port(ctl_t *ctl, const char *value, const char *what);
 static int ctl_extra_purposes(ctl_t *ctl, const char *list);
@@ -78,13 +91,86 @@ static const char  ctl_usage_text[] =
     "2 bad usage.\n";
 
 
+static const ctl_handler_t  ctl_commands[] = {
+    { "subject",  ctl_subject },
+    { "receipts", ctl_receipts },
+    { "rules",    ctl_rules },
+    { "stats",    ctl_stats },
+    { "keys",     ctl_keys },
+    { "help",     ctl_help },
+    { NULL,       NULL }
+};
+
+
 int
 main(int argc, char **argv)
 {
-    int          c, rc, tcp, sock;
-    long         n;
-    ctl_t        ctl;
-    const char  *cmd, *env;
+    int    rc;
+    ctl_t  ctl;
+
+    rc = ctl_init(&ctl);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    rc = ctl_options(&ctl, argc, argv);
+    if (rc != CTL_OK) {
+        return rc == CTL_DONE ? CTL_OK : rc;
+    }
+
+    ctl_address(&ctl);
+
+    rc = ctl_run(&ctl, "", "no command given", ctl_commands, argc - optind,
+                 argv + optind);
+
+    ctl_disconnect(&ctl);
+
+    /* output that did not reach its reader is a failure, not success */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        ctl_error("writing the output: %s", strerror(errno));
+        return CTL_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* the defaults: the environment's address, the standard purposes */
+
+static int
+ctl_init(ctl_t *ctl)
+{
+    const char  *env;
+
+    memset(ctl, 0, sizeof(ctl_t));
+
+    ctl->host = CTL_DEFAULT_HOST;
+    ctl->port = CTL_DEFAULT_PORT;
+    ctl->prefix = CTL_DEFAULT_PREFIX;
+    ctl->timeout = CTL_DEFAULT_TIMEOUT;
+
+    consent_purposes_init(&ctl->purposes);
+
+    /* the environment gives defaults; options given override them */
+    env = getenv("CONSENTCTL_REDIS");
+
+    if (env && *env) {
+        return ctl_redis_env(ctl, env);
+    }
+
+    return CTL_OK;
+}
+
+
+/*
+ * The options before the command: CTL_OK with optind on the command,
+ * CTL_DONE when help or the version was asked for, or CTL_USAGE.
+ */
+
+static int
+ctl_options(ctl_t *ctl, int argc, char **argv)
+{
+    int  c, rc, tcp, sock;
 
     static const struct option  longopts[] = {
         { "host",          required_argument, NULL, 'H' },
@@ -100,25 +186,6 @@ main(int argc, char **argv)
         { NULL,            0,                 NULL, 0 }
     };
 
-    memset(&ctl, 0, sizeof(ctl_t));
-
-    ctl.host = CTL_DEFAULT_HOST;
-    ctl.port = CTL_DEFAULT_PORT;
-    ctl.prefix = CTL_DEFAULT_PREFIX;
-    ctl.timeout = CTL_DEFAULT_TIMEOUT;
-
-    consent_purposes_init(&ctl.purposes);
-
-    /* the environment gives defaults; options given override them */
-    env = getenv("CONSENTCTL_REDIS");
-
-    if (env && *env) {
-        rc = ctl_redis_env(&ctl, env);
-        if (rc != CTL_OK) {
-            return rc;
-        }
-    }
-
     tcp = 0;
     sock = 0;
     opterr = 0;
@@ -127,83 +194,13 @@ main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:H:p:s:n:a:h", longopts, NULL))
            != -1)
     {
-        switch (c) {
-
-        case 'H':
-            if (*optarg == '\0') {
-                return ctl_arg_error("empty --host");
-            }
-
-            ctl.host = optarg;
-            tcp = 1;
-            break;
-
-        case 'p':
-            if (ctl_parse_long(optarg, 1, 65535, &n) != 0) {
-                return ctl_arg_error("invalid --port \"%s\"", optarg);
-            }
-
-            ctl.port = (int) n;
-            tcp = 1;
-            break;
-
-        case 's':
-            if (*optarg == '\0') {
-                return ctl_arg_error("empty --socket");
-            }
-
-            ctl.socket = optarg;
-            sock = 1;
-            break;
-
-        case 'n':
-            if (ctl_parse_long(optarg, 0, 1000000, &ctl.db) != 0) {
-                return ctl_arg_error("invalid --db \"%s\"", optarg);
-            }
-
-            break;
-
-        case 'a':
-            ctl.password_file = optarg;
-            break;
-
-        case 'P':
-            ctl.prefix = optarg;
-            break;
-
-        case 'T':
-            if (ctl_parse_long(optarg, 1, 3600000, &ctl.timeout) != 0) {
-                return ctl_arg_error("invalid --timeout \"%s\" "
-                                     "(milliseconds, 1 to 3600000)",
-                                     optarg);
-            }
-
-            break;
-
-        case 'U':
-            rc = ctl_extra_purposes(&ctl, optarg);
-            if (rc != CTL_OK) {
-                return rc;
-            }
-
-            break;
-
-        case 'h':
-            ctl_usage(stdout);
-            return CTL_OK;
-
-        case 'V':
-            printf("consentctl %s\n", CONSENTCTL_VERSION);
-            return CTL_OK;
-
-        case ':':
-            return ctl_usage_error("option \"%s\" needs a value",
-                                   argv[optind - 1]);
-
-        default:
-            return ctl_usage_error("unknown option \"%s\"",
-                                   argv[optind - 1]);
+        rc = ctl_option(ctl, c, argv[optind - 1]);
+        if (rc != CTL_OK) {
+            return rc;
         }
+
+        tcp |= (c == 'H' || c == 'p');
+        sock |= (c == 's');
     }
 
     if (tcp && sock) {
@@ -212,61 +209,142 @@ main(int argc, char **argv)
     }
 
     if (tcp) {
-        ctl.socket = NULL;
+        ctl->socket = NULL;
     }
 
-    ctl.prefix_len = strlen(ctl.prefix);
+    return CTL_OK;
+}
 
-    if (ctl.socket) {
-        snprintf(ctl.addr, sizeof(ctl.addr), "unix:%s", ctl.socket);
 
-    } else if (strchr(ctl.host, ':')) {
-        snprintf(ctl.addr, sizeof(ctl.addr), "[%s]:%d", ctl.host, ctl.port);
+/* one option c, its value in optarg; opt is the argument that gave it */
 
-    } else {
-        snprintf(ctl.addr, sizeof(ctl.addr), "%s:%d", ctl.host, ctl.port);
-    }
+static int
+ctl_option(ctl_t *ctl, int c, const char *opt)
+{
+    long  n;
 
-    if (optind >= argc) {
-        return ctl_usage_error("no command given");
-    }
+    switch (c) {
 
-    cmd = argv[optind];
-    argc -= optind + 1;
-    argv += optind + 1;
+    case 'H':
+        if (*optarg == '\0') {
+            return ctl_arg_error("empty --host");
+        }
 
-    if (strcmp(cmd, "subject") == 0) {
-        rc = ctl_subject(&ctl, argc, argv);
+        ctl->host = optarg;
+        return CTL_OK;
 
-    } else if (strcmp(cmd, "receipts") == 0) {
-        rc = ctl_receipts(&ctl, argc, argv);
+    case 'p':
+        if (ctl_parse_long(optarg, 1, 65535, &n) != 0) {
+            return ctl_arg_error("invalid --port \"%s\"", optarg);
+        }
 
-    } else if (strcmp(cmd, "rules") == 0) {
-        rc = ctl_rules(&ctl, argc, argv);
+        ctl->port = (int) n;
+        return CTL_OK;
 
-    } else if (strcmp(cmd, "stats") == 0) {
-        rc = ctl_stats(&ctl, argc, argv);
+    case 's':
+        if (*optarg == '\0') {
+            return ctl_arg_error("empty --socket");
+        }
 
-    } else if (strcmp(cmd, "keys") == 0) {
-        rc = ctl_keys(&ctl, argc, argv);
+        ctl->socket = optarg;
+        return CTL_OK;
 
-    } else if (strcmp(cmd, "help") == 0) {
+    case 'n':
+        if (ctl_parse_long(optarg, 0, 1000000, &ctl->db) != 0) {
+            return ctl_arg_error("invalid --db \"%s\"", optarg);
+        }
+
+        return CTL_OK;
+
+    case 'a':
+        ctl->password_file = optarg;
+        return CTL_OK;
+
+    case 'P':
+        ctl->prefix = optarg;
+        return CTL_OK;
+
+    case 'T':
+        if (ctl_parse_long(optarg, 1, 3600000, &ctl->timeout) != 0) {
+            return ctl_arg_error("invalid --timeout \"%s\" "
+                                 "(milliseconds, 1 to 3600000)", optarg);
+        }
+
+        return CTL_OK;
+
+    case 'U':
+        return ctl_extra_purposes(ctl, optarg);
+
+    case 'h':
         ctl_usage(stdout);
-        rc = CTL_OK;
+        return CTL_DONE;
+
+    case 'V':
+        printf("consentctl %s\n", CONSENTCTL_VERSION);
+        return CTL_DONE;
+
+    case ':':
+        return ctl_usage_error("option \"%s\" needs a value", opt);
+
+    default:
+        return ctl_usage_error("unknown option \"%s\"", opt);
+    }
+}
+
+
+/* the prefix's length, and the address as messages name it */
+
+static void
+ctl_address(ctl_t *ctl)
+{
+    ctl->prefix_len = strlen(ctl->prefix);
+
+    if (ctl->socket) {
+        snprintf(ctl->addr, sizeof(ctl->addr), "unix:%s", ctl->socket);
+
+    } else if (strchr(ctl->host, ':')) {
+        snprintf(ctl->addr, sizeof(ctl->addr), "[%s]:%d", ctl->host,
+                 ctl->port);
 
     } else {
-        return ctl_usage_error("unknown command \"%s\"", cmd);
+        snprintf(ctl->addr, sizeof(ctl->addr), "%s:%d", ctl->host,
+                 ctl->port);
+    }
+}
+
+
+/*
+ * The handler named by argv[0], given the arguments after it; what is
+ * "rules" for the messages ("" for the command line itself), ask says
+ * what is missing when argc is 0.
+ */
+
+int
+ctl_run(ctl_t *ctl, const char *what, const char *ask,
+    const ctl_handler_t *handlers, int argc, char **argv)
+{
+    const ctl_handler_t  *h;
+
+    if (argc == 0) {
+        return ctl_usage_error("%s%s", what, ask);
     }
 
-    ctl_disconnect(&ctl);
-
-    /* output that did not reach its reader is a failure, not success */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        ctl_error("writing the output: %s", strerror(errno));
-        return CTL_ERROR;
+    for (h = handlers; h->name; h++) {
+        if (strcmp(argv[0], h->name) == 0) {
+            return h->run(ctl, argc - 1, argv + 1);
+        }
     }
 
-    return rc;
+    return ctl_usage_error("%sunknown command \"%s\"", what, argv[0]);
+}
+
+
+static int
+ctl_help(ctl_t *ctl, int argc, char **argv)
+{
+    ctl_usage(stdout);
+
+    return CTL_OK;
 }
 
 
@@ -277,6 +355,16 @@ ctl_usage(FILE *f)
 }
 
 
+/* "consentctl: " and the message, on stderr, not yet ended */
+
+static void
+ctl_vmessage(const char *fmt, va_list args)
+{
+    fputs("consentctl: ", stderr);
+    vfprintf(stderr, fmt, args);
+}
+
+
 void
 ctl_error(const char *fmt, ...)
 {
@@ -284,10 +372,8 @@ ctl_error(const char *fmt, ...)
 
     fflush(stdout);
 
-    fputs("consentctl: ", stderr);
-
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    ctl_vmessage(fmt, args);
     va_end(args);
 
     fputc('\n', stderr);
@@ -299,10 +385,8 @@ ctl_usage_error(const char *fmt, ...)
 {
     va_list  args;
 
-    fputs("consentctl: ", stderr);
-
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    ctl_vmessage(fmt, args);
     va_end(args);
 
     fputs("\n\n", stderr);
@@ -319,10 +403,8 @@ ctl_arg_error(const char *fmt, ...)
 {
     va_list  args;
 
-    fputs("consentctl: ", stderr);
-
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    ctl_vmessage(fmt, args);
     va_end(args);
 
     fputc('\n', stderr);
@@ -347,10 +429,8 @@ int
 ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
     char **pos, int npos)
 {
-    int               i, n, done;
+    int               i, n, rc, done;
     char             *a, *eq;
-    size_t            len;
-    const char       *value;
     const ctl_opt_t  *o;
 
     n = 0;
@@ -368,19 +448,7 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
         eq = NULL;
 
         if (!done && a[0] == '-') {
-            eq = strchr(a, '=');
-            len = eq ? (size_t) (eq - a) : strlen(a);
-
-            for (o = opts; o && o->name; o++) {
-                if (strlen(o->name) == len && strncmp(o->name, a, len) == 0)
-                {
-                    break;
-                }
-            }
-
-            if (o && o->name == NULL) {
-                o = NULL;
-            }
+            o = ctl_opt_find(opts, a, &eq);
 
             if (o == NULL && (n > 0 || n == npos)) {
                 return ctl_usage_error("%s: unknown option \"%s\"", cmd, a);
@@ -397,46 +465,86 @@ ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
             continue;
         }
 
-        if (o->value == NULL) {
-            if (eq) {
-                return ctl_usage_error("%s: %s takes no value", cmd,
-                                       o->name);
-            }
-
-            *o->flag = 1;
-            continue;
+        rc = ctl_opt_set(cmd, o, eq, argc, argv, &i);
+        if (rc != CTL_OK) {
+            return rc;
         }
-
-        if (eq) {
-            value = eq + 1;
-
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-
-        } else {
-            return ctl_usage_error("%s: %s needs a value", cmd, o->name);
-        }
-
-        if (*value == '\0') {
-            return ctl_usage_error("%s: %s needs a value", cmd, o->name);
-        }
-
-        if (o->max == 0) {
-            *o->value = value;
-            continue;
-        }
-
-        if (*o->count == o->max) {
-            return ctl_usage_error("%s: %s given more than %d times", cmd,
-                                   o->name, o->max);
-        }
-
-        o->value[(*o->count)++] = value;
     }
 
     if (n < npos) {
         return ctl_usage_error("%s: missing arguments", cmd);
     }
+
+    return CTL_OK;
+}
+
+
+/* the option a names (up to its '=', put in *eq), or NULL */
+
+static const ctl_opt_t *
+ctl_opt_find(const ctl_opt_t *opts, const char *a, char **eq)
+{
+    size_t            len;
+    const ctl_opt_t  *o;
+
+    *eq = strchr(a, '=');
+    len = *eq ? (size_t) (*eq - a) : strlen(a);
+
+    for (o = opts; o && o->name; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, a, len) == 0) {
+            return o;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Option o given: a flag set, or its value taken from after eq, else
+ * from the next argument (*i moves on to it).  CTL_OK or CTL_USAGE.
+ */
+
+static int
+ctl_opt_set(const char *cmd, const ctl_opt_t *o, const char *eq, int argc,
+    char **argv, int *i)
+{
+    const char  *value;
+
+    if (o->value == NULL) {
+        if (eq) {
+            return ctl_usage_error("%s: %s takes no value", cmd, o->name);
+        }
+
+        *o->flag = 1;
+        return CTL_OK;
+    }
+
+    if (eq) {
+        value = eq + 1;
+
+    } else if (*i + 1 < argc) {
+        value = argv[++*i];
+
+    } else {
+        return ctl_usage_error("%s: %s needs a value", cmd, o->name);
+    }
+
+    if (*value == '\0') {
+        return ctl_usage_error("%s: %s needs a value", cmd, o->name);
+    }
+
+    if (o->max == 0) {
+        *o->value = value;
+        return CTL_OK;
+    }
+
+    if (*o->count == o->max) {
+        return ctl_usage_error("%s: %s given more than %d times", cmd,
+                               o->name, o->max);
+    }
+
+    o->value[(*o->count)++] = value;
 
     return CTL_OK;
 }
@@ -464,33 +572,24 @@ ctl_subject_args(const char *cmd, int argc, char **argv,
 }
 
 
-/* decimal digits only: no sign, no spaces, no "0x" */
+/* decimal digits only: no sign, no spaces, no "0x"; 12 of them at most */
 
 int
 ctl_parse_long(const char *s, long min, long max, long *out)
 {
-    long    n;
-    size_t  i;
+    size_t              len;
+    unsigned long long  n;
 
-    if (*s == '\0' || strlen(s) > 12) {
+    len = strlen(s);
+
+    if (len > 12
+        || ctl_str_uint(s, len, (unsigned long long) max, &n) != 0
+        || n < (unsigned long long) min)
+    {
         return -1;
     }
 
-    n = 0;
-
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-
-        n = n * 10 + (s[i] - '0');
-    }
-
-    if (n < min || n > max) {
-        return -1;
-    }
-
-    *out = n;
+    *out = (long) n;
 
     return 0;
 }

@@ -36,6 +36,10 @@
 /* entries asked for at once when walking the stream or the keyspace */
 #define CTL_BATCH                   1000
 
+/* a number as a string literal: CTL_STR(CTL_BATCH) is "1000" */
+#define CTL_STR_(n)                 #n
+#define CTL_STR(n)                  CTL_STR_(n)
+
 /* how often a WATCHed transaction is tried before giving up */
 #define CTL_WATCH_TRIES             10
 
@@ -68,6 +72,13 @@ typedef struct {
     const char               **argv;
     const size_t              *argvlen;
 } ctl_cmd_t;
+
+
+/* a command of the command line ("subject"), or one of its own ("get") */
+typedef struct {
+    const char                *name;
+    int                      (*run)(ctl_t *ctl, int argc, char **argv);
+} ctl_handler_t;
 
 
 /*
@@ -120,6 +131,8 @@ typedef struct {
 
 
 /* consentctl.c */
+int ctl_run(ctl_t *ctl, const char *what, const char *ask,
+    const ctl_handler_t *handlers, int argc, char **argv);
 int ctl_args(const char *cmd, int argc, char **argv, const ctl_opt_t *opts,
     char **pos, int npos);
 void ctl_error(const char *fmt, ...)
@@ -138,6 +151,8 @@ void ctl_disconnect(ctl_t *ctl);
 char *ctl_key(ctl_t *ctl, unsigned kind, const char *id, size_t *len);
 redisReply *ctl_command(ctl_t *ctl, int argc, const char **argv,
     const size_t *argvlen);
+redisReply *ctl_key_command(ctl_t *ctl, const char *cmd, const char *arg,
+    size_t len, const char *arg2);
 int ctl_reply_error(ctl_t *ctl, const redisReply *r, const char *what);
 int ctl_pipeline_send(ctl_t *ctl, int n, const ctl_cmd_t *cmds);
 redisReply *ctl_pipeline_reply(ctl_t *ctl);
@@ -146,6 +161,11 @@ redisReply *ctl_transaction(ctl_t *ctl, int n, const ctl_cmd_t *cmds,
 int ctl_key_type(ctl_t *ctl, const char *key, size_t len, const char *want);
 int ctl_stream_walk(ctl_t *ctl, const char *key, size_t len,
     ctl_entry_pt entry, ctl_batch_pt batch, void *data);
+void ctl_xrange_argv(const char *cmd, const char *key, size_t len,
+    const char *from, const char *to, const char *count, const char **argv,
+    size_t *argvlen);
+int ctl_stream_entry(const redisReply *e);
+const char *ctl_id_ms(const redisReply *id, unsigned long long *ms);
 int ctl_reply_uint(const redisReply *r, unsigned long long max,
     unsigned long long *out);
 int ctl_str_uint(const char *p, size_t len, unsigned long long max,
@@ -168,6 +188,8 @@ int ctl_subject_write_init(ctl_t *ctl, const char *id,
     ctl_subject_write_t *w);
 void ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
     const char *action, const char *purposes, long version, time_t now);
+redisReply *ctl_subject_write_exec(ctl_t *ctl, ctl_subject_write_t *w,
+    const ctl_cmd_t *record, int receipt, int *aborted);
 void ctl_subject_write_free(ctl_subject_write_t *w);
 
 /* consentctl_receipts.c */

@@ -35,6 +35,7 @@ typedef struct {
 
 static int ctl_erase_record(ctl_t *ctl, const char *id, int keep,
     long long *record, int *aborted);
+static int ctl_erase_receipts(ctl_t *ctl, ctl_walk_t *w);
 static int ctl_receipt_mine(const ctl_walk_t *w, const redisReply *fields);
 static int ctl_receipt_print(ctl_t *ctl, const redisReply *id,
     const redisReply *fields, void *data);
@@ -92,34 +93,9 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
     w.subject_len = strlen(pos[0]);
 
     if (!keep) {
-        w.key = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w.key_len);
-        w.argv = malloc((CTL_BATCH + 2) * sizeof(const char *));
-        w.argvlen = malloc((CTL_BATCH + 2) * sizeof(size_t));
-
-        if (w.key == NULL || w.argv == NULL || w.argvlen == NULL) {
-            if (w.key) {
-                ctl_error("out of memory");
-            }
-
-            rc = CTL_ERROR;
-            goto done;
-        }
-
-        w.argv[0] = "XDEL";
-        w.argvlen[0] = 4;
-        w.argv[1] = w.key;
-        w.argvlen[1] = w.key_len;
-        w.argc = 2;
-
-        if (ctl_stream_walk(ctl, w.key, w.key_len, ctl_receipt_collect,
-                            ctl_receipt_delete, &w)
-            != 0)
-        {
-            ctl_error("subject \"%s\": the record is erased, but only %llu "
-                      "receipts were deleted before the error; run the "
-                      "command again", pos[0], w.deleted);
-            rc = CTL_ERROR;
-            goto done;
+        rc = ctl_erase_receipts(ctl, &w);
+        if (rc != CTL_OK) {
+            return rc;
         }
     }
 
@@ -127,11 +103,57 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
     ctl_json_cstr(pos[0]);
     printf(",\"record\":%lld,\"receipts\":%llu}\n", record, w.deleted);
 
+    return CTL_OK;
+}
+
+
+/*
+ * The subject's receipts, XDEL a batch at a time as the walk finds them:
+ * w->deleted counts them.  CTL_OK, or CTL_ERROR after a message.
+ */
+
+static int
+ctl_erase_receipts(ctl_t *ctl, ctl_walk_t *w)
+{
+    int  rc;
+
+    rc = CTL_ERROR;
+
+    w->key = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w->key_len);
+    w->argv = malloc((CTL_BATCH + 2) * sizeof(const char *));
+    w->argvlen = malloc((CTL_BATCH + 2) * sizeof(size_t));
+
+    if (w->key == NULL || w->argv == NULL || w->argvlen == NULL) {
+        if (w->key) {
+            ctl_error("out of memory");
+        }
+
+        goto done;
+    }
+
+    w->argv[0] = "XDEL";
+    w->argvlen[0] = 4;
+    w->argv[1] = w->key;
+    w->argvlen[1] = w->key_len;
+    w->argc = 2;
+
+    if (ctl_stream_walk(ctl, w->key, w->key_len, ctl_receipt_collect,
+                        ctl_receipt_delete, w)
+        != 0)
+    {
+        ctl_error("subject \"%s\": the record is erased, but only %llu "
+                  "receipts were deleted before the error; run the "
+                  "command again", w->subject, w->deleted);
+        goto done;
+    }
+
+    rc = CTL_OK;
+
 done:
 
-    free(w.key);
-    free(w.argv);
-    free(w.argvlen);
+    free(w->key);
+    free(w->argv);
+    free(w->argvlen);
 
     return rc;
 }
@@ -147,12 +169,12 @@ static int
 ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
     int *aborted)
 {
-    int                   rc, n;
+    int                   rc;
     long                  v;
-    ctl_cmd_t             cmds[3];
+    ctl_cmd_t             del;
     redisReply           *r;
-    const char           *del[2];
-    size_t                del_len[2];
+    const char           *argv[2];
+    size_t                argvlen[2];
     ctl_subject_write_t   w;
 
     *aborted = 0;
@@ -162,15 +184,14 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
         goto done;
     }
 
-    del[0] = "DEL";
-    del_len[0] = 3;
-    del[1] = w.key;
-    del_len[1] = w.key_len;
+    argv[0] = "DEL";
+    argvlen[0] = 3;
+    argv[1] = w.key;
+    argvlen[1] = w.key_len;
 
-    n = 0;
-    cmds[n].argc = 2;
-    cmds[n].argv = del;
-    cmds[n++].argvlen = del_len;
+    del.argc = 2;
+    del.argv = argv;
+    del.argvlen = argvlen;
 
     if (keep) {
         v = ctl_record_version(ctl, w.key, w.key_len);
@@ -180,17 +201,9 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
 
         ctl_subject_write_receipt(&w, id, CONSENT_ACTION_ERASE, "",
                                   v < 0 ? 0 : v, time(NULL));
-
-        cmds[n].argc = w.xadd_argc;
-        cmds[n].argv = w.xadd;
-        cmds[n++].argvlen = w.xadd_len;
     }
 
-    cmds[n].argc = w.pub_argc;
-    cmds[n].argv = w.pub;
-    cmds[n++].argvlen = w.pub_len;
-
-    r = ctl_transaction(ctl, n, cmds, aborted);
+    r = ctl_subject_write_exec(ctl, &w, &del, keep, aborted);
     if (r == NULL) {
         goto done;
     }

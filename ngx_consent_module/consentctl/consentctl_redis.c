@@ -22,15 +22,16 @@
 
 static int ctl_auth(ctl_t *ctl);
 static void ctl_io_error(ctl_t *ctl);
+static int ctl_stream_entries(ctl_t *ctl, const char *key,
+    const redisReply *r, ctl_entry_pt entry, void *data);
 static int ctl_next_id(const redisReply *id, char *buf, size_t size);
 
 
 int
 ctl_connect(ctl_t *ctl)
 {
+    int              n;
     char             db[24];
-    const char      *argv[2];
-    size_t           argvlen[2];
     redisReply      *r;
     struct timeval   tv;
 
@@ -67,18 +68,10 @@ ctl_connect(ctl_t *ctl)
     }
 
     if (ctl->db) {
-        argv[0] = "SELECT";
-        argvlen[0] = 6;
-        argv[1] = db;
-        argvlen[1] = snprintf(db, sizeof(db), "%ld", ctl->db);
+        n = snprintf(db, sizeof(db), "%ld", ctl->db);
 
-        r = ctl_command(ctl, 2, argv, argvlen);
+        r = ctl_key_command(ctl, "SELECT", db, (size_t) n, NULL);
         if (r == NULL) {
-            return CTL_ERROR;
-        }
-
-        if (ctl_reply_error(ctl, r, "SELECT") != 0) {
-            freeReplyObject(r);
             return CTL_ERROR;
         }
 
@@ -255,6 +248,40 @@ ctl_command(ctl_t *ctl, int argc, const char **argv, const size_t *argvlen)
 }
 
 
+/*
+ * "cmd arg" or "cmd arg arg2" (arg2 NUL-terminated), arg mostly a key:
+ * the reply, not an error reply, or NULL after a message
+ */
+
+redisReply *
+ctl_key_command(ctl_t *ctl, const char *cmd, const char *arg, size_t len,
+    const char *arg2)
+{
+    const char  *argv[3];
+    size_t       argvlen[3];
+    redisReply  *r;
+
+    argv[0] = cmd;
+    argvlen[0] = strlen(cmd);
+    argv[1] = arg;
+    argvlen[1] = len;
+    argv[2] = arg2;
+    argvlen[2] = arg2 ? strlen(arg2) : 0;
+
+    r = ctl_command(ctl, arg2 ? 3 : 2, argv, argvlen);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    if (ctl_reply_error(ctl, r, cmd) != 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
 int
 ctl_reply_error(ctl_t *ctl, const redisReply *r, const char *what)
 {
@@ -397,22 +424,10 @@ int
 ctl_key_type(ctl_t *ctl, const char *key, size_t len, const char *want)
 {
     int          rc;
-    const char  *argv[2];
-    size_t       argvlen[2];
     redisReply  *r;
 
-    argv[0] = "TYPE";
-    argvlen[0] = 4;
-    argv[1] = key;
-    argvlen[1] = len;
-
-    r = ctl_command(ctl, 2, argv, argvlen);
+    r = ctl_key_command(ctl, "TYPE", key, len, NULL);
     if (r == NULL) {
-        return -1;
-    }
-
-    if (ctl_reply_error(ctl, r, "TYPE") != 0) {
-        freeReplyObject(r);
         return -1;
     }
 
@@ -447,107 +462,151 @@ int
 ctl_stream_walk(ctl_t *ctl, const char *key, size_t len, ctl_entry_pt entry,
     ctl_batch_pt batch, void *data)
 {
-    int          rc;
-    char         start[48], count[24];
-    size_t       i, j, argvlen[6];
+    int          rc, more;
+    char         start[48];
+    size_t       argvlen[6];
     const char  *argv[6];
-    redisReply  *r, *e, *f;
+    redisReply  *r;
 
     memcpy(start, "-", 2);
 
-    argv[0] = "XRANGE";
-    argvlen[0] = 6;
-    argv[1] = key;
-    argvlen[1] = len;
-    argv[2] = start;
-    argv[4] = "COUNT";
-    argvlen[4] = 5;
-    argv[5] = count;
-    argvlen[5] = snprintf(count, sizeof(count), "%d", CTL_BATCH);
-    argv[3] = "+";
-    argvlen[3] = 1;
-
-    for ( ;; ) {
-        argvlen[2] = strlen(start);
+    do {
+        ctl_xrange_argv("XRANGE", key, len, start, "+", CTL_STR(CTL_BATCH),
+                        argv, argvlen);
 
         r = ctl_command(ctl, 6, argv, argvlen);
         if (r == NULL) {
             return -1;
         }
 
-        if (r->type == REDIS_REPLY_ERROR) {
-            ctl_error("redis at %s: XRANGE %s: %.*s", ctl->addr, key,
-                      (int) r->len, r->str);
-            freeReplyObject(r);
-            return -1;
-        }
+        rc = ctl_stream_entries(ctl, key, r, entry, data);
 
-        if (r->type != REDIS_REPLY_ARRAY) {
-            goto unexpected;
-        }
-
-        for (i = 0; i < r->elements; i++) {
-            e = r->element[i];
-
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-                || e->element[0]->type != REDIS_REPLY_STRING)
-            {
-                goto unexpected;
-            }
-
-            f = e->element[1];
-
-            /* an entry deleted under a consumer group's feet: no fields */
-            if (f->type == REDIS_REPLY_NIL) {
-                continue;
-            }
-
-            if (f->type != REDIS_REPLY_ARRAY || f->elements % 2) {
-                goto unexpected;
-            }
-
-            for (j = 0; j < f->elements; j++) {
-                if (f->element[j]->type != REDIS_REPLY_STRING) {
-                    goto unexpected;
-                }
-            }
-
-            if (entry(ctl, e->element[0], f, data) != 0) {
-                freeReplyObject(r);
-                return -1;
-            }
-        }
-
-        rc = batch ? batch(ctl, data) : 0;
-
-        if (rc != 0) {
-            freeReplyObject(r);
-            return -1;
-        }
-
-        if (r->elements < CTL_BATCH) {
-            freeReplyObject(r);
-            return 0;
+        if (rc == 0 && batch && batch(ctl, data) != 0) {
+            rc = -1;
         }
 
         /* the next batch starts just after the last id seen */
-        if (ctl_next_id(r->element[r->elements - 1]->element[0], start,
-                        sizeof(start))
-            != 0)
-        {
-            freeReplyObject(r);
-            return 0;
-        }
+        more = (rc == 0 && r->elements >= CTL_BATCH
+                && ctl_next_id(r->element[r->elements - 1]->element[0],
+                               start, sizeof(start))
+                   == 0);
 
         freeReplyObject(r);
+
+    } while (more);
+
+    return rc;
+}
+
+
+/* each entry of a batch handed to entry: 0, or -1 after a message */
+
+static int
+ctl_stream_entries(ctl_t *ctl, const char *key, const redisReply *r,
+    ctl_entry_pt entry, void *data)
+{
+    size_t       i, j;
+    redisReply  *e, *f;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ctl_error("redis at %s: XRANGE %s: %.*s", ctl->addr, key,
+                  (int) r->len, r->str);
+        return -1;
     }
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        goto unexpected;
+    }
+
+    for (i = 0; i < r->elements; i++) {
+        e = r->element[i];
+
+        if (!ctl_stream_entry(e)) {
+            goto unexpected;
+        }
+
+        f = e->element[1];
+
+        /* an entry deleted under a consumer group's feet: no fields */
+        if (f->type == REDIS_REPLY_NIL) {
+            continue;
+        }
+
+        if (f->type != REDIS_REPLY_ARRAY || f->elements % 2) {
+            goto unexpected;
+        }
+
+        for (j = 0; j < f->elements; j++) {
+            if (f->element[j]->type != REDIS_REPLY_STRING) {
+                goto unexpected;
+            }
+        }
+
+        if (entry(ctl, e->element[0], f, data) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
 
 unexpected:
 
     ctl_error("redis at %s: XRANGE %s: unexpected reply", ctl->addr, key);
-    freeReplyObject(r);
 
     return -1;
+}
+
+
+/* "cmd key from to COUNT count" (XRANGE, XREVRANGE): six arguments */
+
+void
+ctl_xrange_argv(const char *cmd, const char *key, size_t len,
+    const char *from, const char *to, const char *count, const char **argv,
+    size_t *argvlen)
+{
+    argv[0] = cmd;
+    argvlen[0] = strlen(cmd);
+    argv[1] = key;
+    argvlen[1] = len;
+    argv[2] = from;
+    argvlen[2] = strlen(from);
+    argv[3] = to;
+    argvlen[3] = strlen(to);
+    argv[4] = "COUNT";
+    argvlen[4] = 5;
+    argv[5] = count;
+    argvlen[5] = strlen(count);
+}
+
+
+/* 1 when e is an entry of an XRANGE reply: [id, fields], id a string */
+
+int
+ctl_stream_entry(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_ARRAY && e->elements == 2
+           && e->element[0]->type == REDIS_REPLY_STRING;
+}
+
+
+/*
+ * The milliseconds of a stream id "ms-seq" into *ms: its '-', or NULL
+ * when it has none or ms is not a number
+ */
+
+const char *
+ctl_id_ms(const redisReply *id, unsigned long long *ms)
+{
+    const char  *dash;
+
+    dash = memchr(id->str, '-', id->len);
+
+    if (dash == NULL || ctl_str_uint(id->str, dash - id->str, ~0ULL, ms) != 0)
+    {
+        return NULL;
+    }
+
+    return dash;
 }
 
 
@@ -559,10 +618,9 @@ ctl_next_id(const redisReply *id, char *buf, size_t size)
     const char          *dash;
     unsigned long long   ms, seq;
 
-    dash = memchr(id->str, '-', id->len);
+    dash = ctl_id_ms(id, &ms);
 
     if (dash == NULL
-        || ctl_str_uint(id->str, dash - id->str, ~0ULL, &ms) != 0
         || ctl_str_uint(dash + 1, id->len - (dash + 1 - id->str), ~0ULL,
                         &seq)
            != 0)
@@ -588,31 +646,18 @@ ctl_next_id(const redisReply *id, char *buf, size_t size)
 }
 
 
+/* a decimal number of 20 digits at most, as the module reads one */
+
 int
 ctl_str_uint(const char *p, size_t len, unsigned long long max,
     unsigned long long *out)
 {
-    size_t              i;
-    unsigned long long  n, d;
+    uint64_t  n;
 
-    if (len == 0 || len > 20) {
+    if (len > 20
+        || consent_record_uint((const unsigned char *) p, len, max, &n) != 0)
+    {
         return -1;
-    }
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            return -1;
-        }
-
-        d = (unsigned long long) (p[i] - '0');
-
-        if (d > max || n > (max - d) / 10) {
-            return -1;
-        }
-
-        n = n * 10 + d;
     }
 
     *out = n;

@@ -58,12 +58,25 @@ typedef struct {
 
 
 static int ctl_rules_list(ctl_t *ctl, int argc, char **argv);
+static int ctl_rules_enable(ctl_t *ctl, int argc, char **argv);
+static int ctl_rules_disable(ctl_t *ctl, int argc, char **argv);
 static int ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off);
+static void ctl_rules_opt(ctl_opt_t *opt, ctl_vendors_t *vs);
+static size_t ctl_vendors_mark(ctl_vendors_t *vs, const redisReply *r,
+    redisReply **extra);
+static void ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs,
+    redisReply **extra, size_t nextra);
+static int ctl_vendor_name(const char *name, size_t *len);
+static int ctl_vendor_known(ctl_t *ctl, ctl_vendors_t *vs, ctl_switch_t *sw);
+static int ctl_switch_tries(ctl_t *ctl, ctl_switch_t *sw,
+    ctl_vendors_t *vs);
 static int ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs);
 static void ctl_vendors_free(ctl_vendors_t *vs);
 static char *ctl_read_file(const char *path, size_t *len);
 static int ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf,
     size_t len, ctl_vendors_t *vs);
+static int ctl_vendor_eq(const char *a, size_t alen, const char *b,
+    size_t blen);
 static ctl_vendor_t *ctl_vendor_find(ctl_vendors_t *vs, const char *name,
     size_t len);
 static int ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule);
@@ -72,52 +85,42 @@ static int ctl_vendor_like(const char *a, size_t alen, const char *b,
     size_t blen);
 static int ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed,
     int *aborted);
+static int ctl_switch_spellings(const ctl_switch_t *sw, const redisReply *m,
+    const char **argv, size_t *argvlen);
+static int ctl_switch_change(const ctl_switch_t *sw, int n,
+    const char **argv, size_t *argvlen, ctl_cmd_t *cmd);
+
+
+static const ctl_handler_t  ctl_rules_commands[] = {
+    { "list",    ctl_rules_list },
+    { "enable",  ctl_rules_enable },
+    { "disable", ctl_rules_disable },
+    { NULL,      NULL }
+};
 
 
 int
 ctl_rules(ctl_t *ctl, int argc, char **argv)
 {
-    if (argc == 0) {
-        return ctl_usage_error("rules: list, enable or disable?");
-    }
-
-    if (strcmp(argv[0], "list") == 0) {
-        return ctl_rules_list(ctl, argc - 1, argv + 1);
-    }
-
-    if (strcmp(argv[0], "enable") == 0) {
-        return ctl_rules_switch(ctl, argc - 1, argv + 1, 0);
-    }
-
-    if (strcmp(argv[0], "disable") == 0) {
-        return ctl_rules_switch(ctl, argc - 1, argv + 1, 1);
-    }
-
-    return ctl_usage_error("rules: unknown command \"%s\"", argv[0]);
+    return ctl_run(ctl, "rules: ", "list, enable or disable?",
+                   ctl_rules_commands, argc, argv);
 }
 
 
 static int
 ctl_rules_list(ctl_t *ctl, int argc, char **argv)
 {
-    int             rc, found;
+    int             rc;
     char           *key;
-    size_t          j, k, len, w, pw, n, nextra;
+    size_t          len, nextra;
     ctl_opt_t       opts[2];
-    redisReply     *r, *e, **extra;
-    ctl_vendor_t   *v;
+    redisReply     *r, **extra;
     ctl_vendors_t   vs;
-    unsigned char   names[CONSENT_MAX_PURPOSES * (CONSENT_PURPOSE_NAME_MAX
-                                                  + 1) + 1];
 
     memset(&vs, 0, sizeof(ctl_vendors_t));
 
-    /* --rules may be given again, as consent_rules may */
     memset(opts, 0, sizeof(opts));
-    opts[0].name = "--rules";
-    opts[0].value = vs.files;
-    opts[0].count = &vs.nfiles;
-    opts[0].max = CTL_RULES_FILES;
+    ctl_rules_opt(&opts[0], &vs);
 
     rc = ctl_args("rules list", argc, argv, opts, NULL, 0);
     if (rc != CTL_OK) {
@@ -153,22 +156,60 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
+    nextra = ctl_vendors_mark(&vs, r, extra);
+
+    ctl_vendors_print(ctl, &vs, extra, nextra);
+
+    rc = CTL_OK;
+
+done:
+
+    ctl_vendors_free(&vs);
+    free(key);
+    free(extra);
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    return rc;
+}
+
+
+/* --rules FILE, which may be given again, as consent_rules may */
+
+static void
+ctl_rules_opt(ctl_opt_t *opt, ctl_vendors_t *vs)
+{
+    opt->name = "--rules";
+    opt->value = vs->files;
+    opt->count = &vs->nfiles;
+    opt->max = CTL_RULES_FILES;
+}
+
+
+/*
+ * The vendors the set of disabled ones names marked; the names of the set
+ * no vendor has, sorted, into extra: their number.
+ */
+
+static size_t
+ctl_vendors_mark(ctl_vendors_t *vs, const redisReply *r, redisReply **extra)
+{
+    size_t         j, nextra;
+    redisReply    *e;
+    ctl_vendor_t  *v;
+
     nextra = 0;
 
     for (j = 0; j < r->elements; j++) {
         e = r->element[j];
-        found = 0;
+        v = ctl_vendor_find(vs, e->str, e->len);
 
-        for (k = 0; k < vs.n; k++) {
-            if (vs.elts[k].len == e->len
-                && strncasecmp(vs.elts[k].name, e->str, e->len) == 0)
-            {
-                vs.elts[k].disabled = 1;
-                found = 1;
-            }
-        }
+        if (v) {
+            v->disabled = 1;
 
-        if (!found) {
+        } else {
             extra[nextra++] = e;
         }
     }
@@ -177,12 +218,28 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
         qsort(extra, nextra, sizeof(redisReply *), ctl_reply_cmp);
     }
 
+    return nextra;
+}
+
+
+/* a line a vendor: name, rules, purposes, switched on or off */
+
+static void
+ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs, redisReply **extra,
+    size_t nextra)
+{
+    size_t               j, k, w, pw, n;
+    redisReply          *e;
+    const ctl_vendor_t  *v;
+    unsigned char        names[CONSENT_MAX_PURPOSES
+                               * (CONSENT_PURPOSE_NAME_MAX + 1) + 1];
+
     /* columns as wide as their longest value, for people and for awk */
     w = 1;
     pw = 1;
 
-    for (k = 0; k < vs.n; k++) {
-        v = &vs.elts[k];
+    for (k = 0; k < vs->n; k++) {
+        v = &vs->elts[k];
         w = v->len > w ? v->len : w;
         n = consent_purposes_format(&ctl->purposes, v->purposes, NULL, 0);
         pw = n > pw ? n : pw;
@@ -195,8 +252,8 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
 
     w = w > 64 ? 64 : w;
 
-    for (k = 0; k < vs.n; k++) {
-        v = &vs.elts[k];
+    for (k = 0; k < vs->n; k++) {
+        v = &vs->elts[k];
         n = consent_purposes_format(&ctl->purposes, v->purposes, names,
                                     sizeof(names) - 1);
         names[n] = '\0';
@@ -214,20 +271,6 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
         printf("%*s  %5u  %-*s  %s\n", (int) (n < w ? w - n : 0), "", 0,
                (int) pw, "-", "disabled");
     }
-
-    rc = CTL_OK;
-
-done:
-
-    ctl_vendors_free(&vs);
-    free(key);
-    free(extra);
-
-    if (r) {
-        freeReplyObject(r);
-    }
-
-    return rc;
 }
 
 
@@ -391,6 +434,15 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
 }
 
 
+/* one vendor, as the module compares names: without regard to case */
+
+static int
+ctl_vendor_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+
 /* one entry per name in any case: the module switches them as one */
 
 static ctl_vendor_t *
@@ -402,7 +454,7 @@ ctl_vendor_find(ctl_vendors_t *vs, const char *name, size_t len)
     for (i = 0; i < vs->n; i++) {
         v = &vs->elts[i];
 
-        if (v->len == len && strncasecmp(v->name, name, len) == 0) {
+        if (ctl_vendor_eq(v->name, v->len, name, len)) {
             return v;
         }
     }
@@ -496,15 +548,26 @@ unexpected:
 
 
 static int
+ctl_rules_enable(ctl_t *ctl, int argc, char **argv)
+{
+    return ctl_rules_switch(ctl, argc, argv, 0);
+}
+
+
+static int
+ctl_rules_disable(ctl_t *ctl, int argc, char **argv)
+{
+    return ctl_rules_switch(ctl, argc, argv, 1);
+}
+
+
+static int
 ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
 {
-    int             rc, tries, aborted, force;
+    int             rc, force;
     char           *pos[1];
-    size_t          i;
-    long long       changed;
     ctl_opt_t       opts[3];
     const char     *cmd;
-    ctl_vendor_t   *v;
     ctl_switch_t    sw;
     ctl_vendors_t   vs;
 
@@ -513,10 +576,7 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
     force = 0;
 
     memset(opts, 0, sizeof(opts));
-    opts[0].name = "--rules";
-    opts[0].value = vs.files;
-    opts[0].count = &vs.nfiles;
-    opts[0].max = CTL_RULES_FILES;
+    ctl_rules_opt(&opts[0], &vs);
     opts[1].name = "--force";
     opts[1].flag = &force;
 
@@ -532,17 +592,45 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
                                "give --rules or --force", cmd);
     }
 
-    /* what the module accepts as a vendor name in a rule */
-    for (i = 0; pos[0][i]; i++) {
+    rc = ctl_vendor_name(pos[0], &sw.len);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    sw.name = pos[0];
+    sw.off = off;
+    sw.known = force;
+
+    rc = force ? CTL_OK : ctl_vendor_known(ctl, &vs, &sw);
+
+    if (rc == CTL_OK) {
+        rc = ctl_switch_tries(ctl, &sw, &vs);
+    }
+
+    ctl_vendors_free(&vs);
+    free(sw.key);
+    free(sw.inval);
+
+    return rc;
+}
+
+
+/* what the module accepts as a vendor name in a rule: CTL_OK or CTL_USAGE */
+
+static int
+ctl_vendor_name(const char *name, size_t *len)
+{
+    size_t  i;
+
+    for (i = 0; name[i]; i++) {
         if (i == CONSENT_VENDOR_MAX
-            || !((pos[0][i] >= 'a' && pos[0][i] <= 'z')
-                 || (pos[0][i] >= 'A' && pos[0][i] <= 'Z')
-                 || (pos[0][i] >= '0' && pos[0][i] <= '9')
-                 || pos[0][i] == '.' || pos[0][i] == '_'
-                 || pos[0][i] == '-'))
+            || !((name[i] >= 'a' && name[i] <= 'z')
+                 || (name[i] >= 'A' && name[i] <= 'Z')
+                 || (name[i] >= '0' && name[i] <= '9')
+                 || name[i] == '.' || name[i] == '_' || name[i] == '-'))
         {
             return ctl_arg_error("invalid vendor name \"%s\" (1 to %d "
-                                 "of [A-Za-z0-9._-])", pos[0],
+                                 "of [A-Za-z0-9._-])", name,
                                  CONSENT_VENDOR_MAX);
         }
     }
@@ -551,71 +639,89 @@ ctl_rules_switch(ctl_t *ctl, int argc, char **argv, int off)
         return ctl_arg_error("empty vendor name");
     }
 
-    sw.name = pos[0];
-    sw.len = i;
-    sw.off = off;
-    sw.known = force;
-    rc = CTL_ERROR;
+    *len = i;
 
-    if (!force) {
-        if (ctl_vendors_load(ctl, &vs) != CTL_OK) {
-            goto done;
-        }
+    return CTL_OK;
+}
 
-        v = ctl_vendor_find(&vs, sw.name, sw.len);
 
-        if (v) {
-            /* stored as the rules spell it */
-            sw.name = v->name;
-            sw.known = 1;
+/*
+ * The vendor looked up in the rules files: stored as they spell it.  One
+ * they do not name may still be switched on (to remove it from the set),
+ * never off: CTL_OK to go on, else the exit code.
+ */
 
-        } else if (off) {
-            /* before connecting: a typo changes nothing anywhere */
-            rc = ctl_vendor_unknown(&vs, pos[0]);
-            goto done;
-        }
+static int
+ctl_vendor_known(ctl_t *ctl, ctl_vendors_t *vs, ctl_switch_t *sw)
+{
+    ctl_vendor_t  *v;
+
+    if (ctl_vendors_load(ctl, vs) != CTL_OK) {
+        return CTL_ERROR;
     }
 
+    v = ctl_vendor_find(vs, sw->name, sw->len);
+
+    if (v) {
+        sw->name = v->name;
+        sw->known = 1;
+        return CTL_OK;
+    }
+
+    if (sw->off) {
+        /* before connecting: a typo changes nothing anywhere */
+        return ctl_vendor_unknown(vs, sw->name);
+    }
+
+    return CTL_OK;
+}
+
+
+/* the switch, tried again while the set keeps changing, and its outcome */
+
+static int
+ctl_switch_tries(ctl_t *ctl, ctl_switch_t *sw, ctl_vendors_t *vs)
+{
+    int        rc, tries, aborted;
+    long long  changed;
+
     if (ctl_connect(ctl) != CTL_OK) {
-        goto done;
+        return CTL_ERROR;
     }
 
     changed = 0;
     aborted = 0;
 
-    sw.key = ctl_key(ctl, CONSENT_REDIS_RULES_DISABLED, NULL, &sw.klen);
-    sw.inval = ctl_key(ctl, CONSENT_REDIS_INVAL, NULL, &sw.ilen);
+    sw->key = ctl_key(ctl, CONSENT_REDIS_RULES_DISABLED, NULL, &sw->klen);
+    sw->inval = ctl_key(ctl, CONSENT_REDIS_INVAL, NULL, &sw->ilen);
 
-    if (sw.key == NULL || sw.inval == NULL) {
-        goto done;
+    if (sw->key == NULL || sw->inval == NULL) {
+        return CTL_ERROR;
     }
 
+    rc = CTL_ERROR;
+
     for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
-        rc = ctl_switch(ctl, &sw, &changed, &aborted);
+        rc = ctl_switch(ctl, sw, &changed, &aborted);
         if (rc == CTL_OK || !aborted) {
             break;
         }
     }
 
     if (rc == CTL_OK) {
-        printf("%.*s: %s%s\n", (int) sw.len, sw.name,
-               off ? (changed ? "disabled" : "already disabled")
-                   : (changed ? "enabled" : "was not disabled"),
-               sw.known ? "" : " (no rule of the rules files names it)");
+        printf("%.*s: %s%s\n", (int) sw->len, sw->name,
+               sw->off ? (changed ? "disabled" : "already disabled")
+                       : (changed ? "enabled" : "was not disabled"),
+               sw->known ? "" : " (no rule of the rules files names it)");
 
     } else if (rc == CTL_ERROR && aborted) {
-        ctl_error("%s kept changing, %d tries; nothing changed", sw.key,
+        ctl_error("%s kept changing, %d tries; nothing changed", sw->key,
                   CTL_WATCH_TRIES);
 
     } else if (rc == CTL_USAGE) {
-        rc = ctl_vendor_unknown(&vs, pos[0]);
+        /* neither the rules nor the set know it: sw->name is as given */
+        rc = ctl_vendor_unknown(vs, sw->name);
     }
-
-done:
-
-    ctl_vendors_free(&vs);
-    free(sw.key);
-    free(sw.inval);
 
     return rc;
 }
@@ -705,9 +811,9 @@ ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
     int              n, rc;
     size_t           i;
     ctl_cmd_t        cmds[2];
-    redisReply      *m, *r, *e;
-    const char     **srem, *pub[CONSENT_PUBLISH_ARGS];
-    size_t          *srem_len, pub_len[CONSENT_PUBLISH_ARGS];
+    redisReply      *m, *r;
+    const char     **argv, *pub[CONSENT_PUBLISH_ARGS];
+    size_t          *argvlen, pub_len[CONSENT_PUBLISH_ARGS];
     consent_span_t   inval;
 
     *aborted = 0;
@@ -725,54 +831,23 @@ ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
     }
 
     /* SREM key spellings..., or SADD key name */
-    srem = malloc((m->elements + 3) * sizeof(const char *));
-    srem_len = malloc((m->elements + 3) * sizeof(size_t));
+    argv = malloc((m->elements + 3) * sizeof(const char *));
+    argvlen = malloc((m->elements + 3) * sizeof(size_t));
 
-    if (srem == NULL || srem_len == NULL) {
+    if (argv == NULL || argvlen == NULL) {
         ctl_error("out of memory");
         rc = CTL_ERROR;
         goto done;
     }
 
-    srem[1] = sw->key;
-    srem_len[1] = sw->klen;
-    n = 2;
-
-    for (i = 0; i < m->elements; i++) {
-        e = m->element[i];
-
-        if (e->len == sw->len && strncasecmp(e->str, sw->name, sw->len) == 0)
-        {
-            srem[n] = e->str;
-            srem_len[n++] = e->len;
-        }
-    }
+    n = ctl_switch_spellings(sw, m, argv, argvlen);
 
     if (!sw->off && n == 2 && !sw->known) {
         rc = CTL_USAGE;
         goto done;
     }
 
-    i = 0;
-
-    if (sw->off && n == 2) {
-        srem[0] = "SADD";
-        srem_len[0] = 4;
-        srem[n] = sw->name;
-        srem_len[n++] = sw->len;
-
-        cmds[i].argc = n;
-        cmds[i].argv = srem;
-        cmds[i++].argvlen = srem_len;
-
-    } else if (!sw->off && n > 2) {
-        srem[0] = "SREM";
-        srem_len[0] = 4;
-
-        cmds[i].argc = n;
-        cmds[i].argv = srem;
-        cmds[i++].argvlen = srem_len;
-    }
+    i = ctl_switch_change(sw, n, argv, argvlen, &cmds[0]);
 
     /* every worker of every node rereads the set */
     inval.data = (const unsigned char *) sw->inval;
@@ -796,9 +871,71 @@ ctl_switch(ctl_t *ctl, ctl_switch_t *sw, long long *changed, int *aborted)
 
 done:
 
-    free(srem);
-    free(srem_len);
+    free(argv);
+    free(argvlen);
     freeReplyObject(m);
 
     return rc;
+}
+
+
+/*
+ * The spellings of the name that the set holds (m, SMEMBERS), from
+ * argv[2] on after the key: the arguments so far, 2 when there is none.
+ */
+
+static int
+ctl_switch_spellings(const ctl_switch_t *sw, const redisReply *m,
+    const char **argv, size_t *argvlen)
+{
+    int          n;
+    size_t       i;
+    redisReply  *e;
+
+    argv[1] = sw->key;
+    argvlen[1] = sw->klen;
+    n = 2;
+
+    for (i = 0; i < m->elements; i++) {
+        e = m->element[i];
+
+        if (ctl_vendor_eq(e->str, e->len, sw->name, sw->len)) {
+            argv[n] = e->str;
+            argvlen[n++] = e->len;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * Into cmd, from the n arguments of ctl_switch_spellings(): off, SADD of
+ * the name unless some spelling is there; on, SREM of every spelling.
+ * 1, or 0 when the set is as it should be already.
+ */
+
+static int
+ctl_switch_change(const ctl_switch_t *sw, int n, const char **argv,
+    size_t *argvlen, ctl_cmd_t *cmd)
+{
+    if (sw->off && n == 2) {
+        argv[0] = "SADD";
+        argvlen[0] = 4;
+        argv[n] = sw->name;
+        argvlen[n++] = sw->len;
+
+    } else if (!sw->off && n > 2) {
+        argv[0] = "SREM";
+        argvlen[0] = 4;
+
+    } else {
+        return 0;
+    }
+
+    cmd->argc = n;
+    cmd->argv = argv;
+    cmd->argvlen = argvlen;
+
+    return 1;
 }

@@ -21,6 +21,9 @@ typedef struct {
     unsigned long long         malformed;
     unsigned long long         unknown;
     unsigned long long         purposes[CONSENT_MAX_PURPOSES];
+    unsigned long long         receipts;
+    long long                  oldest;           /* -1: no receipt */
+    long long                  newest;
 } ctl_counts_t;
 
 
@@ -29,21 +32,24 @@ static int ctl_stats_batch(ctl_t *ctl, const redisReply *keys,
     ctl_counts_t *c);
 static void ctl_stats_record(ctl_t *ctl, const redisReply *p,
     ctl_counts_t *c);
+static int ctl_stats_receipts(ctl_t *ctl, const char *key, size_t len,
+    ctl_counts_t *c);
 static int ctl_stats_receipt(ctl_t *ctl, const char *key, size_t len,
     int newest, long long *t);
+static long long ctl_receipt_time(const redisReply *e);
+static void ctl_stats_print(ctl_t *ctl, const ctl_counts_t *c,
+    redisReply *members);
+static void ctl_stats_time(long long t);
 
 
 int
 ctl_stats(ctl_t *ctl, int argc, char **argv)
 {
-    int                 rc;
-    char               *log, *dis;
-    size_t              i, llen, dlen, argvlen[2];
-    long long           oldest, newest;
-    const char         *argv2[2];
-    redisReply         *xlen, *members;
-    ctl_counts_t        c;
-    unsigned long long  receipts;
+    int            rc;
+    char          *log, *dis;
+    size_t         llen, dlen;
+    redisReply    *members;
+    ctl_counts_t   c;
 
     rc = ctl_args("stats", argc, argv, NULL, NULL, 0);
     if (rc != CTL_OK) {
@@ -61,7 +67,6 @@ ctl_stats(ctl_t *ctl, int argc, char **argv)
     }
 
     rc = CTL_ERROR;
-    xlen = NULL;
     members = NULL;
 
     log = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &llen);
@@ -71,24 +76,7 @@ ctl_stats(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    argv2[0] = "XLEN";
-    argvlen[0] = 4;
-    argv2[1] = log;
-    argvlen[1] = llen;
-
-    xlen = ctl_command(ctl, 2, argv2, argvlen);
-    if (xlen == NULL || ctl_reply_error(ctl, xlen, "XLEN") != 0) {
-        goto done;
-    }
-
-    if (ctl_reply_uint(xlen, ~0ULL, &receipts) != 0) {
-        ctl_error("redis at %s: XLEN: unexpected reply", ctl->addr);
-        goto done;
-    }
-
-    if (ctl_stats_receipt(ctl, log, llen, 0, &oldest) != 0
-        || ctl_stats_receipt(ctl, log, llen, 1, &newest) != 0)
-    {
+    if (ctl_stats_receipts(ctl, log, llen, &c) != 0) {
         goto done;
     }
 
@@ -97,48 +85,7 @@ ctl_stats(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    /* a set has no order: sorted, the output of two runs compares */
-    if (members->elements > 1) {
-        qsort(members->element, members->elements, sizeof(redisReply *),
-              ctl_reply_cmp);
-    }
-
-    printf("{\"subjects\":%llu,\"malformed\":%llu,\"purposes\":{",
-           c.subjects, c.malformed);
-
-    for (i = 0; i < ctl->purposes.n; i++) {
-        printf("%s", i ? "," : "");
-        ctl_json_cstr(ctl->purposes.name[i]);
-        printf(":%llu", c.purposes[i]);
-    }
-
-    printf("},\"unknown_purposes\":%llu,\"receipts\":%llu,"
-           "\"oldest_receipt\":", c.unknown, receipts);
-
-    if (oldest >= 0) {
-        printf("%lld", oldest);
-
-    } else {
-        printf("null");
-    }
-
-    printf(",\"newest_receipt\":");
-
-    if (newest >= 0) {
-        printf("%lld", newest);
-
-    } else {
-        printf("null");
-    }
-
-    printf(",\"disabled_vendors\":[");
-
-    for (i = 0; i < members->elements; i++) {
-        printf("%s", i ? "," : "");
-        ctl_json_str(members->element[i]->str, members->element[i]->len);
-    }
-
-    printf("]}\n");
+    ctl_stats_print(ctl, &c, members);
 
     rc = CTL_OK;
 
@@ -146,10 +93,6 @@ done:
 
     free(log);
     free(dis);
-
-    if (xlen) {
-        freeReplyObject(xlen);
-    }
 
     if (members) {
         freeReplyObject(members);
@@ -163,7 +106,7 @@ static int
 ctl_stats_subjects(ctl_t *ctl, ctl_counts_t *c)
 {
     int          rc;
-    char        *pattern, cursor[32], count[24];
+    char        *pattern, cursor[32];
     size_t       n, argvlen[6];
     const char  *argv[6];
     redisReply  *r;
@@ -185,8 +128,8 @@ ctl_stats_subjects(ctl_t *ctl, ctl_counts_t *c)
     argvlen[3] = n;
     argv[4] = "COUNT";
     argvlen[4] = 5;
-    argv[5] = count;
-    argvlen[5] = snprintf(count, sizeof(count), "%d", CTL_BATCH);
+    argv[5] = CTL_STR(CTL_BATCH);
+    argvlen[5] = sizeof(CTL_STR(CTL_BATCH)) - 1;
 
     rc = -1;
 
@@ -342,33 +285,55 @@ ctl_stats_record(ctl_t *ctl, const redisReply *p, ctl_counts_t *c)
 }
 
 
+/* the receipts in the stream, and the times of the oldest and newest */
+
+static int
+ctl_stats_receipts(ctl_t *ctl, const char *key, size_t len, ctl_counts_t *c)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = ctl_key_command(ctl, "XLEN", key, len, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+
+    rc = ctl_reply_uint(r, ~0ULL, &c->receipts);
+
+    freeReplyObject(r);
+
+    if (rc != 0) {
+        ctl_error("redis at %s: XLEN: unexpected reply", ctl->addr);
+        return -1;
+    }
+
+    if (ctl_stats_receipt(ctl, key, len, 0, &c->oldest) != 0
+        || ctl_stats_receipt(ctl, key, len, 1, &c->newest) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /*
- * The time of the oldest or newest receipt: its "t", else the time in
- * its id; -1 when the stream is empty or absent.
+ * The time of the oldest or newest receipt into *t; -1 when the stream is
+ * empty or absent.
  */
 
 static int
 ctl_stats_receipt(ctl_t *ctl, const char *key, size_t len, int newest,
     long long *t)
 {
-    int                  rc;
-    size_t               i, argvlen[6];
-    const char          *argv[6], *dash;
-    redisReply          *r, *e, *f;
-    unsigned long long   n;
+    int          rc;
+    size_t       argvlen[6];
+    const char  *argv[6];
+    redisReply  *r;
 
-    argv[0] = newest ? "XREVRANGE" : "XRANGE";
-    argvlen[0] = strlen(argv[0]);
-    argv[1] = key;
-    argvlen[1] = len;
-    argv[2] = newest ? "+" : "-";
-    argvlen[2] = 1;
-    argv[3] = newest ? "-" : "+";
-    argvlen[3] = 1;
-    argv[4] = "COUNT";
-    argvlen[4] = 5;
-    argv[5] = "1";
-    argvlen[5] = 1;
+    ctl_xrange_argv(newest ? "XREVRANGE" : "XRANGE", key, len,
+                    newest ? "+" : "-", newest ? "-" : "+", "1", argv,
+                    argvlen);
 
     *t = -1;
 
@@ -384,61 +349,104 @@ ctl_stats_receipt(ctl_t *ctl, const char *key, size_t len, int newest,
 
     rc = 0;
 
-    if (r->type != REDIS_REPLY_ARRAY) {
-        goto unexpected;
-    }
-
-    if (r->elements == 0) {
-        goto done;
-    }
-
-    e = r->element[0];
-
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-        || e->element[0]->type != REDIS_REPLY_STRING)
+    if (r->type != REDIS_REPLY_ARRAY
+        || (r->elements && !ctl_stream_entry(r->element[0])))
     {
-        goto unexpected;
+        ctl_error("redis at %s: %s: unexpected reply", ctl->addr, argv[0]);
+        rc = -1;
+
+    } else if (r->elements) {
+        *t = ctl_receipt_time(r->element[0]);
     }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+/* a receipt's time: its "t", else the time in its id; -1 if neither */
+
+static long long
+ctl_receipt_time(const redisReply *e)
+{
+    size_t               i;
+    const redisReply    *f, *k;
+    unsigned long long   n;
 
     f = e->element[1];
 
     if (f->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < f->elements; i += 2) {
-            if (f->element[i]->type == REDIS_REPLY_STRING
-                && f->element[i]->len == sizeof(CONSENT_RECEIPT_F_T) - 1
-                && memcmp(f->element[i]->str, CONSENT_RECEIPT_F_T,
-                          f->element[i]->len)
-                   == 0
+            k = f->element[i];
+
+            if (k->type == REDIS_REPLY_STRING
+                && k->len == sizeof(CONSENT_RECEIPT_F_T) - 1
+                && memcmp(k->str, CONSENT_RECEIPT_F_T, k->len) == 0
                 && ctl_reply_uint(f->element[i + 1], 0x7fffffffffffffffULL,
                                   &n)
                    == 0)
             {
-                *t = (long long) n;
-                goto done;
+                return (long long) n;
             }
         }
     }
 
-    dash = memchr(e->element[0]->str, '-', e->element[0]->len);
-
-    if (dash
-        && ctl_str_uint(e->element[0]->str, dash - e->element[0]->str,
-                        ~0ULL, &n)
-           == 0)
-    {
-        *t = (long long) (n / 1000);
+    if (ctl_id_ms(e->element[0], &n)) {
+        return (long long) (n / 1000);
     }
 
-    goto done;
+    return -1;
+}
 
-unexpected:
 
-    ctl_error("redis at %s: %s: unexpected reply", ctl->addr, argv[0]);
-    rc = -1;
+static void
+ctl_stats_print(ctl_t *ctl, const ctl_counts_t *c, redisReply *members)
+{
+    size_t  i;
 
-done:
+    /* a set has no order: sorted, the output of two runs compares */
+    if (members->elements > 1) {
+        qsort(members->element, members->elements, sizeof(redisReply *),
+              ctl_reply_cmp);
+    }
 
-    freeReplyObject(r);
+    printf("{\"subjects\":%llu,\"malformed\":%llu,\"purposes\":{",
+           c->subjects, c->malformed);
 
-    return rc;
+    for (i = 0; i < ctl->purposes.n; i++) {
+        printf("%s", i ? "," : "");
+        ctl_json_cstr(ctl->purposes.name[i]);
+        printf(":%llu", c->purposes[i]);
+    }
+
+    printf("},\"unknown_purposes\":%llu,\"receipts\":%llu,"
+           "\"oldest_receipt\":", c->unknown, c->receipts);
+
+    ctl_stats_time(c->oldest);
+
+    printf(",\"newest_receipt\":");
+
+    ctl_stats_time(c->newest);
+
+    printf(",\"disabled_vendors\":[");
+
+    for (i = 0; i < members->elements; i++) {
+        printf("%s", i ? "," : "");
+        ctl_json_str(members->element[i]->str, members->element[i]->len);
+    }
+
+    printf("]}\n");
+}
+
+
+static void
+ctl_stats_time(long long t)
+{
+    if (t >= 0) {
+        printf("%lld", t);
+
+    } else {
+        printf("null");
+    }
 }

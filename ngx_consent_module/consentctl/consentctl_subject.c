@@ -27,30 +27,25 @@ static int ctl_set_write(ctl_t *ctl, const char *id, const char *names,
     long version, time_t now, consent_write_t *written, int *aborted);
 static int ctl_print_record(ctl_t *ctl, const char *id,
     const consent_record_t *rec);
+static int ctl_print_number(const consent_span_t *field, unsigned bad,
+    unsigned long long n);
 static void ctl_print_unknown(void *data, const unsigned char *name,
     size_t len);
+
+
+static const ctl_handler_t  ctl_subject_commands[] = {
+    { "get",   ctl_subject_get },
+    { "set",   ctl_subject_set },
+    { "erase", ctl_subject_erase },
+    { NULL,    NULL }
+};
 
 
 int
 ctl_subject(ctl_t *ctl, int argc, char **argv)
 {
-    if (argc == 0) {
-        return ctl_usage_error("subject: get, set or erase?");
-    }
-
-    if (strcmp(argv[0], "get") == 0) {
-        return ctl_subject_get(ctl, argc - 1, argv + 1);
-    }
-
-    if (strcmp(argv[0], "set") == 0) {
-        return ctl_subject_set(ctl, argc - 1, argv + 1);
-    }
-
-    if (strcmp(argv[0], "erase") == 0) {
-        return ctl_subject_erase(ctl, argc - 1, argv + 1);
-    }
-
-    return ctl_usage_error("subject: unknown command \"%s\"", argv[0]);
+    return ctl_run(ctl, "subject: ", "get, set or erase?",
+                   ctl_subject_commands, argc, argv);
 }
 
 
@@ -145,8 +140,6 @@ ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
     consent_mask_t   mask;
 
     bad_p = (rec->p.data == NULL);
-    bad_v = 0;
-    bad_t = 0;
 
     printf("{\"subject\":");
     ctl_json_cstr(id);
@@ -171,23 +164,13 @@ ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
 
     printf("],\"policy_version\":");
 
-    if (rec->v.data && !rec->bad_v) {
-        printf("%llu", (unsigned long long) rec->policy_version);
-
-    } else {
-        bad_v = (rec->v.data != NULL);
-        printf("null");
-    }
+    bad_v = ctl_print_number(&rec->v, rec->bad_v,
+                             (unsigned long long) rec->policy_version);
 
     printf(",\"updated\":");
 
-    if (rec->t.data && !rec->bad_t) {
-        printf("%llu", (unsigned long long) rec->updated);
-
-    } else {
-        bad_t = (rec->t.data != NULL);
-        printf("null");
-    }
+    bad_t = ctl_print_number(&rec->t, rec->bad_t,
+                             (unsigned long long) rec->updated);
 
     printf(",\"source\":");
 
@@ -213,6 +196,26 @@ ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
     }
 
     return CTL_OK;
+}
+
+
+/*
+ * A number of the record, or null when the field is absent or is not a
+ * number (bad): 1 in that last case, a malformed record.
+ */
+
+static int
+ctl_print_number(const consent_span_t *field, unsigned bad,
+    unsigned long long n)
+{
+    if (field->data && !bad) {
+        printf("%llu", n);
+        return 0;
+    }
+
+    printf("null");
+
+    return field->data != NULL;
 }
 
 
@@ -367,7 +370,7 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
 {
     int                   rc;
     long                  v;
-    ctl_cmd_t             cmds[3];
+    ctl_cmd_t             record;
     redisReply           *r;
     const char           *hset[CONSENT_HSET_ARGS];
     size_t                hset_len[CONSENT_HSET_ARGS];
@@ -403,18 +406,12 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
     key.data = (const unsigned char *) w.key;
     key.len = w.key_len;
 
-    cmds[0].argc = consent_record_set_argv(&key, &w.write, scratch,
-                                           sizeof(scratch), hset, hset_len);
-    cmds[0].argv = hset;
-    cmds[0].argvlen = hset_len;
-    cmds[1].argc = w.xadd_argc;
-    cmds[1].argv = w.xadd;
-    cmds[1].argvlen = w.xadd_len;
-    cmds[2].argc = w.pub_argc;
-    cmds[2].argv = w.pub;
-    cmds[2].argvlen = w.pub_len;
+    record.argc = consent_record_set_argv(&key, &w.write, scratch,
+                                          sizeof(scratch), hset, hset_len);
+    record.argv = hset;
+    record.argvlen = hset_len;
 
-    r = ctl_transaction(ctl, 3, cmds, aborted);
+    r = ctl_subject_write_exec(ctl, &w, &record, 1, aborted);
     if (r == NULL) {
         goto done;
     }
@@ -505,6 +502,35 @@ ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
 }
 
 
+/*
+ * MULTI, record (what the write does to the record), the receipt's XADD
+ * if receipt, the invalidation's PUBLISH, and EXEC: ctl_transaction()
+ */
+
+redisReply *
+ctl_subject_write_exec(ctl_t *ctl, ctl_subject_write_t *w,
+    const ctl_cmd_t *record, int receipt, int *aborted)
+{
+    int        n;
+    ctl_cmd_t  cmds[3];
+
+    n = 0;
+    cmds[n++] = *record;
+
+    if (receipt) {
+        cmds[n].argc = w->xadd_argc;
+        cmds[n].argv = w->xadd;
+        cmds[n++].argvlen = w->xadd_len;
+    }
+
+    cmds[n].argc = w->pub_argc;
+    cmds[n].argv = w->pub;
+    cmds[n++].argvlen = w->pub_len;
+
+    return ctl_transaction(ctl, n, cmds, aborted);
+}
+
+
 void
 ctl_subject_write_free(ctl_subject_write_t *w)
 {
@@ -521,26 +547,16 @@ ctl_subject_write_free(ctl_subject_write_t *w)
 int
 ctl_watch(ctl_t *ctl, const char *key, size_t len)
 {
-    int          rc;
-    const char  *argv[2];
-    size_t       argvlen[2];
     redisReply  *r;
 
-    argv[0] = "WATCH";
-    argvlen[0] = 5;
-    argv[1] = key;
-    argvlen[1] = len;
-
-    r = ctl_command(ctl, 2, argv, argvlen);
+    r = ctl_key_command(ctl, "WATCH", key, len, NULL);
     if (r == NULL) {
         return -1;
     }
 
-    rc = ctl_reply_error(ctl, r, "WATCH");
-
     freeReplyObject(r);
 
-    return rc;
+    return 0;
 }
 
 
@@ -551,24 +567,10 @@ ctl_record_version(ctl_t *ctl, const char *key, size_t len)
 {
     long         v;
     uint64_t     n;
-    const char  *argv[3];
-    size_t       argvlen[3];
     redisReply  *r;
 
-    argv[0] = "HGET";
-    argvlen[0] = 4;
-    argv[1] = key;
-    argvlen[1] = len;
-    argv[2] = CONSENT_RECORD_F_V;
-    argvlen[2] = sizeof(CONSENT_RECORD_F_V) - 1;
-
-    r = ctl_command(ctl, 3, argv, argvlen);
+    r = ctl_key_command(ctl, "HGET", key, len, CONSENT_RECORD_F_V);
     if (r == NULL) {
-        return -2;
-    }
-
-    if (ctl_reply_error(ctl, r, "HGET") != 0) {
-        freeReplyObject(r);
         return -2;
     }
 
