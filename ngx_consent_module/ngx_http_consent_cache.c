@@ -53,6 +53,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_consent_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_int_t ngx_http_consent_zone_size(ngx_conf_t *cf,
+    ngx_str_t *param, ngx_str_t *s, ngx_str_t *name, ssize_t *size);
 static void ngx_http_consent_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_consent_cache_find(
@@ -545,8 +547,8 @@ ngx_http_consent_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    u_char                    *p;
     ssize_t                    size;
+    ngx_int_t                  rc;
     ngx_str_t                 *value, name, s;
     ngx_uint_t                 i;
     ngx_http_consent_cache_t  *cache;
@@ -570,60 +572,30 @@ ngx_http_consent_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
+        if (ngx_http_consent_param(&value[i], "zone=", &s) == NGX_OK) {
+            rc = ngx_http_consent_zone_size(cf, &value[i], &s, &name, &size);
 
-            if (p == NULL) {
-                goto invalid;
-            }
+        } else if (ngx_http_consent_param(&value[i], "ttl=", &s) == NGX_OK) {
+            rc = ngx_http_consent_param_sec(&s, &cache->ttl);
 
-            name.len = p - name.data;
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
+        } else if (ngx_http_consent_param(&value[i], "negative_ttl=", &s)
+                   == NGX_OK)
+        {
+            rc = ngx_http_consent_param_sec(&s, &cache->negative_ttl);
 
-            size = ngx_parse_size(&s);
-
-            if (name.len == 0 || size == NGX_ERROR) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        } else {
+            rc = NGX_DECLINED;
         }
 
-        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            cache->ttl = ngx_parse_time(&s, 1);
-            if (cache->ttl == (time_t) NGX_ERROR || cache->ttl <= 0) {
-                goto invalid;
-            }
-
-            continue;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "negative_ttl=", 13) == 0) {
-            s.data = value[i].data + 13;
-            s.len = value[i].len - 13;
-
-            cache->negative_ttl = ngx_parse_time(&s, 1);
-            if (cache->negative_ttl == (time_t) NGX_ERROR
-                || cache->negative_ttl <= 0)
-            {
-                goto invalid;
-            }
-
-            continue;
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
         }
-
-        goto invalid;
     }
 
     if (name.len == 0) {
@@ -648,11 +620,39 @@ ngx_http_consent_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->zone->data = cache;
 
     return NGX_CONF_OK;
+}
 
-invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+/* "NAME:SIZE": NGX_OK, NGX_DECLINED when invalid, NGX_ERROR (said why) */
 
-    return NGX_CONF_ERROR;
+static ngx_int_t
+ngx_http_consent_zone_size(ngx_conf_t *cf, ngx_str_t *param, ngx_str_t *s,
+    ngx_str_t *name, ssize_t *size)
+{
+    u_char     *colon;
+    ngx_str_t   sz;
+
+    colon = ngx_strlchr(s->data, s->data + s->len, ':');
+    if (colon == NULL) {
+        return NGX_DECLINED;
+    }
+
+    name->data = s->data;
+    name->len = colon - s->data;
+    sz.data = colon + 1;
+    sz.len = s->data + s->len - sz.data;
+
+    *size = ngx_parse_size(&sz);
+
+    if (name->len == 0 || *size == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", param);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

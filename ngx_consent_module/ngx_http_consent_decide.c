@@ -251,6 +251,11 @@ ngx_http_consent_ask_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         ctx->record = ctx->record_state.found ? CONSENT_RECORD_FOUND
                                               : CONSENT_RECORD_ABSENT;
         ctx->record_source = CONSENT_SRC_CACHE;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent record of \"%V\" from the cache: %s",
+                       &ctx->subject,
+                       ctx->record_state.found ? "found" : "none");
         return NGX_OK;
     }
 
@@ -301,6 +306,9 @@ ngx_http_consent_lookup(ngx_http_request_t *r,
     span.len = key.len;
 
     (void) consent_record_get_argv(&span, argv, argvlen);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent record of \"%V\" asked of redis", &ctx->subject);
 
     ctx->lookup.handler = ngx_http_consent_lookup_reply;
     ctx->lookup.data = ctx;

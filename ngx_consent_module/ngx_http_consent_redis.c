@@ -35,6 +35,8 @@ static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
 static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
     ngx_cycle_t *cycle, ngx_http_consent_redis_conf_t *conf,
     ngx_http_consent_redis_events_t *events, ngx_uint_t subscriber);
+static ngx_int_t ngx_http_consent_redis_handshake(
+    ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_consent_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_consent_redis_read_handler(ngx_event_t *rev);
@@ -156,11 +158,8 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
 void
 ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
 {
-    ngx_int_t          rc, connected;
+    ngx_int_t          rc;
     ngx_connection_t  *c;
-    const char        *argv[3];
-    size_t             argvlen[3];
-    u_char             db[NGX_INT_T_LEN];
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
@@ -176,7 +175,6 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
     rd->peer.log_error = NGX_ERROR_ERR;
 
     rc = ngx_event_connect_peer(&rd->peer);
-    connected = (rc == NGX_OK);
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         if (rd->peer.connection) {
@@ -206,31 +204,53 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
         return;
     }
 
-    /* the handshake goes first in the pipeline; lookups queue behind it */
+    if (ngx_http_consent_redis_handshake(rd) != NGX_OK) {
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        /* a unix socket connects at once */
+        ngx_http_consent_redis_write_handler(c->write);
+        return;
+    }
+
+    ngx_add_timer(c->write, rd->conf->connect_timeout);
+}
+
+
+/*
+ * The handshake goes first in the pipeline, lookups queue behind it:
+ * AUTH, then SELECT and PING, or SUBSCRIBE for the subscriber, whose
+ * answer makes the connection ready.
+ */
+
+static ngx_int_t
+ngx_http_consent_redis_handshake(ngx_http_consent_redis_t *rd)
+{
+    int           n;
+    const char   *argv[3];
+    size_t        argvlen[3];
+    u_char        db[NGX_INT_T_LEN];
 
     if (rd->conf->password.len) {
         argv[0] = "AUTH";
         argvlen[0] = 4;
+        n = 1;
 
         if (rd->conf->user.len) {
-            argv[1] = (const char *) rd->conf->user.data;
-            argvlen[1] = rd->conf->user.len;
-            argv[2] = (const char *) rd->conf->password.data;
-            argvlen[2] = rd->conf->password.len;
-            rc = ngx_http_consent_redis_internal(rd,
-                            ngx_http_consent_redis_handshake_reply, 3, argv,
-                            argvlen);
-
-        } else {
-            argv[1] = (const char *) rd->conf->password.data;
-            argvlen[1] = rd->conf->password.len;
-            rc = ngx_http_consent_redis_internal(rd,
-                            ngx_http_consent_redis_handshake_reply, 2, argv,
-                            argvlen);
+            argv[n] = (const char *) rd->conf->user.data;
+            argvlen[n++] = rd->conf->user.len;
         }
 
-        if (rc != NGX_OK) {
-            return;
+        argv[n] = (const char *) rd->conf->password.data;
+        argvlen[n++] = rd->conf->password.len;
+
+        if (ngx_http_consent_redis_internal(rd,
+                                        ngx_http_consent_redis_handshake_reply,
+                                        n, argv, argvlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
@@ -240,45 +260,32 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
         argv[1] = (const char *) rd->channel.data;
         argvlen[1] = rd->channel.len;
 
-        rc = ngx_http_consent_redis_internal(rd,
+        return ngx_http_consent_redis_internal(rd,
                                          ngx_http_consent_redis_ready_reply,
                                          2, argv, argvlen);
+    }
 
-    } else {
-        if (rd->conf->db) {
-            argv[0] = "SELECT";
-            argvlen[0] = 6;
-            argv[1] = (const char *) db;
-            argvlen[1] = ngx_sprintf(db, "%i", rd->conf->db) - db;
+    if (rd->conf->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (const char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", rd->conf->db) - db;
 
-            if (ngx_http_consent_redis_internal(rd,
+        if (ngx_http_consent_redis_internal(rd,
                                         ngx_http_consent_redis_handshake_reply,
                                         2, argv, argvlen)
-                != NGX_OK)
-            {
-                return;
-            }
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
+    }
 
-        argv[0] = "PING";
-        argvlen[0] = 4;
+    argv[0] = "PING";
+    argvlen[0] = 4;
 
-        rc = ngx_http_consent_redis_internal(rd,
+    return ngx_http_consent_redis_internal(rd,
                                          ngx_http_consent_redis_ready_reply,
                                          1, argv, argvlen);
-    }
-
-    if (rc != NGX_OK) {
-        return;
-    }
-
-    if (connected) {
-        /* a unix socket connects at once */
-        ngx_http_consent_redis_write_handler(c->write);
-        return;
-    }
-
-    ngx_add_timer(c->write, rd->conf->connect_timeout);
 }
 
 

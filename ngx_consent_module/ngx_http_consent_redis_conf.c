@@ -14,6 +14,10 @@
 #include "secret.h"
 
 
+static ngx_int_t ngx_http_consent_redis_address(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *url);
+static ngx_int_t ngx_http_consent_redis_param(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *param);
 static ngx_int_t ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
     ngx_http_consent_redis_conf_t *conf, ngx_str_t *name);
 static ngx_int_t ngx_http_consent_redis_key(ngx_pool_t *pool,
@@ -25,10 +29,10 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    ngx_str_t                      *value, s;
-    ngx_url_t                       u;
+    ngx_int_t                       rc;
+    ngx_str_t                      *value;
     ngx_uint_t                      i;
-    ngx_http_consent_redis_conf_t  *rc;
+    ngx_http_consent_redis_conf_t  *rcf;
 
     if (cmcf->redis) {
         return "is duplicate";
@@ -36,21 +40,66 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_redis_conf_t));
-    if (rc == NULL) {
+    rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_redis_conf_t));
+    if (rcf == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    rc->url = value[1];
-    rc->db = 0;
-    ngx_str_set(&rc->prefix, "consent:");
-    rc->timeout = 50;
-    rc->connect_timeout = 100;
-    rc->ping = 1000;
+    rcf->db = 0;
+    ngx_str_set(&rcf->prefix, "consent:");
+    rcf->timeout = 50;
+    rcf->connect_timeout = 100;
+    rcf->ping = 1000;
 
-    /* resolved here, once: no DNS lookup ever happens at request time */
+    if (ngx_http_consent_redis_address(cf, rcf, &value[1]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        rc = ngx_http_consent_redis_param(cf, rcf, &value[i]);
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_consent_redis_key(cf->pool, &rcf->prefix, CONSENT_REDIS_LOG,
+                                   NULL, &rcf->log)
+        != NGX_OK
+        || ngx_http_consent_redis_key(cf->pool, &rcf->prefix,
+                                      CONSENT_REDIS_INVAL, NULL, &rcf->inval)
+           != NGX_OK
+        || ngx_http_consent_redis_key(cf->pool, &rcf->prefix,
+                                      CONSENT_REDIS_RULES_DISABLED, NULL,
+                                      &rcf->rules_disabled)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->redis = rcf;
+
+    return NGX_CONF_OK;
+}
+
+
+/* resolved here, once: no DNS lookup ever happens at request time */
+
+static ngx_int_t
+ngx_http_consent_redis_address(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *url)
+{
+    ngx_url_t  u;
+
     ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = value[1];
+    u.url = *url;
     u.default_port = 6379;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
@@ -59,111 +108,57 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                "%s in consent_redis \"%V\"", u.err, &u.url);
         }
 
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     if (u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "consent_redis \"%V\" has no address", &u.url);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    rc->addr = &u.addrs[0];
+    rcf->url = *url;
+    rcf->addr = &u.addrs[0];
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    return NGX_OK;
+}
 
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            rc->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (rc->db == NGX_ERROR) {
-                goto invalid;
-            }
 
-            continue;
-        }
+/* NGX_OK, NGX_DECLINED (unknown or invalid), NGX_ERROR (said why) */
 
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rc->prefix.data = value[i].data + 7;
-            rc->prefix.len = value[i].len - 7;
-            continue;
-        }
+static ngx_int_t
+ngx_http_consent_redis_param(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *param)
+{
+    ngx_str_t  s;
 
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            rc->timeout = ngx_parse_time(&s, 0);
-            if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            s.data = value[i].data + 16;
-            s.len = value[i].len - 16;
-
-            rc->connect_timeout = ngx_parse_time(&s, 0);
-            if (rc->connect_timeout == (ngx_msec_t) NGX_ERROR
-                || rc->connect_timeout == 0)
-            {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        /* how soon a subscriber gone deaf is noticed: ping + timeout */
-        if (ngx_strncmp(value[i].data, "ping=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-
-            rc->ping = ngx_parse_time(&s, 0);
-            if (rc->ping == (ngx_msec_t) NGX_ERROR || rc->ping == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            s.data = value[i].data + 14;
-            s.len = value[i].len - 14;
-
-            if (ngx_http_consent_redis_read_secret(cf, rc, &s) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        goto invalid;
+    if (ngx_http_consent_param(param, "db=", &s) == NGX_OK) {
+        rcf->db = ngx_atoi(s.data, s.len);
+        return (rcf->db == NGX_ERROR) ? NGX_DECLINED : NGX_OK;
     }
 
-    if (ngx_http_consent_redis_key(cf->pool, &rc->prefix, CONSENT_REDIS_LOG,
-                                   NULL, &rc->log)
-        != NGX_OK
-        || ngx_http_consent_redis_key(cf->pool, &rc->prefix,
-                                      CONSENT_REDIS_INVAL, NULL, &rc->inval)
-           != NGX_OK
-        || ngx_http_consent_redis_key(cf->pool, &rc->prefix,
-                                      CONSENT_REDIS_RULES_DISABLED, NULL,
-                                      &rc->rules_disabled)
-           != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
+    if (ngx_http_consent_param(param, "prefix=", &rcf->prefix) == NGX_OK) {
+        return NGX_OK;
     }
 
-    cmcf->redis = rc;
+    if (ngx_http_consent_param(param, "timeout=", &s) == NGX_OK) {
+        return ngx_http_consent_param_msec(&s, &rcf->timeout);
+    }
 
-    return NGX_CONF_OK;
+    if (ngx_http_consent_param(param, "connect_timeout=", &s) == NGX_OK) {
+        return ngx_http_consent_param_msec(&s, &rcf->connect_timeout);
+    }
 
-invalid:
+    /* how soon a subscriber gone deaf is noticed: ping + timeout */
+    if (ngx_http_consent_param(param, "ping=", &s) == NGX_OK) {
+        return ngx_http_consent_param_msec(&s, &rcf->ping);
+    }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+    if (ngx_http_consent_param(param, "password_file=", &s) == NGX_OK) {
+        return ngx_http_consent_redis_read_secret(cf, rcf, &s);
+    }
 
-    return NGX_CONF_ERROR;
+    return NGX_DECLINED;
 }
 
 

@@ -241,6 +241,10 @@ ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, &ngx_http_consent_sub_done,
                          ngx_http_consent_module);
 
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent strips a copy of the headers for "
+                       "subrequest \"%V\"", &r->uri);
+
         if (ngx_http_consent_copy_request_headers(r) != NGX_OK
             || ngx_http_consent_strip(r, ctx, &r->headers_in, 0) != NGX_OK)
         {

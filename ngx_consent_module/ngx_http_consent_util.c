@@ -472,6 +472,43 @@ ngx_http_consent_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
 
 ngx_int_t
+ngx_http_consent_param(ngx_str_t *param, const char *name, ngx_str_t *value)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    if (param->len < len || ngx_strncmp(param->data, name, len) != 0) {
+        return NGX_DECLINED;
+    }
+
+    value->data = param->data + len;
+    value->len = param->len - len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_param_msec(ngx_str_t *value, ngx_msec_t *msec)
+{
+    *msec = ngx_parse_time(value, 0);
+
+    return (*msec == (ngx_msec_t) NGX_ERROR || *msec == 0)
+           ? NGX_DECLINED : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_param_sec(ngx_str_t *value, time_t *sec)
+{
+    *sec = ngx_parse_time(value, 1);
+
+    return (*sec == (time_t) NGX_ERROR || *sec <= 0) ? NGX_DECLINED : NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *content)
 {

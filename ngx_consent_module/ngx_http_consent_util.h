@@ -83,6 +83,13 @@ ngx_uint_t ngx_http_consent_is_own_set_cookie(ngx_table_elt_t *h);
 ngx_int_t ngx_http_consent_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
 
+/* a directive's "name=value" parameter: NGX_OK and *value, or NGX_DECLINED */
+ngx_int_t ngx_http_consent_param(ngx_str_t *param, const char *name,
+    ngx_str_t *value);
+/* a time above 0, in ms or s: NGX_OK, or NGX_DECLINED when it is not one */
+ngx_int_t ngx_http_consent_param_msec(ngx_str_t *value, ngx_msec_t *msec);
+ngx_int_t ngx_http_consent_param_sec(ngx_str_t *value, time_t *sec);
+
 /* a whole configuration file into cf->pool, NUL-terminated */
 ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *content);
