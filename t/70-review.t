@@ -259,30 +259,57 @@ my ($worker) = $t->worker_pids;
 
 # ------------------------------------------------------------ 1
 
+# The list of request headers grows in parts of 20 elements.  Cookie lines
+# that fill the last part, with nothing after them, once made the removal
+# leave the previous (full) part last with a stale allocation size, so the
+# Consent header was written past its block: only a raw request can end
+# the list with its Cookie lines (get() adds Connection last).
 {
-    my @h = map { ["X-Ordinary-$_", "value-$_"] } 1 .. 20;
-    my $r = fr('/one', headers => [@h, [Cookie => '_ga=1'],
-        [Cookie => '_ga=1']]);
-    is($r->status, 200, '1. 20 headers, then two Cookie: _ga=1: proxied');
-    my @lines = grep { /^x-ordinary-/i } split /\r\n/, $r->raw_head;
-    is_deeply(\@lines, [map { "X-Ordinary-$_: value-$_" } 1 .. 20],
-        '1. every ordinary header arrived, byte for byte, in order');
-    is_deeply([$r->raw_cookie_lines], [], '1. both Cookie lines removed');
-    my @consent = grep { /^consent:/i } split /\r\n/, $r->raw_head;
-    is_deeply(\@consent, ['Consent: functional=?0, analytics=?0, '
-        . 'advertising=?0, personalization=?0, sharing=?0, gpc=?0, v=0'],
-        '1. the Consent header pushed after the removal, once');
+    my $raw_one = sub {
+        my ($k, @cookies) = @_;
+        my @h = (['Host', 'localhost'], ['Connection', 'close'],
+            ['X-Country', 'FR'],
+            map { [sprintf('X-Ordinary-%02d', $_), "value-$_"] } 1 .. $k - 3);
+        my $req = "GET /one HTTP/1.1\r\n"
+            . join('', map { "$_->[0]: $_->[1]\r\n" } @h)
+            . join('', map { "Cookie: $_\r\n" } @cookies) . "\r\n";
+        return ($t->raw($req), [map { "$_->[0]: $_->[1]" } @h[3 .. $#h]]);
+    };
 
-    # the same with the lines spread over several list parts
+    for my $k (20, 40) {
+        my ($r, $want) = $raw_one->($k, '_ga=1', '_ga=1');
+        is($r->status, 200,
+            "1. $k headers, then two Cookie: _ga=1 ending the list: proxied");
+        my @lines = grep { /^x-ordinary-/i } split /\r\n/, $r->raw_head;
+        is_deeply(\@lines, $want,
+            "1. $k: every ordinary header arrived, byte for byte, in order");
+        is_deeply([$r->raw_cookie_lines], [],
+            "1. $k: both Cookie lines removed");
+        my @consent = grep { /^consent:/i } split /\r\n/, $r->raw_head;
+        is_deeply(\@consent, ['Consent: functional=?0, analytics=?0, '
+            . 'advertising=?0, personalization=?0, sharing=?0, gpc=?0, v=0'],
+            "1. $k: the Consent header pushed after the removal, once");
+    }
+
+    # the Cookie lines spread over parts, first, last and in the middle
+    for my $k (18 .. 23, 39, 40, 41) {
+        my ($r, $want) = $raw_one->($k, '_ga=1', '_fbp=2; sid=3', '_gid=4');
+        my @got = grep { /^x-ordinary-/i } split /\r\n/, $r->raw_head;
+        is_deeply(\@got, $want,
+            "1. $k headers then three Cookie lines: the others intact");
+        is_deeply([$r->raw_cookie_lines], ['sid=3'],
+            "1. $k headers: only sid kept");
+    }
+
     for my $n (18 .. 23, 39, 40, 41) {
         my @hh = map { ["X-O-$_", "v$_"] } 1 .. $n;
-        $r = fr('/one', headers => [@hh, [Cookie => '_ga=1'], ['X-Mid', 'm'],
-            [Cookie => '_fbp=2; sid=3'], [Cookie => '_gid=4']]);
+        my $r = fr('/one', headers => [@hh, [Cookie => '_ga=1'],
+            ['X-Mid', 'm'], [Cookie => '_fbp=2; sid=3'], [Cookie => '_gid=4']]);
         my @got = grep { /^x-(?:o-|mid)/i } split /\r\n/, $r->raw_head;
         is_deeply(\@got, [(map { "X-O-$_: v$_" } 1 .. $n), 'X-Mid: m'],
-            "1. $n headers then Cookie lines: the others intact");
+            "1. $n headers, Cookie lines around another: the others intact");
         is_deeply([$r->raw_cookie_lines], ['sid=3'],
-            "1. $n headers: only sid kept");
+            "1. $n headers, Cookie lines around another: only sid kept");
     }
 }
 
