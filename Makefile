@@ -56,12 +56,15 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 all: $(MODULE) $(CTL)
 
+# the Debian packages missing, and npm (bundled with NodeSource's nodejs,
+# a package of its own in Debian) if there is no npm command
 deps:
 	@missing=""; \
 	for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && \

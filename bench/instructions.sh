@@ -123,9 +123,10 @@ fn() {
         printf "  %8.0f  %s\n", c / n, f }'
 }
 # a function can be listed once per object it was seen from: once here
+# (awk, not head: with pipefail, a writer cut off by head fails the script)
 grep -E ':(ngx_http_)?consent_' "$dir/mod-incl.txt" | fn | awk '!seen[$2]++' \
-    | head -20
+    | awk 'NR <= 20'
 echo
 echo "hottest functions in the /mod run (self):"
 grep -E '^ *[0-9,]+ .*:' "$dir/mod.txt" | grep -vE 'PROGRAM TOTALS|main|0x0000000000|\?\?\?:0x' \
-    | head -25 | fn
+    | awk 'NR <= 25' | fn

@@ -16,6 +16,8 @@
 
 static ngx_http_consent_ctx_t *ngx_http_consent_variable_ctx(
     ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_variable_found(ngx_http_variable_value_t *v,
+    u_char *data, size_t len);
 static ngx_int_t ngx_http_consent_variable_purposes(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_purpose(ngx_http_request_t *r,
@@ -183,6 +185,22 @@ ngx_http_consent_variable_ctx(ngx_http_request_t *r)
 }
 
 
+/* a value the request's decision made: cacheable for the request */
+
+static ngx_int_t
+ngx_http_consent_variable_found(ngx_http_variable_value_t *v, u_char *data,
+    size_t len)
+{
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_consent_variable_purposes(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
@@ -206,13 +224,10 @@ ngx_http_consent_variable_purposes(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = consent_purposes_format(&cmcf->purposes, ctx->purposes, v->data,
-                                     len);
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
+    len = consent_purposes_format(&cmcf->purposes, ctx->purposes, v->data,
+                                  len);
 
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v, v->data, len);
 }
 
 
@@ -228,13 +243,8 @@ ngx_http_consent_variable_purpose(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = (u_char *) ((ctx->purposes & CONSENT_BIT(data)) ? "1" : "0");
-    v->len = 1;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v,
+               (u_char *) ((ctx->purposes & CONSENT_BIT(data)) ? "1" : "0"), 1);
 }
 
 
@@ -253,13 +263,7 @@ ngx_http_consent_variable_str(ngx_http_request_t *r,
 
     s = (ngx_str_t *) ((char *) ctx + data);
 
-    v->data = s->data;
-    v->len = s->len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v, s->data, s->len);
 }
 
 
@@ -312,12 +316,7 @@ ngx_http_consent_variable_stripped(ngx_http_request_t *r,
         }
     }
 
-    v->len = p - v->data;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v, v->data, p - v->data);
 }
 
 
@@ -333,13 +332,9 @@ ngx_http_consent_variable_source(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = ngx_http_consent_sources[ctx->source].data;
-    v->len = ngx_http_consent_sources[ctx->source].len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v,
+               ngx_http_consent_sources[ctx->source].data,
+               ngx_http_consent_sources[ctx->source].len);
 }
 
 
@@ -358,13 +353,8 @@ ngx_http_consent_variable_regime(ngx_http_request_t *r,
 
     name = consent_regime_name(ctx->regime);
 
-    v->data = (u_char *) name;
-    v->len = ngx_strlen(name);
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v, (u_char *) name,
+                                           ngx_strlen(name));
 }
 
 
@@ -380,13 +370,8 @@ ngx_http_consent_variable_gpc(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = (u_char *) (ctx->gpc ? "1" : "0");
-    v->len = 1;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v,
+               (u_char *) (ctx->gpc ? "1" : "0"), 1);
 }
 
 
@@ -396,6 +381,7 @@ static ngx_int_t
 ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    size_t                   len;
     ngx_http_consent_ctx_t  *ctx;
 
     ctx = ngx_http_consent_variable_ctx(r);
@@ -409,10 +395,7 @@ ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(v->data, "%uD", ctx->policy_version) - v->data;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
+    len = ngx_sprintf(v->data, "%uD", ctx->policy_version) - v->data;
 
-    return NGX_OK;
+    return ngx_http_consent_variable_found(v, v->data, len);
 }

@@ -334,11 +334,35 @@ sub new {
     $self->write_config;
 
     if ($a{start} // 1) {
-        $self->start_redis if $self->{want_redis};
-        $self->start;
+        $self->_first_start;
     }
 
     return $self;
+}
+
+# Ports are picked free, then bound by redis-server and nginx a little
+# later: another process on the machine (another test file under prove
+# -j, a benchmark) may take one in between.  The first start picks new
+# ports and tries again when that happened, before any test saw a port.
+sub _first_start {
+    my ($self) = @_;
+    for my $try (1 .. 5) {
+        my $ok = eval {
+            $self->start_redis if $self->{want_redis};
+            $self->start;
+            1;
+        };
+        return if $ok;
+        my $err = $@;
+        die $err if $try == 5 || $err !~ /Address already in use|not ours/;
+        $self->stop_nginx;
+        $self->stop_redis;
+        # the failed attempt's bind() errors are not this test's
+        unlink map { "$self->{dir}/$_" } qw(error.log stderr.log redis.log);
+        @$self{qw(port h2_port origin_port redis_port)} = _alloc_ports(4);
+        $self->write_config;
+        $self->{started} = 0;
+    }
 }
 
 sub dir         { $_[0]{dir} }
@@ -584,8 +608,11 @@ sub start {
     # valgrind): started means a worker is there too
     my $deadline = time + 10 * time_scale();
     until ($self->worker_pids) {
-        die "nginx ($self->{name}) started no worker\n"
-            . $self->read_file('error.log') if time > $deadline;
+        my $gone = waitpid($pid, WNOHANG) == $pid;
+        delete $self->{pids}{nginx} if $gone;
+        die "nginx ($self->{name}) " . ($gone ? 'exited' : 'started no worker')
+            . "\n" . $self->read_file('error.log')
+            if $gone || time > $deadline;
         sleep 0.02;
     }
     $self->wait_subscribed;
@@ -772,8 +799,13 @@ sub start_redis {
     die "redis-server did not start: $err\n" . $self->read_file('redis.log')
         if defined $err;
     $self->{pids}{redis} = $pid;
-    my $pong = $self->redis_cmd('PING');
-    die "redis PING: $pong" unless defined $pong && $pong eq 'PONG';
+    # the port answers: this redis-server, not whoever got the port first
+    my $info = eval { $self->redis_cmd('INFO', 'server') } // '';
+    if ($info !~ /^process_id:$pid\r?$/m) {
+        $self->stop_redis;
+        die "redis port $self->{redis_port} is not ours: "
+            . $self->read_file('redis.log');
+    }
     return $self;
 }
 
