@@ -135,6 +135,12 @@ bench-instructions: deps
 fuzz:
 	$(MAKE) -C lua-free-tests -j$(FUZZ_JOBS) fuzz
 
+# say what is missing rather than "no rule to make target"
+$(VENDOR)/nginx-%.tar.gz:
+	@echo "missing $@: test-asan and test-upstream build nginx from" \
+	    "the tarballs in VENDOR (../shared/vendor); make VENDOR=/path" >&2
+	@exit 1
+
 # nginx itself built from the vendored upstream sources (git archive
 # snapshots, see $(VENDOR)/README.md), with this module as a dynamic module
 # of the same tree, same flags.  SRC_CONF: what the t/ suite uses and
