@@ -11,6 +11,8 @@
 #   make test-valgrind  the t/ suite with nginx under valgrind memcheck
 #   make run        the local demo: redis + origin + nginx with the module
 #   make bench      wrk: the module against plain proxy_pass, same nginx
+#   make rules      ocd.rules again from the committed Open Cookie Database
+#   make rules-report  how the shipped rules cover that database
 #   make install    the module into Debian's modules dir, consentctl into
 #                   /usr/sbin, rules into /etc/nginx/consent/
 #
@@ -52,7 +54,8 @@ VENDOR      ?= $(CURDIR)/../shared/vendor
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps test test-asan test-upstream test-valgrind unit e2e run \
-        bench bench-instructions fuzz install clean asan-nginx upstream-nginx
+        bench bench-instructions fuzz install clean asan-nginx upstream-nginx \
+        rules rules-check rules-report
 
 all: $(MODULE) $(CTL)
 
@@ -106,6 +109,31 @@ $(CTL): $(CTL_SRCS) $(CORE_SRCS) $(CTL_HDRS)
 unit:
 	$(MAKE) -C lua-free-tests test
 
+# The shipped rules, in the order README gives; ocd.rules is made from the
+# committed CSV (see ngx_consent_module/rules/NOTICE) by consentctl.
+RULES_DIR   := ngx_consent_module/rules
+OCD_CSV     := $(RULES_DIR)/ocd/open-cookie-database.csv
+RULES_FILES := $(RULES_DIR)/ocd.rules $(RULES_DIR)/default.rules \
+               $(RULES_DIR)/japan.rules $(RULES_DIR)/keep.rules
+
+rules: $(CTL)
+	$(CTL) rules import-ocd $(OCD_CSV) > $(RULES_DIR)/ocd.rules.tmp
+	mv $(RULES_DIR)/ocd.rules.tmp $(RULES_DIR)/ocd.rules
+
+# fails when the committed ocd.rules is not what the converter makes of
+# the committed CSV, or when the rules miss the coverage targets
+rules-check: $(CTL)
+	$(CTL) rules import-ocd $(OCD_CSV) > $(BUILD)/ocd.rules
+	@diff -u $(RULES_DIR)/ocd.rules $(BUILD)/ocd.rules \
+	    || { echo "ocd.rules differs from what make rules makes" \
+	              "of $(OCD_CSV)" >&2; exit 1; }
+	$(MAKE) -C lua-free-tests build/rules_report
+	./lua-free-tests/build/rules_report --check $(OCD_CSV) $(RULES_FILES)
+
+rules-report: $(CTL)
+	$(MAKE) -C lua-free-tests build/rules_report
+	./lua-free-tests/build/rules_report --list $(OCD_CSV) $(RULES_FILES)
+
 e2e: $(MODULE) $(CTL)
 	prove -r t
 
@@ -114,6 +142,7 @@ e2e: $(MODULE) $(CTL)
 test: deps
 	$(MAKE) $(MODULE) $(CTL)
 	$(MAKE) unit
+	$(MAKE) rules-check
 	$(MAKE) -C lua-free-tests -j$(FUZZ_JOBS) fuzz \
 	    FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) e2e
@@ -302,8 +331,7 @@ install: $(MODULE) $(CTL)
 	    $(DESTDIR)$(SBIN_DIR)
 	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
 	install -m 755 $(CTL) $(DESTDIR)$(SBIN_DIR)/consentctl
-	install -m 644 ngx_consent_module/rules/default.rules \
-	    $(DESTDIR)$(CONF_DIR)/default.rules
+	install -m 644 $(RULES_FILES) $(DESTDIR)$(CONF_DIR)/
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(UP_BUILD) $(VG_BUILD)

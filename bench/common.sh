@@ -26,9 +26,19 @@ bench_keys() {
     echo "$key"
 }
 
-# bench_rules NRULES DIR: the consent_rules directive for the shipped file
-# ("default"), or for N synthetic rules (exact, prefix, regex mix) in DIR
+# bench_rules NRULES DIR: the consent_rules directives for every shipped
+# file in README's order ("shipped"), for default.rules alone ("default"),
+# or for N synthetic rules (exact, prefix, regex mix) in DIR
 bench_rules() {
+    local f
+
+    if [ "$1" = shipped ]; then
+        for f in ocd default japan keep; do
+            echo "consent_rules $top/ngx_consent_module/rules/$f.rules;"
+        done
+        return
+    fi
+
     if [ "$1" = default ]; then
         echo "consent_rules $top/ngx_consent_module/rules/default.rules;"
         return

@@ -4,14 +4,14 @@
 # where wall time is not.  Compares the module location against a plain
 # proxy_pass location in the same nginx.
 #
-#   bench/instructions.sh [requests=N] [rules=default|N]
+#   bench/instructions.sh [requests=N] [rules=shipped|default|N]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/common.sh"
 module="$top/build/ngx_http_consent_module.so"
 requests=500
-nrules=default
+nrules=shipped
 
 for a in "$@"; do
     case $a in

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "consent_core.h"
+#include "rules.h"
 
 
 extern unsigned  test_passed;
@@ -41,6 +42,12 @@ extern unsigned  test_failed;
             fprintf(stderr, "FAIL %s:%d: %s == %lld, want %lld\n",           \
                     __FILE__, __LINE__, #got, g_, w_);                       \
         }                                                                    \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                 \
+    do {                                                                     \
+        const char  *g_ = (got);                                             \
+        CHECK_MEM(g_, strlen(g_), want);                                     \
     } while (0)
 
 #define CHECK_MEM(got, got_len, want)                                        \

@@ -5,6 +5,11 @@
 #include "test.h"
 
 
+/* the Open Cookie Database import: test_csv.c, test_ocd.c */
+void test_csv(void);
+void test_ocd(void);
+
+
 unsigned  test_passed;
 unsigned  test_failed;
 
@@ -82,6 +87,8 @@ main(int argc, char **argv)
         { "strip", test_strip },
         { "decide", test_decide },
         { "record", test_record },
+        { "csv", test_csv },
+        { "ocd", test_ocd },
     };
 
     int       i, j;

@@ -15,10 +15,11 @@ static consent_purposes_t  ps;
 static consent_ruleset_t *
 ruleset(const char *const *lines, char *err, size_t errlen)
 {
-    int                 rc;
-    consent_err_t       e;
-    consent_rule_t      rule;
-    consent_ruleset_t  *rs;
+    int                     rc;
+    consent_err_t           e;
+    consent_rule_t          rule;
+    consent_ruleset_t      *rs;
+    consent_vendor_meta_t   meta;
 
     rs = consent_ruleset_create(&test_alloc);
     if (rs == NULL) {
@@ -34,7 +35,22 @@ ruleset(const char *const *lines, char *err, size_t errlen)
             return NULL;
         }
 
-        if (rc == 0) {
+        if (rc == CONSENT_LINE_BLANK) {
+            continue;
+        }
+
+        if (rc == CONSENT_LINE_VENDOR) {
+            if (consent_vendor_parse(U(*lines), strlen(*lines), &ps, &meta,
+                                     &e) != 1)
+            {
+                snprintf(err, errlen, "%s", e.msg);
+                return NULL;
+            }
+
+            if (consent_ruleset_vendor_set(rs, &meta, err, errlen) != 0) {
+                return NULL;
+            }
+
             continue;
         }
 
@@ -155,15 +171,29 @@ test_rules_parse(void)
                        "unknown purpose", 4, 8);
     expect_parse_error("_ga analytics Goo/gle", CONSENT_RULE_E_VENDOR,
                        "invalid character", 14, 7);
-    expect_parse_error("_ga analytics Google domain=x extra",
-                       CONSENT_RULE_E_FIELD, "unexpected", 30, 5);
+    expect_parse_error("_ga analytics Google domain=x.com extra",
+                       CONSENT_RULE_E_OPTION, "unknown option", 34, 5);
+    expect_parse_error("_ga analytics Google domain=x.com icase domain-only "
+                       "icase", CONSENT_RULE_E_FIELD, "unexpected", 52, 5);
+    expect_parse_error("_ga analytics Google icase icase",
+                       CONSENT_RULE_E_OPTION, "given twice", 27, 5);
+    expect_parse_error("_ga analytics Google domain=a.com domain=b.com",
+                       CONSENT_RULE_E_OPTION, "given twice", 34, 12);
+    expect_parse_error("_ga analytics Google domain-only",
+                       CONSENT_RULE_E_OPTION, "needs domain=", 21, 11);
+    expect_parse_error("~_ga.* analytics Google domain=a.com domain-only",
+                       CONSENT_RULE_E_OPTION, "not allowed on a regex", 37,
+                       11);
+    expect_parse_error("_ga analytics Google domain=a..com",
+                       CONSENT_RULE_E_DOMAIN, "invalid domain", 21, 13);
+    expect_parse_error("_ga analytics Google domain=.",
+                       CONSENT_RULE_E_DOMAIN, "invalid domain", 21, 8);
     expect_parse_error("_ga analytics Google path=/", CONSENT_RULE_E_OPTION,
                        "unknown option", 21, 6);
     expect_parse_error("_ga analytics Google domain=", CONSENT_RULE_E_OPTION,
                        "unknown option", 21, 7);
     expect_parse_error("_ga analytics Google domain=a_b.com",
-                       CONSENT_RULE_E_DOMAIN, "invalid character in domain",
-                       21, 14);
+                       CONSENT_RULE_E_DOMAIN, "invalid domain", 21, 14);
     expect_parse_error("* analytics Google", CONSENT_RULE_E_PATTERN,
                        "empty prefix", 0, 1);
     expect_parse_error("~ analytics Google", CONSENT_RULE_E_PATTERN,
@@ -459,6 +489,289 @@ test_rules_domains(void)
 }
 
 
+/* icase rules: any ASCII case of the name, and still exact > prefix */
+static void
+test_rules_icase(void)
+{
+    char                err[256];
+    consent_ruleset_t  *rs;
+    static const char  *lines[] = {
+        "_vc_*     advertising ValueCommerce icase",
+        "_VC_KEEP  necessary   Site",
+        "Sess      analytics   Exact",
+        "SESSX     analytics   Upper       icase",
+        "~ab[0-9]+ analytics   Regex       icase",
+        "_vc_long* personalization Longer",
+        NULL
+    };
+
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        return;
+    }
+
+    CHECK_STR(match_vendor(rs, "_VC_ID"), "ValueCommerce");
+    CHECK_STR(match_vendor(rs, "_vc_id"), "ValueCommerce");
+    CHECK_STR(match_vendor(rs, "_Vc_Id"), "ValueCommerce");
+    /* an exact case-sensitive name beats an icase prefix */
+    CHECK_STR(match_vendor(rs, "_VC_KEEP"), "Site");
+    CHECK_STR(match_vendor(rs, "_vc_keep"), "ValueCommerce");
+    /* the longer prefix wins whichever case rule it is */
+    CHECK_STR(match_vendor(rs, "_vc_longer"), "Longer");
+    CHECK_STR(match_vendor(rs, "_VC_LONGER"), "ValueCommerce");
+    /* a plain rule stays case-sensitive */
+    CHECK_STR(match_vendor(rs, "sess"), "-");
+    CHECK_STR(match_vendor(rs, "Sess"), "Exact");
+    CHECK_STR(match_vendor(rs, "sessx"), "Upper");
+    CHECK_STR(match_vendor(rs, "SessX"), "Upper");
+    CHECK_STR(match_vendor(rs, "AB12"), "Regex");
+    CHECK_STR(match_vendor(rs, "ab12"), "Regex");
+    /* twice: the second answer comes from the memo */
+    CHECK_STR(match_vendor(rs, "_Vc_Id"), "ValueCommerce");
+    CHECK_STR(match_vendor(rs, "AB12"), "Regex");
+    /* a request name may hold the key's marker bytes: never a match */
+    CHECK(consent_ruleset_match(rs, U("\x02_vc_id"), 7) == NULL);
+    CHECK(consent_ruleset_match(rs, U("\x02sessx"), 6) == NULL);
+
+    consent_ruleset_free(rs);
+}
+
+
+static const char *
+match_in(consent_ruleset_t *rs, const char *host, const char *name)
+{
+    consent_scope_t        scope;
+    const consent_rule_t  *r;
+    static char            buf[CONSENT_VENDOR_MAX + 1];
+
+    consent_ruleset_scope(rs, U(host), strlen(host), &scope);
+    r = consent_ruleset_match_in(rs, &scope, U(name), strlen(name));
+    if (r == NULL) {
+        return "-";
+    }
+
+    memcpy(buf, r->vendor, r->vendor_len);
+    buf[r->vendor_len] = '\0';
+
+    return buf;
+}
+
+
+/* domain-only rules: only on their domain, and several for one name */
+static void
+test_rules_domain_only(void)
+{
+    char                    err[256];
+    consent_scope_t         scope;
+    consent_ruleset_t      *rs;
+    const consent_rule_t   *r;
+    char                    host[300];
+    static const char      *lines[] = {
+        "uid      advertising Xandr    domain=adnxs.com domain-only",
+        "uid      advertising Yahoo    domain=.yahoo.com domain-only",
+        "uid      analytics   YahooAds domain=ads.yahoo.com domain-only",
+        "KRTB_*   advertising PubMatic domain=pubmatic.com domain-only",
+        "krtb_x*  advertising Lower    domain=pubmatic.com domain-only "
+            "icase",
+        "OptOut   advertising Yahoo    domain=YAHOO.com domain-only icase",
+        "uid      functional  Site",
+        "ads*     advertising Global",
+        NULL
+    };
+
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        return;
+    }
+
+    /* on other sites the name is the site's own */
+    CHECK_STR(match_in(rs, "www.example.com", "uid"), "Site");
+    CHECK_STR(match_vendor(rs, "uid"), "Site");
+    CHECK_STR(match_in(rs, "adnxs.com", "uid"), "Xandr");
+    CHECK_STR(match_in(rs, "ib.ADNXS.com.", "uid"), "Xandr");
+    CHECK_STR(match_in(rs, "notadnxs.com", "uid"), "Site");
+    /* the most specific domain first */
+    CHECK_STR(match_in(rs, "x.ads.yahoo.com", "uid"), "YahooAds");
+    CHECK_STR(match_in(rs, "www.yahoo.com", "uid"), "Yahoo");
+    CHECK_STR(match_in(rs, "www.yahoo.com", "optout"), "Yahoo");
+    CHECK_STR(match_in(rs, "www.yahoo.com", "OPTOUT"), "Yahoo");
+    CHECK_STR(match_in(rs, "www.example.com", "optout"), "-");
+    /* prefixes too, with the global rules after */
+    CHECK_STR(match_in(rs, "ads.pubmatic.com", "KRTB_123"), "PubMatic");
+    CHECK_STR(match_in(rs, "ads.pubmatic.com", "krtb_x1"), "Lower");
+    CHECK_STR(match_in(rs, "ads.pubmatic.com", "KRTB_X1"), "Lower");
+    CHECK_STR(match_in(rs, "example.com", "KRTB_123"), "-");
+    CHECK_STR(match_in(rs, "ads.pubmatic.com", "adsid"), "Global");
+
+    consent_ruleset_scope(rs, U("a.b.ads.yahoo.com"), 17, &scope);
+    CHECK_INT(scope.n, 2);
+    consent_ruleset_scope(rs, U("com"), 3, &scope);
+    CHECK_INT(scope.n, 0);
+    consent_ruleset_scope(rs, U(""), 0, &scope);
+    CHECK_INT(scope.n, 0);
+
+    /* a host longer than a domain can be is in no scope */
+    memset(host, 'a', sizeof(host));
+    memcpy(host + sizeof(host) - 10, ".adnxs.com", 10);
+    consent_ruleset_scope(rs, U(host), sizeof(host), &scope);
+    CHECK_INT(scope.n, 0);
+
+    /* a name longer than a rule can be still finds a scoped prefix */
+    memset(host, 'x', sizeof(host));
+    memcpy(host, "KRTB_", 5);
+    consent_ruleset_scope(rs, U("pubmatic.com"), 12, &scope);
+    r = consent_ruleset_match_in(rs, &scope, U(host), sizeof(host));
+    CHECK(r != NULL && r->purpose == CONSENT_P_ADVERTISING);
+
+    /* a domain-only rule names no Set-Cookie Domain by itself */
+    CHECK(consent_ruleset_match_domain(rs, U("adnxs.com"), 9) == NULL);
+
+    consent_ruleset_free(rs);
+}
+
+
+static void
+test_rules_vendor_lines(void)
+{
+    char                          err[256];
+    size_t                        pos;
+    consent_span_t                d;
+    consent_ruleset_t            *rs;
+    const consent_vendor_meta_t  *m;
+    int                           id;
+    static const char            *lines[] = {
+        "@vendor Criteo name=\"Criteo S.A.\" controller=\"Criteo SA\" "
+            "purposes=advertising,sharing country=FR "
+            "policy=https://www.criteo.com/privacy/ "
+            "optout=https://www.criteo.com/privacy/disable-criteo-services"
+            "-on-internet-browsers/ gvl=91 domains=criteo.com,criteo.net",
+        "cto_bundle advertising Criteo",
+        "@vendor Later name=First",
+        "@vendor Later name=\"\xe3\x83\x95\xe3\x83\xaa\"\t",
+        "@vendor NoRules domains=.example.org",
+        NULL
+    };
+
+    rs = ruleset(lines, err, sizeof(err));
+    CHECK(rs != NULL);
+    if (rs == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+
+    CHECK_INT(consent_ruleset_vendors(rs), 3);
+    id = consent_ruleset_vendor_find(rs, U("Criteo"), 6);
+    CHECK_INT(id, 0);
+    m = consent_ruleset_vendor_meta(rs, 0);
+    CHECK(m != NULL);
+    if (m == NULL) {
+        return;
+    }
+
+    CHECK(m->name.len == 11 && memcmp(m->name.data, "Criteo S.A.", 11) == 0);
+    CHECK(m->controller.len == 9);
+    CHECK_INT(m->gvl, 91);
+    CHECK_STR(m->country, "FR");
+    CHECK_INT(m->purposes, CONSENT_BIT(CONSENT_P_ADVERTISING)
+                           | CONSENT_BIT(CONSENT_P_SHARING));
+    CHECK_INT(m->ndomains, 2);
+    CHECK(m->policy.len == 31);
+    CHECK(m->optout.len > 60);
+
+    pos = 0;
+    CHECK_INT(consent_vendor_domain_next(&m->domains, &pos, &d), 1);
+    CHECK(d.len == 10 && memcmp(d.data, "criteo.com", 10) == 0);
+    CHECK_INT(consent_vendor_domain_next(&m->domains, &pos, &d), 1);
+    CHECK(d.len == 10 && memcmp(d.data, "criteo.net", 10) == 0);
+    CHECK_INT(consent_vendor_domain_next(&m->domains, &pos, &d), 0);
+
+    /* the later line replaces the earlier one */
+    m = consent_ruleset_vendor_meta(rs, 1);
+    CHECK(m != NULL && m->name.len == 6);
+    CHECK(consent_ruleset_vendor_meta(rs, 2) != NULL);
+    CHECK(consent_ruleset_vendor_meta(rs, 3) == NULL);
+
+    consent_ruleset_free(rs);
+}
+
+
+static void
+expect_vendor_error(const char *line, int code)
+{
+    int                    rc;
+    consent_err_t          e;
+    consent_vendor_meta_t  meta;
+
+    memset(&e, 0, sizeof(e));
+    rc = consent_vendor_parse(U(line), strlen(line), &ps, &meta, &e);
+    CHECK_INT(rc, -1);
+    CHECK_INT(e.code, code);
+
+    if (rc == -1) {
+        /* the span at fault is inside the line */
+        CHECK(e.at.data >= U(line)
+              && e.at.data + e.at.len <= U(line) + strlen(line));
+    }
+}
+
+
+static void
+test_rules_vendor_errors(void)
+{
+    consent_err_t   e;
+    consent_rule_t  rule;
+
+    CHECK_INT(consent_rule_parse(U("  @vendor X"), 11, &ps, &rule, &e),
+              CONSENT_LINE_VENDOR);
+    /* "@vendors" is a cookie name, not a vendor line */
+    CHECK_INT(consent_rule_parse(U("@vendors analytics X"), 20, &ps, &rule,
+                                 &e), CONSENT_LINE_RULE);
+
+    expect_vendor_error("@vendor", CONSENT_RULE_E_FIELD);
+    expect_vendor_error("@vendor  ", CONSENT_RULE_E_VENDOR);
+    expect_vendor_error("@vendor Bad/Name", CONSENT_RULE_E_VENDOR);
+    expect_vendor_error("@vendor X name", CONSENT_RULE_E_FIELD);
+    expect_vendor_error("@vendor X =v", CONSENT_RULE_E_FIELD);
+    expect_vendor_error("@vendor X color=red", CONSENT_RULE_E_OPTION);
+    expect_vendor_error("@vendor X name=\"open", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"a\"b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"\"", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=a name=b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"a\x01\"", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"a\xc2\x85\"",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"\xff\"", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X name=\"a\\b\"", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X policy=ftp://x.com/",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X policy=https://", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X policy=\"https://x.com/a b\"",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X optout=https://x.com/<script>",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X optout=https:///x", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X purposes=tracking", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X purposes=analytics,", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X purposes=analytics,analytics",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X purposes=", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X country=fr", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X country=FRA", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X gvl=0", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X gvl=65536", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X gvl=091", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X gvl=9x", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X gvl=4294967387", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X domains=a.com,", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X domains=a.com,,b.com",
+                        CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X domains=a_b.com", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X domains=", CONSENT_RULE_E_VALUE);
+}
+
+
 void
 test_rules(void)
 {
@@ -470,4 +783,8 @@ test_rules(void)
     test_rules_bad_regex();
     test_rules_scale();
     test_rules_domains();
+    test_rules_icase();
+    test_rules_domain_only();
+    test_rules_vendor_lines();
+    test_rules_vendor_errors();
 }

@@ -13,6 +13,7 @@
 #include "ngx_http_consent_expire.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_record.h"
+#include "ngx_http_consent_rules.h"
 
 #include "token.h"
 
@@ -264,6 +265,7 @@ ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes)
     ngx_str_t                        *name;
     ngx_array_t                      *names;
     ngx_table_elt_t                  *h;
+    consent_scope_t                   scope;
     consent_cookie_t                  c;
     consent_cookie_iter_t             it;
     const consent_rule_t             *rule;
@@ -277,6 +279,7 @@ ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes)
     }
 
     names = NULL;
+    ngx_http_consent_scope(r, cmcf->rules, NULL, 0, &scope);
 
     ngx_http_consent_cookie_lines_init(&lines, &r->headers_in);
 
@@ -290,8 +293,8 @@ ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes)
             }
 
             rule = ngx_http_consent_rule_active(
-                       consent_ruleset_match(cmcf->rules, c.name,
-                                             c.name_len));
+                       consent_ruleset_match_in(cmcf->rules, &scope, c.name,
+                                                c.name_len));
 
             if (rule == NULL || rule->purpose == CONSENT_P_NECESSARY
                 || (purposes & CONSENT_BIT(rule->purpose)))

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "consent_core.h"
+#include "rules.h"
 #include "decide.h"
 #include "keys.h"
 #include "psl.h"

@@ -20,6 +20,7 @@
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_request.h"
+#include "ngx_http_consent_rules.h"
 #include "ngx_http_consent_upstream.h"
 
 #include "strip.h"
@@ -265,6 +266,7 @@ ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     ngx_uint_t                        i;
     ngx_array_t                      *gone;
     consent_mask_t                    all;
+    consent_scope_t                   scope;
     consent_strip_t                   st;
     ngx_table_elt_t                  *h, **hp;
     ngx_http_consent_strip_data_t     data;
@@ -283,8 +285,11 @@ ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     data.ctx = ctx;
     data.record = record;
 
+    ngx_http_consent_scope(r, cmcf->rules, NULL, 0, &scope);
+
     ngx_memzero(&st, sizeof(consent_strip_t));
     st.rules = cmcf->rules;
+    st.scope = &scope;
     st.granted = ctx->purposes;
     st.keep = cmcf->cookie_name.data;
     st.keep_len = cmcf->cookie_name.len;

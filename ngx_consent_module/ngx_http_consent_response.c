@@ -13,6 +13,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_expire.h"
+#include "ngx_http_consent_rules.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_request.h"
 #include "ngx_http_consent_response.h"
@@ -24,7 +25,7 @@ static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     ngx_uint_t *npp);
-static ngx_uint_t ngx_http_consent_set_cookie_refused(
+static ngx_uint_t ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     consent_set_cookie_t *sc);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
@@ -180,7 +181,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 
         consent_set_cookie_parse(h->value.data, h->value.len, &sc);
 
-        if (!ngx_http_consent_set_cookie_refused(ctx, cmcf, &sc)) {
+        if (!ngx_http_consent_set_cookie_refused(r, ctx, cmcf, &sc)) {
             continue;
         }
 
@@ -204,9 +205,11 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 /* by the cookie's name, or by a Domain that a rule names as a tracker's */
 
 static ngx_uint_t
-ngx_http_consent_set_cookie_refused(ngx_http_consent_ctx_t *ctx,
-    ngx_http_consent_main_conf_t *cmcf, consent_set_cookie_t *sc)
+ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
+    consent_set_cookie_t *sc)
 {
+    consent_scope_t        scope;
     const consent_rule_t  *rule;
 
     /* the consent cookie is the visitor's own record: never touched */
@@ -217,9 +220,13 @@ ngx_http_consent_set_cookie_refused(ngx_http_consent_ctx_t *ctx,
     }
 
     if (sc->name_len) {
+        /* where the cookie will live: its Domain, or else this host */
+        ngx_http_consent_scope(r, cmcf->rules, sc->domain, sc->domain_len,
+                               &scope);
+
         rule = ngx_http_consent_rule_active(
-                   consent_ruleset_match(cmcf->rules, sc->name,
-                                         sc->name_len));
+                   consent_ruleset_match_in(cmcf->rules, &scope, sc->name,
+                                            sc->name_len));
 
         if (rule && !(ctx->purposes & CONSENT_BIT(rule->purpose))) {
             return 1;

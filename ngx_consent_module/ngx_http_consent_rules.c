@@ -23,20 +23,23 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *cmcf, u_char *p, size_t len,
     ngx_str_t *file, ngx_uint_t line)
 {
-    ngx_int_t        rc;
-    ngx_str_t        what;
-    const char      *msg;
-    consent_err_t    perr;
-    consent_rule_t   rule;
-    char             err[256];
+    ngx_int_t               rc;
+    ngx_str_t               what;
+    const char             *msg;
+    consent_err_t           perr;
+    consent_rule_t          rule;
+    consent_vendor_meta_t   meta;
+    char                    err[256];
 
     rc = consent_rule_parse(p, len, &cmcf->purposes, &rule, &perr);
 
-    if (rc == 0) {
+    if (rc == CONSENT_LINE_BLANK) {
         return NGX_CONF_OK;
     }
 
-    if (rc == 1) {
+    msg = perr.msg;
+
+    if (rc == CONSENT_LINE_RULE) {
         rule.line = (uint32_t) line;
 
         if (consent_ruleset_add(cmcf->rules, &rule, err, sizeof(err)) == 0) {
@@ -46,8 +49,22 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
 
         msg = err;
 
-    } else {
-        msg = perr.msg;
+    } else if (rc == CONSENT_LINE_VENDOR) {
+        rc = consent_vendor_parse(p, len, &cmcf->purposes, &meta, &perr);
+
+        if (rc == 1) {
+            if (consent_ruleset_vendor_set(cmcf->rules, &meta, err,
+                                           sizeof(err))
+                == 0)
+            {
+                return NGX_CONF_OK;
+            }
+
+            msg = err;
+
+        } else {
+            msg = perr.msg;
+        }
     }
 
     while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) {
@@ -59,6 +76,12 @@ ngx_http_consent_add_rule_line(ngx_conf_t *cf,
 
     if (rc == -1 && perr.code == CONSENT_RULE_E_UNKNOWN_PURPOSE) {
         ngx_http_consent_rule_field(p, len, 1, &what);
+
+    } else if (rc == -1 && perr.at.len && perr.at.data >= p
+               && perr.at.data + perr.at.len <= p + len)
+    {
+        what.data = (u_char *) perr.at.data;
+        what.len = perr.at.len;
     }
 
     if (file) {
@@ -186,4 +209,18 @@ ngx_http_consent_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_consent_add_rule_line(cf, cmcf, line, len - 1, NULL,
                                           cf->conf_file->line);
+}
+
+
+void
+ngx_http_consent_scope(ngx_http_request_t *r, consent_ruleset_t *rules,
+    const u_char *domain, size_t len, consent_scope_t *scope)
+{
+    if (len == 0) {
+        /* validated by nginx: no port, lower case */
+        domain = r->headers_in.server.data;
+        len = r->headers_in.server.len;
+    }
+
+    consent_ruleset_scope(rules, domain, len, scope);
 }

@@ -50,6 +50,40 @@ fails_ok('unknown purpose',
     file   => 'r.rules', line => 3,
     reason => qr/unknown purpose "nopurpose"/);
 
+fails_ok('domain-only without domain=',
+    files  => { 'r.rules' => "_ga analytics google\nuid advertising X domain-only\n" },
+    http   => 'consent_rules %%DIR%%/r.rules;',
+    file   => 'r.rules', line => 2,
+    reason => qr/domain-only needs domain= "domain-only"/);
+
+fails_ok('unknown rule option',
+    files  => { 'r.rules' => "uid advertising X domain=x.com scoped\n" },
+    http   => 'consent_rules %%DIR%%/r.rules;',
+    file   => 'r.rules', line => 1,
+    reason => qr/unknown option .* "scoped"/);
+
+fails_ok('bad vendor line',
+    files  => { 'r.rules' => "# vendors\n\@vendor X name=\"A\" "
+                             . "policy=javascript:alert(1)\n" },
+    http   => 'consent_rules %%DIR%%/r.rules;',
+    file   => 'r.rules', line => 2,
+    reason => qr/invalid or repeated vendor field "policy=javascript:/);
+
+fails_ok('unknown vendor field',
+    files  => { 'r.rules' => "\@vendor X colour=red\n" },
+    http   => 'consent_rules %%DIR%%/r.rules;',
+    file   => 'r.rules', line => 1,
+    reason => qr/unknown vendor field "colour"/);
+
+passes_ok('vendor lines and rule options',
+    files  => { 'r.rules' => "\@vendor X name=\"X Co.\" country=JP "
+                             . "purposes=advertising "
+                             . "policy=https://x.example/privacy "
+                             . "domains=x.example,y.example\n"
+                             . "uid advertising X domain=x.example "
+                             . "domain-only icase\n" },
+    http   => 'consent_rules %%DIR%%/r.rules;');
+
 fails_ok('missing vendor',
     files  => { 'r.rules' => "_ga analytics google\nlonely analytics\n" },
     http   => 'consent_rules %%DIR%%/r.rules;',

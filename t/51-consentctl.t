@@ -938,7 +938,8 @@ my $co = "$droot/home/op/ngx_consent_module";
 make_path("$co/docker/demo/banner", "$co/build",
     "$co/ngx_consent_module/rules", "$droot/fakebin");
 my $src = repo_root();
-for my $f ('docker/demo/run.sh', 'ngx_consent_module/rules/default.rules',
+for my $f ('docker/demo/run.sh',
+    (map { "ngx_consent_module/rules/$_.rules" } qw(ocd default japan keep)),
     map { "docker/demo/banner/$_" } qw(index.html banner.js banner.css
         demo.js))
 {

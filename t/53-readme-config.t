@@ -74,8 +74,9 @@ my $port = do {
 # exactly these install paths move, each must be there
 my @moves = (
     ['/usr/lib/nginx/modules/ngx_http_consent_module.so', $module],
-    ['/etc/nginx/consent/default.rules',
-        "$root/ngx_consent_module/rules/default.rules"],
+    (map { ["/etc/nginx/consent/$_.rules",
+             "$root/ngx_consent_module/rules/$_.rules"] }
+         qw(ocd default japan keep)),
     ['/etc/nginx/consent/keys', "$dir/keys"],
     ['/var/log/nginx/', "$dir/logs/"],
 );

@@ -17,7 +17,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 module="$top/build/ngx_http_consent_module.so"
 banner_src="$top/docker/demo/banner"
-rules="$top/ngx_consent_module/rules/default.rules"
+rules_dir="$top/ngx_consent_module/rules"
 consentctl="$top/build/consentctl"
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 port=${DEMO_PORT:-8080}
@@ -111,7 +111,10 @@ http {
     fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp;
     scgi_temp_path $dir/tmp;
 
-    consent_rules $rules;
+    consent_rules $rules_dir/ocd.rules;
+    consent_rules $rules_dir/default.rules;
+    consent_rules $rules_dir/japan.rules;
+    consent_rules $rules_dir/keep.rules;
     consent_keys $dir/keys;
 
     # decisions recorded by the API live in redis, cached in shared memory

@@ -5,7 +5,7 @@
  * errors, purposes) and the parsers of the basics: the Cookie and
  * Set-Cookie headers, rules, the API's request bodies, regions and
  * regimes.  Every other concern has its own header: b64.h, id.h,
- * secret.h, keys.h, token.h, psl.h, strip.h, expiry.h,
+ * secret.h, keys.h, token.h, psl.h, rules.h, strip.h, expiry.h,
  * permissions_policy.h, decide.h, record.h.  No nginx headers here so
  * that lua-free-tests/ can unit-test and fuzz every parser with a plain C
  * compiler.
@@ -227,91 +227,6 @@ void consent_set_cookie_parse(const unsigned char *p, size_t len,
  */
 int consent_domain_match(const unsigned char *host, size_t host_len,
     const unsigned char *domain, size_t domain_len);
-
-
-/* rules: cookie name -> purpose + vendor */
-
-#define CONSENT_RULE_EXACT          1
-#define CONSENT_RULE_PREFIX         2
-#define CONSENT_RULE_REGEX          3
-
-#define CONSENT_NAME_MAX            256
-#define CONSENT_VENDOR_MAX          64
-
-typedef struct {
-    const unsigned char       *pattern;
-    size_t                     pattern_len;
-    const unsigned char       *vendor;
-    size_t                     vendor_len;
-    /* as written; a set's own copy drops a leading dot */
-    const unsigned char       *domain;
-    size_t                     domain_len;
-    uint32_t                   line;
-    uint32_t                   index;      /* order added */
-    uint16_t                   vendor_id;
-    uint8_t                    purpose;
-    uint8_t                    kind;
-} consent_rule_t;
-
-typedef struct consent_ruleset_s  consent_ruleset_t;
-
-/*
- * consent_rule_parse() errors: err->code, with err->at the field at fault
- * (empty, where it should have been, for a missing one)
- */
-#define CONSENT_RULE_E_FIELD            1   /* a field after the option */
-#define CONSENT_RULE_E_NO_PURPOSE       2
-#define CONSENT_RULE_E_NO_VENDOR        3
-#define CONSENT_RULE_E_PATTERN          4   /* empty, bad byte, too long */
-#define CONSENT_RULE_E_REGEX            5   /* a construct rules may not use */
-#define CONSENT_RULE_E_UNKNOWN_PURPOSE  6
-#define CONSENT_RULE_E_VENDOR           7   /* too long or a bad byte */
-#define CONSENT_RULE_E_OPTION           8   /* not domain= */
-#define CONSENT_RULE_E_DOMAIN           9   /* a bad byte */
-
-/*
- * One rule line: "PATTERN PURPOSE VENDOR [domain=DOMAIN]", where PATTERN is
- * an exact name, "name*" for a prefix or "~regex" for a PCRE2 regex matched
- * against the whole name.  Blank lines and '#' comments give 0 and leave
- * *rule alone; a rule gives 1 with spans pointing into p; an error gives -1
- * and err (err->line is left to the caller, who knows it).
- */
-int consent_rule_parse(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_rule_t *rule, consent_err_t *err);
-
-consent_ruleset_t *consent_ruleset_create(const consent_alloc_t *a);
-/*
- * Copies the rule (and its strings) into the set; a regex is compiled on
- * its own here so that a bad one is reported with its line.  Returns 0, or
- * -1 with a message in err.
- */
-int consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
-    char *err, size_t errlen);
-/* releases what the allocator does not own (PCRE2's JIT code) */
-void consent_ruleset_free(consent_ruleset_t *rs);
-/* builds the exact hash, the prefix trie and the regex alternation */
-int consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen);
-/*
- * Exact name first, then the longest prefix, then the first regex in rule
- * order.  NULL when no rule names the cookie.  Writes the set's memo of
- * names and PCRE2's match data: a set is for one thread at a time.
- */
-const consent_rule_t *consent_ruleset_match(consent_ruleset_t *rs,
-    const unsigned char *name, size_t len);
-unsigned consent_ruleset_count(const consent_ruleset_t *rs);
-unsigned consent_ruleset_vendors(const consent_ruleset_t *rs);
-const unsigned char *consent_ruleset_vendor(const consent_ruleset_t *rs,
-    unsigned id, size_t *len);
-/*
- * The first rule (in rule order) whose domain= is the cookie domain given
- * or a parent of it; NULL when none.  Cost grows with the labels of the
- * domain, not with the rules.
- */
-const consent_rule_t *consent_ruleset_match_domain(
-    const consent_ruleset_t *rs, const unsigned char *domain, size_t len);
-/* vendor id by name, or -1 */
-int consent_ruleset_vendor_find(const consent_ruleset_t *rs,
-    const unsigned char *name, size_t len);
 
 
 /* the consent API's request body: a visitor's choice */

@@ -1,20 +1,24 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * One line of a rules file: "PATTERN PURPOSE VENDOR [domain=DOMAIN]".
- * What the line may contain is decided here, before anything is built, so
- * that a bad line is reported with its own reason.
+ * One line of a rules file: "PATTERN PURPOSE VENDOR [OPTION...]", the
+ * options being domain=DOMAIN, domain-only and icase.  What the line may
+ * contain is decided here, before anything is built, so that a bad line is
+ * reported with its own reason.
  */
 
 #include <string.h>
 
-#include "consent_core.h"
+#include "rules.h"
 
+
+/* three fields and each option once */
+#define CONSENT_RULE_FIELDS  6
 
 /* a rule line's fields, split on blanks, up to the end of the line */
 typedef struct {
-    const unsigned char       *f[4];
-    size_t                     flen[4];
+    const unsigned char       *f[CONSENT_RULE_FIELDS];
+    size_t                     flen[CONSENT_RULE_FIELDS];
     unsigned                   nf;
 } consent_rule_fields_t;
 
@@ -26,6 +30,8 @@ static int consent_rule_split(const unsigned char *p,
 static int consent_rule_pattern(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err);
 static int consent_rule_vendor(const unsigned char *f, size_t flen,
+    consent_rule_t *rule, consent_err_t *err);
+static int consent_rule_options(consent_rule_fields_t *fl,
     consent_rule_t *rule, consent_err_t *err);
 static int consent_rule_domain(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err);
@@ -79,7 +85,11 @@ consent_rule_parse(const unsigned char *p, size_t len,
     }
 
     if (p == end || *p == '#' || *p == '\n') {
-        return 0;
+        return CONSENT_LINE_BLANK;
+    }
+
+    if (end - p > 8 && memcmp(p, "@vendor", 7) == 0 && consent_ws(p[7])) {
+        return CONSENT_LINE_VENDOR;
     }
 
     if (consent_rule_split(p, end, &fl, err) != 0) {
@@ -117,17 +127,15 @@ consent_rule_parse(const unsigned char *p, size_t len,
         return -1;
     }
 
-    if (fl.nf == 4 && consent_rule_domain(fl.f[3], fl.flen[3], rule, err)
-                      != 0)
-    {
+    if (consent_rule_options(&fl, rule, err) != 0) {
         return -1;
     }
 
-    return 1;
+    return CONSENT_LINE_RULE;
 }
 
 
-/* p is on the first field; a fifth field is an error */
+/* p is on the first field; more than there can be is an error */
 
 static int
 consent_rule_split(const unsigned char *p, const unsigned char *end,
@@ -145,7 +153,7 @@ consent_rule_split(const unsigned char *p, const unsigned char *end,
             p++;
         }
 
-        if (fl->nf == 4) {
+        if (fl->nf == CONSENT_RULE_FIELDS) {
             return consent_rule_error(err, CONSENT_RULE_E_FIELD,
                                       "unexpected field", f,
                                       (size_t) (p - f));
@@ -221,23 +229,38 @@ consent_rule_pattern(const unsigned char *f, size_t flen,
 }
 
 
+int
+consent_vendor_id_check(const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > CONSENT_VENDOR_MAX) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!consent_vendor_char(p[i])) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 consent_rule_vendor(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err)
 {
-    size_t  i;
-
     if (flen > CONSENT_VENDOR_MAX) {
         return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
                                   "vendor name too long", f, flen);
     }
 
-    for (i = 0; i < flen; i++) {
-        if (!consent_vendor_char(f[i])) {
-            return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
-                                      "invalid character in vendor name", f,
-                                      flen);
-        }
+    if (consent_vendor_id_check(f, flen) != 0) {
+        return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
+                                  "invalid character in vendor name", f,
+                                  flen);
     }
 
     rule->vendor = f;
@@ -247,28 +270,125 @@ consent_rule_vendor(const unsigned char *f, size_t flen,
 }
 
 
+#define consent_field_is(f, flen, s)                                        \
+    ((flen) == sizeof(s) - 1 && memcmp(f, s, sizeof(s) - 1) == 0)
+
+
+static int
+consent_rule_options(consent_rule_fields_t *fl, consent_rule_t *rule,
+    consent_err_t *err)
+{
+    unsigned              i, flag;
+    size_t                flen;
+    const unsigned char  *f;
+
+    for (i = 3; i < fl->nf; i++) {
+        f = fl->f[i];
+        flen = fl->flen[i];
+
+        if (flen > 7 && memcmp(f, "domain=", 7) == 0) {
+            if (rule->domain) {
+                return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                          "domain= given twice", f, flen);
+            }
+
+            if (consent_rule_domain(f + 7, flen - 7, rule, err) != 0) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (consent_field_is(f, flen, "domain-only")) {
+            flag = CONSENT_RULE_DOMAIN_ONLY;
+
+        } else if (consent_field_is(f, flen, "icase")) {
+            flag = CONSENT_RULE_ICASE;
+
+        } else {
+            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                      "unknown option (\"domain=\", "
+                                      "\"domain-only\" and \"icase\" are "
+                                      "allowed)", f, flen);
+        }
+
+        if (rule->flags & flag) {
+            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                      "option given twice", f, flen);
+        }
+
+        rule->flags |= flag;
+
+        /* the regex has no domain to be keyed on: see rules.c */
+        if (flag == CONSENT_RULE_DOMAIN_ONLY
+            && rule->kind == CONSENT_RULE_REGEX)
+        {
+            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                      "domain-only is not allowed on a "
+                                      "regex rule", f, flen);
+        }
+    }
+
+    if ((rule->flags & CONSENT_RULE_DOMAIN_ONLY) && rule->domain == NULL) {
+        return consent_rule_error(err, CONSENT_RULE_E_OPTION,
+                                  "domain-only needs domain=",
+                                  fl->f[fl->nf - 1], fl->flen[fl->nf - 1]);
+    }
+
+    return 0;
+}
+
+
+/* a cookie domain: labels of letters, digits and '-', a leading dot */
+
+int
+consent_domain_check(const unsigned char *d, size_t len)
+{
+    size_t  i, label;
+
+    if (len && d[0] == '.') {
+        d++;
+        len--;
+    }
+
+    if (len == 0 || len > CONSENT_DOMAIN_MAX) {
+        return -1;
+    }
+
+    label = 0;
+
+    for (i = 0; i < len; i++) {
+        if (d[i] == '.') {
+            if (label == 0) {
+                return -1;
+            }
+
+            label = 0;
+            continue;
+        }
+
+        if (!consent_vendor_char(d[i]) || d[i] == '_') {
+            return -1;
+        }
+
+        label++;
+    }
+
+    return label ? 0 : -1;
+}
+
+
 static int
 consent_rule_domain(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err)
 {
-    size_t  i;
-
-    if (flen <= 7 || memcmp(f, "domain=", 7) != 0) {
-        return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                  "unknown option (only \"domain=\" is "
-                                  "allowed)", f, flen);
+    if (consent_domain_check(f, flen) != 0) {
+        return consent_rule_error(err, CONSENT_RULE_E_DOMAIN,
+                                  "invalid domain", f - 7, flen + 7);
     }
 
-    rule->domain = f + 7;
-    rule->domain_len = flen - 7;
-
-    for (i = 0; i < rule->domain_len; i++) {
-        if (!consent_vendor_char(rule->domain[i]) || rule->domain[i] == '_') {
-            return consent_rule_error(err, CONSENT_RULE_E_DOMAIN,
-                                      "invalid character in domain", f,
-                                      flen);
-        }
-    }
+    rule->domain = f;
+    rule->domain_len = flen;
 
     return 0;
 }

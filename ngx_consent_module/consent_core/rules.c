@@ -11,6 +11,9 @@
  * All memory comes from the caller's allocator, PCRE2's included, but for
  * the JIT code, which consent_ruleset_free() releases.
  *
+ * Case-insensitive and domain-only rules live in the same structures under
+ * keys of their own (rules_int.h).
+ *
  * A set is built once and then only matched against, but matching writes
  * the memo of names and PCRE2's match data: consent_ruleset_match() takes
  * the set as non-const, and a set is for one thread at a time (in nginx,
@@ -20,108 +23,31 @@
 #include <string.h>
 #include <stdio.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
-#include "consent_core.h"
-
-
-#define CONSENT_REGEX_MATCH_LIMIT  100000
-
-
-typedef struct {
-    uint32_t                   rule;        /* rule index + 1, or 0 */
-    uint32_t                   first_child; /* build: linked children */
-    uint32_t                   next;
-    uint32_t                   edges;       /* compiled: first edge */
-    uint16_t                   nedges;
-    unsigned char              label;
-} consent_trie_node_t;
-
-typedef struct {
-    unsigned char              label;
-    uint32_t                   node;
-} consent_trie_edge_t;
-
-typedef struct {
-    unsigned char             *name;
-    size_t                     len;
-} consent_vendor_t;
-
-/*
- * Sites send the same few dozen cookie names on every request: remembering
- * the answer for a name makes a prefix or regex hit cost one hash probe,
- * however many rules there are.  Names longer than the slot are just not
- * remembered; a flood of random names only evicts entries.
- */
-#define CONSENT_MEMO_SIZE          1024
-#define CONSENT_MEMO_NAME          46
-
-typedef struct {
-    uint32_t                   hash;
-    uint32_t                   rule;        /* rule index + 1, or 0 */
-    uint8_t                    len;         /* 0: empty slot */
-    unsigned char              name[CONSENT_MEMO_NAME];
-} consent_memo_t;
-
-struct consent_ruleset_s {
-    consent_alloc_t            alloc;
-
-    consent_rule_t            *rules;
-    unsigned                   nrules;
-    unsigned                   rules_cap;
-
-    consent_vendor_t          *vendors;
-    unsigned                   nvendors;
-    unsigned                   vendors_cap;
-
-    uint32_t                  *exact;
-    uint32_t                   exact_mask;
-
-    consent_trie_node_t       *nodes;
-    unsigned                   nnodes;
-    unsigned                   nodes_cap;
-    consent_trie_edge_t       *edges;
-
-    uint32_t                  *domains;     /* rule index + 1, by domain= */
-    uint32_t                   domains_mask;
-
-    /* names that missed the exact hash, with what prefix/regex said */
-    consent_memo_t            *memo;
-
-    unsigned                   nregex;
-    pcre2_general_context     *gctx;
-    /* from gctx: compiled code comes from the allocator too */
-    pcre2_compile_context     *cctx;
-    pcre2_code                *re;
-    /* written by every regex match, as memo is by every lookup */
-    pcre2_match_data          *md;
-    pcre2_match_context       *mctx;
-    int                        jit;
-    int                        compiled;
-};
+#include "rules_int.h"
 
 
 static void *consent_pcre2_malloc(PCRE2_SIZE size, void *data);
 static void consent_pcre2_free(void *p, void *data);
-static void *consent_grow(consent_ruleset_t *rs, void *old, size_t size,
-    unsigned *cap, unsigned n);
-static unsigned char *consent_strdup(consent_ruleset_t *rs,
-    const unsigned char *p, size_t len);
-static int consent_vendor_add(consent_ruleset_t *rs, const unsigned char *p,
-    size_t len);
+static int consent_rule_copy(consent_ruleset_t *rs, consent_rule_t *r,
+    const consent_rule_t *rule);
+static size_t consent_rule_key(unsigned mode, const consent_span_t *domain,
+    const unsigned char *name, size_t len, unsigned char *buf);
 static int consent_trie_insert(consent_ruleset_t *rs, const unsigned char *p,
     size_t len, uint32_t rule);
 static int consent_compile_exact(consent_ruleset_t *rs);
 static int consent_compile_trie(consent_ruleset_t *rs);
-static int consent_compile_regex(consent_ruleset_t *rs, char *err,
-    size_t errlen);
+static const consent_rule_t *consent_exact_find(const consent_ruleset_t *rs,
+    uint32_t hash, const unsigned char *key, size_t len, unsigned mode);
+static uint32_t consent_trie_longest(const consent_ruleset_t *rs,
+    const unsigned char *key, size_t len, unsigned mode);
+static uint32_t consent_rule_longer(const consent_ruleset_t *rs, uint32_t a,
+    uint32_t b);
+static const consent_rule_t *consent_match_scoped(consent_ruleset_t *rs,
+    const consent_span_t *domain, const unsigned char *name, size_t len);
+static const consent_rule_t *consent_match_global(consent_ruleset_t *rs,
+    const unsigned char *name, size_t len);
 static const consent_rule_t *consent_match_slow(consent_ruleset_t *rs,
     const unsigned char *name, size_t len);
-static int consent_compile_domains(consent_ruleset_t *rs);
-static uint32_t consent_hash_lower(const unsigned char *p, size_t len);
-static int consent_domain_eq(const unsigned char *a, size_t alen,
-    const unsigned char *b, size_t blen);
 
 
 static uint32_t
@@ -137,6 +63,35 @@ consent_hash(const unsigned char *p, size_t len)
     }
 
     return h;
+}
+
+
+uint32_t
+consent_rules_hash_lower(const unsigned char *p, size_t len)
+{
+    uint32_t       h;
+    unsigned char  c;
+
+    h = 2166136261u;
+
+    while (len--) {
+        c = *p++;
+        h ^= (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+        h *= 16777619u;
+    }
+
+    return h;
+}
+
+
+unsigned
+consent_rules_hash_size(unsigned n)
+{
+    unsigned  size;
+
+    for (size = 16; size < n * 2; size *= 2) { /* void */ }
+
+    return size;
 }
 
 
@@ -181,9 +136,9 @@ consent_ruleset_create(const consent_alloc_t *a)
 }
 
 
-static void *
-consent_grow(consent_ruleset_t *rs, void *old, size_t size, unsigned *cap,
-    unsigned n)
+void *
+consent_rules_grow(consent_ruleset_t *rs, void *old, size_t size,
+    unsigned *cap, unsigned n)
 {
     void      *p;
     unsigned   ncap;
@@ -209,8 +164,9 @@ consent_grow(consent_ruleset_t *rs, void *old, size_t size, unsigned *cap,
 }
 
 
-static unsigned char *
-consent_strdup(consent_ruleset_t *rs, const unsigned char *p, size_t len)
+unsigned char *
+consent_rules_strdup(consent_ruleset_t *rs, const unsigned char *p,
+    size_t len)
 {
     unsigned char  *s;
 
@@ -226,37 +182,46 @@ consent_strdup(consent_ruleset_t *rs, const unsigned char *p, size_t len)
 }
 
 
-static int
-consent_vendor_add(consent_ruleset_t *rs, const unsigned char *p, size_t len)
+#define consent_lower(c)                                                    \
+    (((c) >= 'A' && (c) <= 'Z') ? (unsigned char) ((c) | 0x20) : (c))
+
+
+/*
+ * The key of a name in a mode (see rules_int.h) into buf, which has room
+ * for CONSENT_KEY_MAX bytes: the caller keeps len within CONSENT_NAME_MAX
+ * and the domain within CONSENT_DOMAIN_MAX.
+ */
+
+static size_t
+consent_rule_key(unsigned mode, const consent_span_t *domain,
+    const unsigned char *name, size_t len, unsigned char *buf)
 {
-    int                id;
-    consent_vendor_t  *v;
+    size_t          i;
+    unsigned char  *p;
 
-    id = consent_ruleset_vendor_find(rs, p, len);
-    if (id >= 0) {
-        return id;
+    p = buf;
+
+    if (mode & CONSENT_KEY_SCOPED) {
+        for (i = 0; i < domain->len; i++) {
+            *p++ = consent_lower(domain->data[i]);
+        }
+
+        *p++ = 0x01;
     }
 
-    if (rs->nvendors >= 65535) {
-        return -1;
+    if (mode & CONSENT_KEY_ICASE) {
+        *p++ = 0x02;
+
+        for (i = 0; i < len; i++) {
+            *p++ = consent_lower(name[i]);
+        }
+
+    } else {
+        memcpy(p, name, len);
+        p += len;
     }
 
-    v = consent_grow(rs, rs->vendors, sizeof(consent_vendor_t),
-                     &rs->vendors_cap, rs->nvendors);
-    if (v == NULL) {
-        return -1;
-    }
-
-    rs->vendors = v;
-
-    v[rs->nvendors].name = consent_strdup(rs, p, len);
-    if (v[rs->nvendors].name == NULL) {
-        return -1;
-    }
-
-    v[rs->nvendors].len = len;
-
-    return (int) rs->nvendors++;
+    return (size_t) (p - buf);
 }
 
 
@@ -264,11 +229,8 @@ int
 consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
     char *err, size_t errlen)
 {
-    int              vendor, rc;
-    PCRE2_SIZE       off;
-    pcre2_code      *re;
+    int              vendor;
     consent_rule_t  *r;
-    unsigned char    msg[128];
 
     if (rs->compiled) {
         snprintf(err, errlen, "rule set already compiled");
@@ -277,43 +239,30 @@ consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
 
     if (rule->pattern_len == 0 || rule->pattern_len > CONSENT_NAME_MAX
         || rule->vendor_len == 0 || rule->vendor_len > CONSENT_VENDOR_MAX
-        || rule->kind < CONSENT_RULE_EXACT || rule->kind > CONSENT_RULE_REGEX)
+        || rule->kind < CONSENT_RULE_EXACT || rule->kind > CONSENT_RULE_REGEX
+        || (rule->domain_len
+            && consent_domain_check(rule->domain, rule->domain_len) != 0)
+        || ((rule->flags & CONSENT_RULE_DOMAIN_ONLY)
+            && (rule->domain_len == 0 || rule->kind == CONSENT_RULE_REGEX)))
     {
         snprintf(err, errlen, "invalid rule");
         return -1;
     }
 
-    if (rule->kind == CONSENT_RULE_REGEX) {
-        if (rs->cctx == NULL) {
-            rs->cctx = pcre2_compile_context_create(rs->gctx);
-            if (rs->cctx == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-
-        /* alone, so that a bad one is reported with its own line */
-        re = pcre2_compile(rule->pattern, rule->pattern_len, 0, &rc, &off,
-                           rs->cctx);
-        if (re == NULL) {
-            pcre2_get_error_message(rc, msg, sizeof(msg));
-            snprintf(err, errlen, "bad regex: %s at offset %zu", msg,
-                     (size_t) off);
-            return -1;
-        }
-
-        pcre2_code_free(re);
-        rs->nregex++;
+    if (rule->kind == CONSENT_RULE_REGEX
+        && consent_rules_regex_check(rs, rule, err, errlen) != 0)
+    {
+        return -1;
     }
 
-    vendor = consent_vendor_add(rs, rule->vendor, rule->vendor_len);
+    vendor = consent_rules_vendor_add(rs, rule->vendor, rule->vendor_len);
     if (vendor < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
 
-    r = consent_grow(rs, rs->rules, sizeof(consent_rule_t), &rs->rules_cap,
-                     rs->nrules);
+    r = consent_rules_grow(rs, rs->rules, sizeof(consent_rule_t),
+                           &rs->rules_cap, rs->nrules);
     if (r == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -326,10 +275,35 @@ consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
     r->index = rs->nrules;
     r->vendor_id = (uint16_t) vendor;
     r->vendor = rs->vendors[vendor].name;
-    r->pattern = consent_strdup(rs, rule->pattern, rule->pattern_len);
 
-    if (r->pattern == NULL) {
+    if (consent_rule_copy(rs, r, rule) != 0) {
         snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    rs->nregex += (r->kind == CONSENT_RULE_REGEX);
+    rs->nicase += (r->keymode == CONSENT_KEY_ICASE);
+    rs->nscoped += ((r->keymode & CONSENT_KEY_SCOPED) != 0);
+    rs->nscoped_icase += (r->keymode
+                          == (CONSENT_KEY_SCOPED | CONSENT_KEY_ICASE));
+    rs->nrules++;
+
+    return 0;
+}
+
+
+/* the set's own copies of the strings, and the key */
+
+static int
+consent_rule_copy(consent_ruleset_t *rs, consent_rule_t *r,
+    const consent_rule_t *rule)
+{
+    unsigned        mode;
+    consent_span_t  domain;
+    unsigned char   key[CONSENT_KEY_MAX];
+
+    r->pattern = consent_rules_strdup(rs, rule->pattern, rule->pattern_len);
+    if (r->pattern == NULL) {
         return -1;
     }
 
@@ -342,17 +316,40 @@ consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
     }
 
     if (r->domain_len) {
-        r->domain = consent_strdup(rs, rule->domain + rule->domain_len
-                                       - r->domain_len, r->domain_len);
+        r->domain = consent_rules_strdup(rs, rule->domain + rule->domain_len
+                                             - r->domain_len, r->domain_len);
         if (r->domain == NULL) {
-            snprintf(err, errlen, "out of memory");
             return -1;
         }
     }
 
-    rs->nrules++;
+    mode = CONSENT_KEY_PLAIN;
 
-    return 0;
+    if (r->flags & CONSENT_RULE_ICASE) {
+        mode |= CONSENT_KEY_ICASE;
+    }
+
+    if (r->flags & CONSENT_RULE_DOMAIN_ONLY) {
+        mode |= CONSENT_KEY_SCOPED;
+    }
+
+    r->keymode = (uint8_t) mode;
+    r->key = r->pattern;
+    r->key_len = r->pattern_len;
+
+    /* a regex is matched by PCRE2 (icase with (?i)), not by its key */
+    if (mode == CONSENT_KEY_PLAIN || r->kind == CONSENT_RULE_REGEX) {
+        return 0;
+    }
+
+    domain.data = r->domain;
+    domain.len = r->domain_len;
+
+    r->key_len = consent_rule_key(mode, &domain, r->pattern, r->pattern_len,
+                                  key);
+    r->key = consent_rules_strdup(rs, key, r->key_len);
+
+    return r->key ? 0 : -1;
 }
 
 
@@ -364,13 +361,14 @@ consent_ruleset_compile(consent_ruleset_t *rs, char *err, size_t errlen)
     }
 
     if (consent_compile_exact(rs) != 0 || consent_compile_trie(rs) != 0
-        || consent_compile_domains(rs) != 0)
+        || consent_rules_compile_domains(rs) != 0
+        || consent_rules_compile_scopes(rs) != 0)
     {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
 
-    if (consent_compile_regex(rs, err, errlen) != 0) {
+    if (consent_rules_compile_regex(rs, err, errlen) != 0) {
         return -1;
     }
 
@@ -403,8 +401,7 @@ consent_compile_exact(consent_ruleset_t *rs)
         n += (rs->rules[i].kind == CONSENT_RULE_EXACT);
     }
 
-    /* load factor at most 1/2 keeps probe chains short */
-    for (size = 16; size < n * 2; size *= 2) { /* void */ }
+    size = consent_rules_hash_size(n);
 
     rs->exact = rs->alloc.alloc(rs->alloc.data, size * sizeof(uint32_t));
     if (rs->exact == NULL) {
@@ -421,7 +418,7 @@ consent_compile_exact(consent_ruleset_t *rs)
             continue;
         }
 
-        h = consent_hash(r->pattern, r->pattern_len) & rs->exact_mask;
+        h = consent_hash(r->key, r->key_len) & rs->exact_mask;
 
         for ( ;; ) {
             cur = rs->exact[h];
@@ -433,10 +430,10 @@ consent_compile_exact(consent_ruleset_t *rs)
 
             other = &rs->rules[cur - 1];
 
-            /* a later rule for the same name overrides: operators load
+            /* a later rule for the same key overrides: operators load
              * their own rules after the defaults */
-            if (other->pattern_len == r->pattern_len
-                && memcmp(other->pattern, r->pattern, r->pattern_len) == 0)
+            if (other->key_len == r->key_len
+                && memcmp(other->key, r->key, r->key_len) == 0)
             {
                 rs->exact[h] = i + 1;
                 break;
@@ -471,7 +468,7 @@ consent_trie_insert(consent_ruleset_t *rs, const unsigned char *p,
         }
 
         if (child == 0) {
-            n = consent_grow(rs, rs->nodes, sizeof(consent_trie_node_t),
+            n = consent_rules_grow(rs, rs->nodes, sizeof(consent_trie_node_t),
                              &rs->nodes_cap, rs->nnodes);
             if (n == NULL) {
                 return -1;
@@ -504,8 +501,8 @@ consent_compile_trie(consent_ruleset_t *rs)
     consent_trie_edge_t   tmp;
     consent_trie_node_t  *n;
 
-    n = consent_grow(rs, NULL, sizeof(consent_trie_node_t), &rs->nodes_cap,
-                     0);
+    n = consent_rules_grow(rs, NULL, sizeof(consent_trie_node_t),
+                           &rs->nodes_cap, 0);
     if (n == NULL) {
         return -1;
     }
@@ -519,8 +516,8 @@ consent_compile_trie(consent_ruleset_t *rs)
             continue;
         }
 
-        if (consent_trie_insert(rs, rs->rules[i].pattern,
-                                rs->rules[i].pattern_len, i + 1)
+        if (consent_trie_insert(rs, rs->rules[i].key,
+                                rs->rules[i].key_len, i + 1)
             != 0)
         {
             return -1;
@@ -563,118 +560,204 @@ consent_compile_trie(consent_ruleset_t *rs)
 }
 
 
-static int
-consent_compile_regex(consent_ruleset_t *rs, char *err, size_t errlen)
-{
-    int                    rc;
-    size_t                 len, n;
-    unsigned               i;
-    PCRE2_SIZE             off;
-    unsigned char         *pat, *p;
-    consent_rule_t        *r;
-    unsigned char          msg[128];
-
-    if (rs->nregex == 0) {
-        return 0;
-    }
-
-    /* \A(?:(?:re)\z(*MARK:i)|...) */
-    len = sizeof("\\A(?:)") + 1;
-
-    for (i = 0; i < rs->nrules; i++) {
-        if (rs->rules[i].kind == CONSENT_RULE_REGEX) {
-            len += rs->rules[i].pattern_len
-                   + sizeof("(?:)\\z(*MARK:4294967295)|");
-        }
-    }
-
-    pat = rs->alloc.alloc(rs->alloc.data, len);
-    if (pat == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-
-    p = pat;
-    memcpy(p, "\\A(?:", 5);
-    p += 5;
-    n = 0;
-
-    for (i = 0; i < rs->nrules; i++) {
-        r = &rs->rules[i];
-
-        if (r->kind != CONSENT_RULE_REGEX) {
-            continue;
-        }
-
-        if (n++) {
-            *p++ = '|';
-        }
-
-        memcpy(p, "(?:", 3);
-        p += 3;
-        memcpy(p, r->pattern, r->pattern_len);
-        p += r->pattern_len;
-        p += sprintf((char *) p, ")\\z(*MARK:%u)", i);
-    }
-
-    *p++ = ')';
-
-    /* made by consent_ruleset_add() with the first regex */
-    if (rs->cctx == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-
-    rs->re = pcre2_compile(pat, (size_t) (p - pat), 0, &rc, &off, rs->cctx);
-    if (rs->re == NULL) {
-        pcre2_get_error_message(rc, msg, sizeof(msg));
-        snprintf(err, errlen, "bad regex alternation: %s at offset %zu", msg,
-                 (size_t) off);
-        return -1;
-    }
-
-    rs->jit = (pcre2_jit_compile(rs->re, PCRE2_JIT_COMPLETE) == 0);
-
-    rs->md = pcre2_match_data_create_from_pattern(rs->re, rs->gctx);
-    rs->mctx = pcre2_match_context_create(rs->gctx);
-
-    if (rs->md == NULL || rs->mctx == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-
-    /* a pathological operator regex must not stall a worker */
-    pcre2_set_match_limit(rs->mctx, CONSENT_REGEX_MATCH_LIMIT);
-
-    return 0;
-}
-
-
 const consent_rule_t *
 consent_ruleset_match(consent_ruleset_t *rs, const unsigned char *name,
     size_t len)
 {
-    uint32_t               h, hash, cur;
-    consent_memo_t        *memo;
+    return consent_ruleset_match_in(rs, NULL, name, len);
+}
+
+
+const consent_rule_t *
+consent_ruleset_match_in(consent_ruleset_t *rs, const consent_scope_t *scope,
+    const unsigned char *name, size_t len)
+{
+    unsigned               i;
     const consent_rule_t  *r;
 
     if (rs == NULL || !rs->compiled || len == 0) {
         return NULL;
     }
 
-    /* exact */
+    if (scope && rs->nscoped) {
+        for (i = 0; i < scope->n; i++) {
+            r = consent_match_scoped(rs, &scope->domain[i], name, len);
+            if (r) {
+                return r;
+            }
+        }
+    }
 
-    hash = consent_hash(name, len);
+    return consent_match_global(rs, name, len);
+}
+
+
+static const consent_rule_t *
+consent_exact_find(const consent_ruleset_t *rs, uint32_t hash,
+    const unsigned char *key, size_t len, unsigned mode)
+{
+    uint32_t               h, cur;
+    const consent_rule_t  *r;
+
     h = hash & rs->exact_mask;
 
     while ((cur = rs->exact[h]) != 0) {
         r = &rs->rules[cur - 1];
 
-        if (r->pattern_len == len && memcmp(r->pattern, name, len) == 0) {
+        if (r->key_len == len && r->keymode == mode
+            && memcmp(r->key, key, len) == 0)
+        {
             return r;
         }
 
         h = (h + 1) & rs->exact_mask;
+    }
+
+    return NULL;
+}
+
+
+/* the rule of the longest prefix of key in the mode: index + 1, or 0 */
+
+static uint32_t
+consent_trie_longest(const consent_ruleset_t *rs, const unsigned char *key,
+    size_t len, unsigned mode)
+{
+    size_t                      i;
+    uint32_t                    best, node, lo, hi, mid, rule;
+    const consent_trie_edge_t  *e;
+
+    best = 0;
+    node = 0;
+
+    for (i = 0; i < len; i++) {
+        lo = rs->nodes[node].edges;
+        hi = lo + rs->nodes[node].nedges;
+        e = NULL;
+
+        while (lo < hi) {
+            mid = lo + (hi - lo) / 2;
+
+            if (rs->edges[mid].label < key[i]) {
+                lo = mid + 1;
+
+            } else if (rs->edges[mid].label > key[i]) {
+                hi = mid;
+
+            } else {
+                e = &rs->edges[mid];
+                break;
+            }
+        }
+
+        if (e == NULL) {
+            break;
+        }
+
+        node = e->node;
+        rule = rs->nodes[node].rule;
+
+        if (rule && rs->rules[rule - 1].keymode == mode) {
+            best = rule;
+        }
+    }
+
+    return best;
+}
+
+
+/* of two prefix hits, the longer pattern; the later rule on a tie */
+
+static uint32_t
+consent_rule_longer(const consent_ruleset_t *rs, uint32_t a, uint32_t b)
+{
+    size_t  alen, blen;
+
+    if (a == 0 || b == 0) {
+        return a ? a : b;
+    }
+
+    alen = rs->rules[a - 1].pattern_len;
+    blen = rs->rules[b - 1].pattern_len;
+
+    if (alen != blen) {
+        return alen > blen ? a : b;
+    }
+
+    return a > b ? a : b;
+}
+
+
+/* the rules that are only for one domain: no memo, as hosts vary */
+
+static const consent_rule_t *
+consent_match_scoped(consent_ruleset_t *rs, const consent_span_t *domain,
+    const unsigned char *name, size_t len)
+{
+    size_t                 klen, clen, cut;
+    uint32_t               best;
+    const consent_rule_t  *r;
+    unsigned char          key[CONSENT_KEY_MAX], ikey[CONSENT_KEY_MAX];
+
+    if (domain->len > CONSENT_DOMAIN_MAX) {
+        return NULL;
+    }
+
+    /* a prefix is at most CONSENT_NAME_MAX bytes: the rest cannot matter */
+    cut = len > CONSENT_NAME_MAX ? CONSENT_NAME_MAX : len;
+
+    klen = consent_rule_key(CONSENT_KEY_SCOPED, domain, name, cut, key);
+    clen = 0;
+
+    if (rs->nscoped_icase) {
+        clen = consent_rule_key(CONSENT_KEY_SCOPED | CONSENT_KEY_ICASE,
+                                domain, name, cut, ikey);
+    }
+
+    if (len == cut) {
+        r = consent_exact_find(rs, consent_hash(key, klen), key, klen,
+                               CONSENT_KEY_SCOPED);
+        if (r) {
+            return r;
+        }
+
+        if (clen) {
+            r = consent_exact_find(rs, consent_hash(ikey, clen), ikey, clen,
+                                   CONSENT_KEY_SCOPED | CONSENT_KEY_ICASE);
+            if (r) {
+                return r;
+            }
+        }
+    }
+
+    best = consent_trie_longest(rs, key, klen, CONSENT_KEY_SCOPED);
+
+    if (clen) {
+        best = consent_rule_longer(rs, best,
+                   consent_trie_longest(rs, ikey, clen,
+                                        CONSENT_KEY_SCOPED
+                                        | CONSENT_KEY_ICASE));
+    }
+
+    return best ? &rs->rules[best - 1] : NULL;
+}
+
+
+static const consent_rule_t *
+consent_match_global(consent_ruleset_t *rs, const unsigned char *name,
+    size_t len)
+{
+    size_t                 klen;
+    uint32_t               hash;
+    consent_memo_t        *memo;
+    const consent_rule_t  *r;
+    unsigned char          key[CONSENT_KEY_MAX];
+
+    hash = consent_hash(name, len);
+
+    r = consent_exact_find(rs, hash, name, len, CONSENT_KEY_PLAIN);
+    if (r) {
+        return r;
     }
 
     memo = NULL;
@@ -689,7 +772,17 @@ consent_ruleset_match(consent_ruleset_t *rs, const unsigned char *name,
         }
     }
 
-    r = consent_match_slow(rs, name, len);
+    r = NULL;
+
+    if (rs->nicase && len <= CONSENT_NAME_MAX) {
+        klen = consent_rule_key(CONSENT_KEY_ICASE, NULL, name, len, key);
+        r = consent_exact_find(rs, consent_hash(key, klen), key, klen,
+                               CONSENT_KEY_ICASE);
+    }
+
+    if (r == NULL) {
+        r = consent_match_slow(rs, name, len);
+    }
 
     if (memo) {
         memo->hash = hash;
@@ -706,216 +799,26 @@ static const consent_rule_t *
 consent_match_slow(consent_ruleset_t *rs, const unsigned char *name,
     size_t len)
 {
-    int                         rc;
-    size_t                      i;
-    uint32_t                    best, node, lo, hi, mid;
-    unsigned long               idx;
-    const unsigned char        *mark, *q;
-    const consent_trie_edge_t  *e;
+    size_t         klen, cut;
+    uint32_t       best;
+    unsigned char  key[CONSENT_KEY_MAX];
 
-    /* longest prefix */
+    /* longest prefix, of either case rule */
 
-    best = 0;
-    node = 0;
+    best = consent_trie_longest(rs, name, len, CONSENT_KEY_PLAIN);
 
-    for (i = 0; i < len; i++) {
-        lo = rs->nodes[node].edges;
-        hi = lo + rs->nodes[node].nedges;
-        e = NULL;
-
-        while (lo < hi) {
-            mid = lo + (hi - lo) / 2;
-
-            if (rs->edges[mid].label < name[i]) {
-                lo = mid + 1;
-
-            } else if (rs->edges[mid].label > name[i]) {
-                hi = mid;
-
-            } else {
-                e = &rs->edges[mid];
-                break;
-            }
-        }
-
-        if (e == NULL) {
-            break;
-        }
-
-        node = e->node;
-
-        if (rs->nodes[node].rule) {
-            best = rs->nodes[node].rule;
-        }
+    if (rs->nicase) {
+        cut = len > CONSENT_NAME_MAX ? CONSENT_NAME_MAX : len;
+        klen = consent_rule_key(CONSENT_KEY_ICASE, NULL, name, cut, key);
+        best = consent_rule_longer(rs, best,
+                   consent_trie_longest(rs, key, klen, CONSENT_KEY_ICASE));
     }
 
     if (best) {
         return &rs->rules[best - 1];
     }
 
-    /* regexes */
-
-    /* any length: the match limit bounds the cost, not the name */
-    if (rs->re == NULL) {
-        return NULL;
-    }
-
-    if (rs->jit) {
-        rc = pcre2_jit_match(rs->re, name, len, 0, 0, rs->md, rs->mctx);
-
-    } else {
-        rc = pcre2_match(rs->re, name, len, 0, 0, rs->md, rs->mctx);
-    }
-
-    if (rc < 0) {
-        return NULL;
-    }
-
-    mark = pcre2_get_mark(rs->md);
-    if (mark == NULL) {
-        return NULL;
-    }
-
-    idx = 0;
-
-    for (q = mark; *q >= '0' && *q <= '9'; q++) {
-        idx = idx * 10 + (unsigned long) (*q - '0');
-    }
-
-    if (*q != '\0' || q == mark || idx >= rs->nrules) {
-        return NULL;
-    }
-
-    return &rs->rules[idx];
-}
-
-
-static uint32_t
-consent_hash_lower(const unsigned char *p, size_t len)
-{
-    uint32_t       h;
-    unsigned char  c;
-
-    h = 2166136261u;
-
-    while (len--) {
-        c = *p++;
-        h ^= (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-        h *= 16777619u;
-    }
-
-    return h;
-}
-
-
-static int
-consent_domain_eq(const unsigned char *a, size_t alen,
-    const unsigned char *b, size_t blen)
-{
-    return alen == blen && consent_domain_match(a, alen, b, blen);
-}
-
-
-static int
-consent_compile_domains(consent_ruleset_t *rs)
-{
-    unsigned         i, n, size;
-    uint32_t         h, cur;
-    consent_rule_t  *r, *other;
-
-    n = 0;
-
-    for (i = 0; i < rs->nrules; i++) {
-        n += (rs->rules[i].domain_len != 0);
-    }
-
-    for (size = 16; size < n * 2; size *= 2) { /* void */ }
-
-    rs->domains = rs->alloc.alloc(rs->alloc.data, size * sizeof(uint32_t));
-    if (rs->domains == NULL) {
-        return -1;
-    }
-
-    memset(rs->domains, 0, size * sizeof(uint32_t));
-    rs->domains_mask = size - 1;
-
-    for (i = 0; i < rs->nrules; i++) {
-        r = &rs->rules[i];
-
-        if (r->domain_len == 0) {
-            continue;
-        }
-
-        h = consent_hash_lower(r->domain, r->domain_len) & rs->domains_mask;
-
-        for ( ;; ) {
-            cur = rs->domains[h];
-
-            if (cur == 0) {
-                rs->domains[h] = i + 1;
-                break;
-            }
-
-            other = &rs->rules[cur - 1];
-
-            /* as with names, a later rule for the same domain overrides */
-            if (consent_domain_eq(other->domain, other->domain_len,
-                                  r->domain, r->domain_len))
-            {
-                rs->domains[h] = i + 1;
-                break;
-            }
-
-            h = (h + 1) & rs->domains_mask;
-        }
-    }
-
-    return 0;
-}
-
-
-const consent_rule_t *
-consent_ruleset_match_domain(const consent_ruleset_t *rs,
-    const unsigned char *domain, size_t len)
-{
-    uint32_t               h, cur;
-    const consent_rule_t  *r;
-
-    if (rs == NULL || !rs->compiled || rs->domains == NULL) {
-        return NULL;
-    }
-
-    if (len && domain[0] == '.') {
-        domain++;
-        len--;
-    }
-
-    /* the domain itself, then each parent: the most specific rule wins */
-    while (len) {
-        h = consent_hash_lower(domain, len) & rs->domains_mask;
-
-        while ((cur = rs->domains[h]) != 0) {
-            r = &rs->rules[cur - 1];
-
-            if (consent_domain_eq(domain, len, r->domain, r->domain_len)) {
-                return r;
-            }
-
-            h = (h + 1) & rs->domains_mask;
-        }
-
-        while (len && *domain != '.') {
-            domain++;
-            len--;
-        }
-
-        if (len) {
-            domain++;
-            len--;
-        }
-    }
-
-    return NULL;
+    return consent_rules_match_regex(rs, name, len);
 }
 
 
@@ -938,42 +841,4 @@ unsigned
 consent_ruleset_count(const consent_ruleset_t *rs)
 {
     return rs->nrules;
-}
-
-
-unsigned
-consent_ruleset_vendors(const consent_ruleset_t *rs)
-{
-    return rs->nvendors;
-}
-
-
-const unsigned char *
-consent_ruleset_vendor(const consent_ruleset_t *rs, unsigned id, size_t *len)
-{
-    if (id >= rs->nvendors) {
-        return NULL;
-    }
-
-    *len = rs->vendors[id].len;
-
-    return rs->vendors[id].name;
-}
-
-
-int
-consent_ruleset_vendor_find(const consent_ruleset_t *rs,
-    const unsigned char *name, size_t len)
-{
-    unsigned  i;
-
-    for (i = 0; i < rs->nvendors; i++) {
-        if (rs->vendors[i].len == len
-            && memcmp(rs->vendors[i].name, name, len) == 0)
-        {
-            return (int) i;
-        }
-    }
-
-    return -1;
 }

@@ -264,7 +264,7 @@ consent_strip_refused(consent_strip_t *st, const unsigned char *name,
 {
     const consent_rule_t  *rule;
 
-    rule = consent_ruleset_match(st->rules, name, len);
+    rule = consent_ruleset_match_in(st->rules, st->scope, name, len);
 
     if (rule && st->active) {
         rule = st->active(st->active_data, rule);

@@ -12,6 +12,7 @@
 
 
 #include "consent_core.h"
+#include "rules.h"
 
 
 /* NULL when the rule is switched off (vendor overrides), else the rule */
@@ -23,6 +24,8 @@ typedef int (*consent_stripped_pt)(void *data, const consent_cookie_t *c);
 
 typedef struct {
     consent_ruleset_t         *rules;        /* matching writes its memo */
+    /* the request Host's scope for domain-only rules, or NULL */
+    const consent_scope_t     *scope;
     consent_mask_t             granted;
     /* the consent cookie: never stripped */
     const unsigned char       *keep;

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "consent_core.h"
+#include "rules.h"
 #include "record.h"
 
 
@@ -31,7 +32,10 @@
 #define CTL_DEFAULT_PORT            6379
 #define CTL_DEFAULT_PREFIX          "consent:"
 #define CTL_DEFAULT_TIMEOUT         2000
-#define CTL_DEFAULT_RULES           "/etc/nginx/consent/default.rules"
+/* the shipped rules, in the order nginx loads them (README) */
+#define CTL_DEFAULT_RULES_DIR       "/etc/nginx/consent/"
+#define CTL_DEFAULT_RULES_LIST                                              \
+    CTL_DEFAULT_RULES_DIR "{ocd,default,japan,keep}.rules"
 
 /* entries asked for at once when walking the stream or the keyspace */
 #define CTL_BATCH                   1000
@@ -144,6 +148,14 @@ int ctl_arg_error(const char *fmt, ...)
 int ctl_subject_args(const char *cmd, int argc, char **argv,
     const ctl_opt_t *opts, char **pos, int npos);
 int ctl_parse_long(const char *s, long min, long max, long *out);
+
+/* consentctl_file.c */
+/*
+ * A whole file, malloc()ed, at most max bytes; NULL after a message
+ * naming it as what ("rules file"), with hint after the reason.
+ */
+char *ctl_read_file(const char *path, const char *what, size_t max,
+    const char *hint, size_t *len);
 
 /* consentctl_redis.c */
 int ctl_connect(ctl_t *ctl);

@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "consentctl.h"
+#include "consentctl_ocd.h"
 
 
 #define CTL_RULES_FILES             16
@@ -29,6 +31,8 @@ typedef struct {
     unsigned                   rules;
     consent_mask_t             purposes;
     int                        disabled;
+    int                        has_meta;
+    consent_vendor_meta_t      meta;             /* the last @vendor line */
 } ctl_vendor_t;
 
 
@@ -41,6 +45,7 @@ typedef struct {
     const char                *files[CTL_RULES_FILES];
     char                      *bufs[CTL_RULES_FILES];
     int                        nfiles;
+    int                        details;          /* rules list --details */
 } ctl_vendors_t;
 
 
@@ -72,14 +77,17 @@ static int ctl_switch_tries(ctl_t *ctl, ctl_switch_t *sw,
     ctl_vendors_t *vs);
 static int ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs);
 static void ctl_vendors_free(ctl_vendors_t *vs);
-static char *ctl_read_file(const char *path, size_t *len);
 static int ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf,
     size_t len, ctl_vendors_t *vs);
 static int ctl_vendor_eq(const char *a, size_t alen, const char *b,
     size_t blen);
 static ctl_vendor_t *ctl_vendor_find(ctl_vendors_t *vs, const char *name,
     size_t len);
-static int ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule);
+static ctl_vendor_t *ctl_vendor_get(ctl_vendors_t *vs, const char *name,
+    size_t len);
+static int ctl_rules_line(ctl_t *ctl, const char *p, size_t len,
+    ctl_vendors_t *vs, consent_err_t *err);
+static void ctl_vendor_details(const ctl_vendor_t *v);
 static int ctl_vendor_unknown(ctl_vendors_t *vs, const char *name);
 static int ctl_vendor_like(const char *a, size_t alen, const char *b,
     size_t blen);
@@ -92,17 +100,18 @@ static int ctl_switch_change(const ctl_switch_t *sw, int n,
 
 
 static const ctl_handler_t  ctl_rules_commands[] = {
-    { "list",    ctl_rules_list },
-    { "enable",  ctl_rules_enable },
-    { "disable", ctl_rules_disable },
-    { NULL,      NULL }
+    { "list",       ctl_rules_list },
+    { "enable",     ctl_rules_enable },
+    { "disable",    ctl_rules_disable },
+    { "import-ocd", ctl_rules_import_ocd },
+    { NULL,         NULL }
 };
 
 
 int
 ctl_rules(ctl_t *ctl, int argc, char **argv)
 {
-    return ctl_run(ctl, "rules: ", "list, enable or disable?",
+    return ctl_run(ctl, "rules: ", "list, enable, disable or import-ocd?",
                    ctl_rules_commands, argc, argv);
 }
 
@@ -113,7 +122,7 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
     int             rc;
     char           *key;
     size_t          len, nextra;
-    ctl_opt_t       opts[2];
+    ctl_opt_t       opts[3];
     redisReply     *r, **extra;
     ctl_vendors_t   vs;
 
@@ -121,6 +130,8 @@ ctl_rules_list(ctl_t *ctl, int argc, char **argv)
 
     memset(opts, 0, sizeof(opts));
     ctl_rules_opt(&opts[0], &vs);
+    opts[1].name = "--details";
+    opts[1].flag = &vs.details;
 
     rc = ctl_args("rules list", argc, argv, opts, NULL, 0);
     if (rc != CTL_OK) {
@@ -222,6 +233,11 @@ ctl_vendors_mark(ctl_vendors_t *vs, const redisReply *r, redisReply **extra)
 }
 
 
+/* its rules' purposes, or for a vendor without rules what it declares */
+#define ctl_vendor_purposes(v)                                              \
+    ((v)->rules ? (v)->purposes : (v)->meta.purposes)
+
+
 /* a line a vendor: name, rules, purposes, switched on or off */
 
 static void
@@ -241,7 +257,8 @@ ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs, redisReply **extra,
     for (k = 0; k < vs->n; k++) {
         v = &vs->elts[k];
         w = v->len > w ? v->len : w;
-        n = consent_purposes_format(&ctl->purposes, v->purposes, NULL, 0);
+        n = consent_purposes_format(&ctl->purposes, ctl_vendor_purposes(v),
+                                    NULL, 0);
         pw = n > pw ? n : pw;
     }
 
@@ -254,13 +271,17 @@ ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs, redisReply **extra,
 
     for (k = 0; k < vs->n; k++) {
         v = &vs->elts[k];
-        n = consent_purposes_format(&ctl->purposes, v->purposes, names,
-                                    sizeof(names) - 1);
+        n = consent_purposes_format(&ctl->purposes, ctl_vendor_purposes(v),
+                                    names, sizeof(names) - 1);
         names[n] = '\0';
 
         printf("%-*.*s  %5u  %-*s  %s\n", (int) w, (int) v->len, v->name,
                v->rules, (int) pw, (char *) names,
                v->disabled ? "disabled" : "enabled");
+
+        if (vs->details && v->has_meta) {
+            ctl_vendor_details(v);
+        }
     }
 
     /* switched off in Redis, but no rule of the files names it */
@@ -276,18 +297,44 @@ ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs, redisReply **extra,
 
 /* the vendors of the rules files named, or of the default file */
 
+static const char  *ctl_default_rules[] = {
+    CTL_DEFAULT_RULES_DIR "ocd.rules",
+    CTL_DEFAULT_RULES_DIR "default.rules",
+    CTL_DEFAULT_RULES_DIR "japan.rules",
+    CTL_DEFAULT_RULES_DIR "keep.rules",
+    NULL
+};
+
+
 static int
 ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs)
 {
-    int     i;
-    size_t  len;
+    int           i;
+    size_t        len;
+    const char  **f;
 
+    /* the shipped files that are there; none at all is an error below */
     if (vs->nfiles == 0) {
-        vs->files[vs->nfiles++] = CTL_DEFAULT_RULES;
+        for (f = ctl_default_rules; *f; f++) {
+            if (access(*f, F_OK) == 0) {
+                vs->files[vs->nfiles++] = *f;
+            }
+        }
+
+        if (vs->nfiles == 0) {
+            vs->files[vs->nfiles++] = ctl_default_rules[1];
+        }
     }
 
     for (i = 0; i < vs->nfiles; i++) {
-        vs->bufs[i] = ctl_read_file(vs->files[i], &len);
+        vs->bufs[i] = ctl_read_file(vs->files[i], "rules file",
+                                    CTL_RULES_FILE_MAX,
+                                    strncmp(vs->files[i],
+                                            CTL_DEFAULT_RULES_DIR,
+                                            sizeof(CTL_DEFAULT_RULES_DIR)
+                                            - 1) == 0
+                                    ? " (name the files nginx loads with "
+                                      "--rules)" : "", &len);
         if (vs->bufs[i] == NULL) {
             return CTL_ERROR;
         }
@@ -319,86 +366,15 @@ ctl_vendors_free(ctl_vendors_t *vs)
 }
 
 
-static char *
-ctl_read_file(const char *path, size_t *len)
-{
-    FILE    *f;
-    char    *buf, *nb;
-    size_t   n, cap;
-
-    f = fopen(path, "r");
-    if (f == NULL) {
-        ctl_error("cannot open rules file \"%s\": %s%s", path,
-                  strerror(errno),
-                  strcmp(path, CTL_DEFAULT_RULES) == 0
-                  ? " (name the files nginx loads with --rules)" : "");
-        return NULL;
-    }
-
-    cap = 64 * 1024;
-    n = 0;
-
-    buf = malloc(cap);
-    if (buf == NULL) {
-        ctl_error("out of memory");
-        fclose(f);
-        return NULL;
-    }
-
-    for ( ;; ) {
-        n += fread(buf + n, 1, cap - n, f);
-
-        if (ferror(f)) {
-            ctl_error("cannot read rules file \"%s\": %s", path,
-                      strerror(errno));
-            goto failed;
-        }
-
-        if (n < cap) {
-            break;
-        }
-
-        if (cap >= CTL_RULES_FILE_MAX) {
-            ctl_error("rules file \"%s\" is over %d bytes", path,
-                      CTL_RULES_FILE_MAX);
-            goto failed;
-        }
-
-        nb = realloc(buf, cap * 2);
-        if (nb == NULL) {
-            ctl_error("out of memory");
-            goto failed;
-        }
-
-        buf = nb;
-        cap *= 2;
-    }
-
-    fclose(f);
-    *len = n;
-
-    return buf;
-
-failed:
-
-    fclose(f);
-    free(buf);
-
-    return NULL;
-}
-
-
 /* each line as the module reads it, with the core's parser */
 
 static int
 ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
     ctl_vendors_t *vs)
 {
-    int              rc;
     const char      *p, *end, *nl;
     unsigned long    line;
     consent_err_t    err;
-    consent_rule_t   rule;
 
     p = buf;
     end = buf + len;
@@ -412,18 +388,15 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
             nl = end;
         }
 
-        rc = consent_rule_parse((const unsigned char *) p, nl - p,
-                                &ctl->purposes, &rule, &err);
+        if (ctl_rules_line(ctl, p, nl - p, vs, &err) != 0) {
+            if (err.code == 0) {
+                ctl_error("out of memory");
+                return CTL_ERROR;
+            }
 
-        if (rc < 0) {
             ctl_error("%s:%lu: %s%s", path, line, err.msg,
                       err.code == CONSENT_RULE_E_UNKNOWN_PURPOSE
                       ? " (add it with --purposes)" : "");
-            return CTL_ERROR;
-        }
-
-        if (rc == 1 && ctl_vendor_add(vs, &rule) != 0) {
-            ctl_error("out of memory");
             return CTL_ERROR;
         }
 
@@ -431,6 +404,59 @@ ctl_rules_parse(ctl_t *ctl, const char *path, const char *buf, size_t len,
     }
 
     return CTL_OK;
+}
+
+
+/* a rule counts for its vendor, a "@vendor" line gives its metadata */
+
+static int
+ctl_rules_line(ctl_t *ctl, const char *p, size_t len, ctl_vendors_t *vs,
+    consent_err_t *err)
+{
+    int                     rc;
+    ctl_vendor_t           *v;
+    consent_rule_t          rule;
+    consent_vendor_meta_t   meta;
+
+    rc = consent_rule_parse((const unsigned char *) p, len, &ctl->purposes,
+                            &rule, err);
+
+    if (rc == CONSENT_LINE_BLANK || rc < 0) {
+        return rc;
+    }
+
+    if (rc == CONSENT_LINE_VENDOR) {
+        if (consent_vendor_parse((const unsigned char *) p, len,
+                                 &ctl->purposes, &meta, err)
+            != 1)
+        {
+            return -1;
+        }
+
+        err->code = 0;
+
+        v = ctl_vendor_get(vs, (const char *) meta.id.data, meta.id.len);
+        if (v == NULL) {
+            return -1;
+        }
+
+        v->meta = meta;
+        v->has_meta = 1;
+
+        return 0;
+    }
+
+    err->code = 0;
+
+    v = ctl_vendor_get(vs, (const char *) rule.vendor, rule.vendor_len);
+    if (v == NULL) {
+        return -1;
+    }
+
+    v->rules++;
+    v->purposes |= CONSENT_BIT(rule.purpose);
+
+    return 0;
 }
 
 
@@ -463,18 +489,18 @@ ctl_vendor_find(ctl_vendors_t *vs, const char *name, size_t len)
 }
 
 
-static int
-ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
+/* the vendor of that name, added (with nothing counted) if new */
+
+static ctl_vendor_t *
+ctl_vendor_get(ctl_vendors_t *vs, const char *name, size_t len)
 {
     size_t         cap;
     ctl_vendor_t  *v;
 
-    v = ctl_vendor_find(vs, (const char *) rule->vendor, rule->vendor_len);
+    v = ctl_vendor_find(vs, name, len);
 
     if (v) {
-        v->rules++;
-        v->purposes |= CONSENT_BIT(rule->purpose);
-        return 0;
+        return v;
     }
 
     if (vs->n == vs->cap) {
@@ -482,7 +508,7 @@ ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
 
         v = realloc(vs->elts, cap * sizeof(ctl_vendor_t));
         if (v == NULL) {
-            return -1;
+            return NULL;
         }
 
         vs->elts = v;
@@ -490,13 +516,45 @@ ctl_vendor_add(ctl_vendors_t *vs, const consent_rule_t *rule)
     }
 
     v = &vs->elts[vs->n++];
-    v->name = (const char *) rule->vendor;
-    v->len = rule->vendor_len;
-    v->rules = 1;
-    v->purposes = CONSENT_BIT(rule->purpose);
-    v->disabled = 0;
+    memset(v, 0, sizeof(ctl_vendor_t));
+    v->name = name;
+    v->len = len;
 
-    return 0;
+    return v;
+}
+
+
+/* rules list --details: the metadata, indented under the vendor's line */
+
+static void
+ctl_vendor_details(const ctl_vendor_t *v)
+{
+    size_t          i;
+    char            gvl[8];
+    consent_span_t  country, id;
+
+    const struct {
+        const char            *label;
+        const consent_span_t  *value;
+    } fields[] = {
+        { "name", &v->meta.name }, { "controller", &v->meta.controller },
+        { "country", &country }, { "gvl", &id },
+        { "policy", &v->meta.policy }, { "optout", &v->meta.optout },
+        { "domains", &v->meta.domains }
+    };
+
+    country.data = (const unsigned char *) v->meta.country;
+    country.len = strlen(v->meta.country);
+    id.data = (const unsigned char *) gvl;
+    id.len = v->meta.gvl ? (size_t) sprintf(gvl, "%u", v->meta.gvl) : 0;
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (fields[i].value->len) {
+            printf("    %-10s  %.*s\n", fields[i].label,
+                   (int) fields[i].value->len,
+                   (const char *) fields[i].value->data);
+        }
+    }
 }
 
 
