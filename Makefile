@@ -2,8 +2,8 @@
 #
 #   make            build build/ngx_http_consent_module.so against nginx-dev
 #   make deps       install the Debian packages (idempotent)
-#   make test       deps + build, then the C unit tests, short fuzz runs
-#                   and the t/ suite
+#   make test       deps + build, then the C unit tests, the rules and IAB
+#                   decoder checks, short fuzz runs and the t/ suite
 #   make test-asan  nginx 1.22.1 built from source with ASan, UBSan and
 #                   NGX_DEBUG_PALLOC, the module with it; the t/ suite
 #   make test-upstream  upstream nginx 1.30.4 built from source with the
@@ -143,6 +143,7 @@ test: deps
 	$(MAKE) $(MODULE) $(CTL)
 	$(MAKE) unit
 	$(MAKE) rules-check
+	$(MAKE) -C lua-free-tests iab-check
 	$(MAKE) -C lua-free-tests -j$(FUZZ_JOBS) fuzz \
 	    FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) e2e

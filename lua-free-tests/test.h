@@ -92,6 +92,12 @@ void test_permissions_policy(void);
 void test_strip(void);
 void test_decide(void);
 void test_record(void);
+void test_csv(void);
+void test_ocd(void);
+void test_bits(void);
+void test_tcf(void);
+void test_usp(void);
+void test_gpp(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

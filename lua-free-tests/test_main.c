@@ -5,11 +5,6 @@
 #include "test.h"
 
 
-/* the Open Cookie Database import: test_csv.c, test_ocd.c */
-void test_csv(void);
-void test_ocd(void);
-
-
 unsigned  test_passed;
 unsigned  test_failed;
 
@@ -89,6 +84,10 @@ main(int argc, char **argv)
         { "record", test_record },
         { "csv", test_csv },
         { "ocd", test_ocd },
+        { "bits", test_bits },
+        { "tcf", test_tcf },
+        { "usp", test_usp },
+        { "gpp", test_gpp },
     };
 
     int       i, j;

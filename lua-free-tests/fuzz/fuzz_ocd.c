@@ -33,69 +33,10 @@ static const char  fuzz_header[] =
 
 
 typedef struct {
-    void                 **blocks;
-    size_t                 n;
-    size_t                 cap;
-    size_t                 count;
-    size_t                 fail_at;      /* 0: never */
-    unsigned               failed:1;
-} fuzz_pool_t;
-
-
-typedef struct {
     unsigned char         *data;
     size_t                 len;
     size_t                 cap;
 } fuzz_buf_t;
-
-
-static void *
-fuzz_alloc(void *data, size_t size)
-{
-    void         *p, **b;
-    fuzz_pool_t  *pool = data;
-
-    pool->count++;
-
-    if (pool->fail_at && pool->count >= pool->fail_at) {
-        pool->failed = 1;
-        return NULL;
-    }
-
-    if (pool->n == pool->cap) {
-        pool->cap = pool->cap ? pool->cap * 2 : 64;
-
-        b = realloc(pool->blocks, pool->cap * sizeof(void *));
-        if (b == NULL) {
-            abort();
-        }
-
-        pool->blocks = b;
-    }
-
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    pool->blocks[pool->n++] = p;
-
-    return p;
-}
-
-
-static void
-fuzz_pool_free(fuzz_pool_t *pool)
-{
-    size_t  i;
-
-    for (i = 0; i < pool->n; i++) {
-        free(pool->blocks[i]);
-    }
-
-    free(pool->blocks);
-    memset(pool, 0, sizeof(fuzz_pool_t));
-}
 
 
 static int
@@ -334,7 +275,7 @@ fuzz_convert(const unsigned char *p, size_t len, size_t fail_at,
 
     memset(&pool, 0, sizeof(fuzz_pool_t));
     pool.fail_at = fail_at;
-    a.alloc = fuzz_alloc;
+    a.alloc = fuzz_pool_alloc;
     a.data = &pool;
 
     rc = consent_ocd_convert(p, len, &a, fuzz_write, out, st, err);

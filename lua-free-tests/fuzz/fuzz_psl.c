@@ -32,25 +32,12 @@
 #include "fuzz.h"
 
 
-
 #define FUZZ_REAL_LIST       "/usr/share/publicsuffix/public_suffix_list.dat"
 #define FUZZ_MAX_RULES       256
 #define FUZZ_MAX_HOSTS       256
 
 #define FUZZ_RULE            1
 #define FUZZ_EXCEPTION       2
-
-
-/* the allocator: malloc, every block freed after the input */
-
-typedef struct {
-    void                 **blocks;
-    size_t                 n;
-    size_t                 cap;
-    size_t                 count;
-    size_t                 fail_at;     /* 0: never fail */
-    unsigned               failed:1;
-} fuzz_pool_t;
 
 
 typedef struct {
@@ -72,60 +59,6 @@ static fuzz_rule_t     fuzz_model_rules[FUZZ_MAX_RULES];
 static consent_psl_t  *fuzz_real;
 static fuzz_pool_t     fuzz_real_pool;
 static int             fuzz_ready;
-
-
-static void *
-fuzz_alloc(void *data, size_t size)
-{
-    void         *p, **b;
-    size_t        cap;
-    fuzz_pool_t  *pool = data;
-
-    pool->count++;
-
-    if ((pool->fail_at && pool->count >= pool->fail_at)
-        || size > 64 * 1024 * 1024)
-    {
-        pool->failed = 1;
-        return NULL;
-    }
-
-    if (pool->n == pool->cap) {
-        cap = pool->cap ? pool->cap * 2 : 64;
-
-        b = realloc(pool->blocks, cap * sizeof(void *));
-        if (b == NULL) {
-            abort();
-        }
-
-        pool->blocks = b;
-        pool->cap = cap;
-    }
-
-    /* malloc, not calloc: an nginx pool does not clear either */
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    pool->blocks[pool->n++] = p;
-
-    return p;
-}
-
-
-static void
-fuzz_pool_free(fuzz_pool_t *pool)
-{
-    size_t  i;
-
-    for (i = 0; i < pool->n; i++) {
-        free(pool->blocks[i]);
-    }
-
-    free(pool->blocks);
-    memset(pool, 0, sizeof(fuzz_pool_t));
-}
 
 
 static unsigned char
@@ -571,7 +504,7 @@ fuzz_init(void)
     long            size;
     unsigned char  *text;
     consent_err_t   err;
-    consent_alloc_t a = { fuzz_alloc, &fuzz_real_pool };
+    consent_alloc_t a = { fuzz_pool_alloc, &fuzz_real_pool };
 
     fuzz_ready = 1;
 
@@ -637,8 +570,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     consent_psl_t   *psl, *psl2;
     unsigned char   *list;
     const uint8_t   *hosts, *end, *h, *eol;
-    consent_alloc_t  a = { fuzz_alloc, &pool };
-    consent_alloc_t  a2 = { fuzz_alloc, &pool2 };
+    consent_alloc_t  a = { fuzz_pool_alloc, &pool };
+    consent_alloc_t  a2 = { fuzz_pool_alloc, &pool2 };
 
     if (!fuzz_ready) {
         fuzz_init();

@@ -45,7 +45,6 @@
 #include "rules_inputs.h"
 
 
-
 #define FUZZ_MAX_LINES       128
 #define FUZZ_MAX_REGEX       8
 #define FUZZ_MAX_REGEX_LEN   64
@@ -56,19 +55,6 @@
 #define FUZZ_MATCH_LIMIT     100000
 
 #define FUZZ_MAX_JIT         16
-
-
-/* the allocator */
-
-typedef struct {
-    void                 **blocks;
-    size_t                 n;
-    size_t                 cap;
-    size_t                 bytes;
-    size_t                 count;       /* allocations asked for */
-    size_t                 fail_at;     /* 0: never fail */
-    unsigned               failed:1;
-} fuzz_pool_t;
 
 
 typedef int (*fuzz_jit_compile_pt)(pcre2_code *code, uint32_t options);
@@ -114,60 +100,6 @@ typedef struct {
     pcre2_match_data             *md;
     pcre2_match_context          *mctx;
 } fuzz_run_t;
-
-
-static void *
-fuzz_alloc(void *data, size_t size)
-{
-    void         *p, **b;
-    size_t        cap;
-    fuzz_pool_t  *pool = data;
-
-    pool->count++;
-
-    if ((pool->fail_at && pool->count >= pool->fail_at)
-        || size > 64 * 1024 * 1024 || pool->bytes > 256 * 1024 * 1024)
-    {
-        pool->failed = 1;
-        return NULL;
-    }
-
-    if (pool->n == pool->cap) {
-        cap = pool->cap ? pool->cap * 2 : 64;
-
-        b = realloc(pool->blocks, cap * sizeof(void *));
-        if (b == NULL) {
-            abort();
-        }
-
-        pool->blocks = b;
-        pool->cap = cap;
-    }
-
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    pool->blocks[pool->n++] = p;
-    pool->bytes += size;
-
-    return p;
-}
-
-
-static void
-fuzz_pool_free(fuzz_pool_t *pool)
-{
-    size_t  i;
-
-    for (i = 0; i < pool->n; i++) {
-        free(pool->blocks[i]);
-    }
-
-    free(pool->blocks);
-    memset(pool, 0, sizeof(fuzz_pool_t));
-}
 
 
 /* PCRE2's JIT */
@@ -250,7 +182,7 @@ fuzz_run_init(fuzz_run_t *run, const uint8_t *data, size_t size)
     (void) consent_purposes_add(&run->ps, (const unsigned char *) "security",
                                 8);
 
-    run->a.alloc = fuzz_alloc;
+    run->a.alloc = fuzz_pool_alloc;
     run->a.data = &run->pool;
 
     run->in.p = run->p;
