@@ -80,6 +80,13 @@ typedef struct {
     unsigned                   line;         /* whole files: 1-based */
 } consent_err_t;
 
+/*
+ * Fills *err (line 0: a parser of whole files sets it) and returns -1,
+ * so that a parser fails with one statement: return consent_fail(...).
+ */
+int consent_fail(consent_err_t *err, int code, const char *msg,
+    const unsigned char *at, size_t len);
+
 
 /* purposes */
 

@@ -31,20 +31,6 @@ static const char  *consent_gpp_names[] = {
 
 
 static int
-consent_gpp_fail(consent_err_t *err, int code, const char *msg,
-    const unsigned char *p, size_t len)
-{
-    err->code = code;
-    err->msg = msg;
-    err->at.data = p;
-    err->at.len = len;
-    err->line = 0;
-
-    return -1;
-}
-
-
-static int
 consent_gpp_char(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
@@ -82,26 +68,26 @@ consent_gpp_header(const unsigned char *p, size_t len, unsigned *version,
     consent_bits_t  b;
 
     if (len == 0) {
-        return consent_gpp_fail(err, CONSENT_GPP_E_EMPTY, "empty header",
-                                p, len);
+        return consent_fail(err, CONSENT_GPP_E_EMPTY, "empty header",
+                            p, len);
     }
 
     if (consent_bits_init(&b, p, len) != 0) {
-        return consent_gpp_fail(err, CONSENT_GPP_E_CHAR,
-                                "header not base64url", p, len);
+        return consent_fail(err, CONSENT_GPP_E_CHAR,
+                            "header not base64url", p, len);
     }
 
     if (consent_bits_read(&b, 6) != CONSENT_GPP_TYPE) {
-        return consent_gpp_fail(err, CONSENT_GPP_E_HEADER,
-                                "header Type not 3", p, len);
+        return consent_fail(err, CONSENT_GPP_E_HEADER,
+                            "header Type not 3", p, len);
     }
 
     *version = (unsigned) consent_bits_read(&b, 6);
 
     if (*version != CONSENT_GPP_VERSION) {
-        return consent_gpp_fail(err, b.overrun ? CONSENT_GPP_E_TRUNCATED
-                                               : CONSENT_GPP_E_HEADER,
-                                "header Version not 1", p, len);
+        return consent_fail(err, b.overrun ? CONSENT_GPP_E_TRUNCATED
+                            : CONSENT_GPP_E_HEADER,
+                            "header Version not 1", p, len);
     }
 
     ids->n = 0;
@@ -110,12 +96,12 @@ consent_gpp_header(const unsigned char *p, size_t len, unsigned *version,
                                 ids);
 
     if (rc == CONSENT_GPP_E_TRUNCATED) {
-        return consent_gpp_fail(err, rc, "header cut short", p, len);
+        return consent_fail(err, rc, "header cut short", p, len);
     }
 
     if (rc != 0) {
-        return consent_gpp_fail(err, rc, "header section ids too large or"
-                                " too many", p, len);
+        return consent_fail(err, rc, "header section ids too large or"
+                            " too many", p, len);
     }
 
     return 0;
@@ -135,16 +121,16 @@ consent_gpp_section_decode(consent_gpp_section_t *s,
     case CONSENT_GPP_TCFEUV2:
         s->u.tcfeu = a->alloc(a->data, sizeof(consent_tcf_t));
         if (s->u.tcfeu == NULL) {
-            return consent_gpp_fail(err, CONSENT_GPP_E_NOMEM,
-                                    "out of memory", s->text.data,
-                                    s->text.len);
+            return consent_fail(err, CONSENT_GPP_E_NOMEM,
+                                "out of memory", s->text.data,
+                                s->text.len);
         }
 
         if (consent_tcf_decode(s->text.data, s->text.len, a, s->u.tcfeu, &e)
             != 0)
         {
-            return consent_gpp_fail(err, CONSENT_GPP_E_TCFEU, e.msg,
-                                    e.at.data, e.at.len);
+            return consent_fail(err, CONSENT_GPP_E_TCFEU, e.msg,
+                                e.at.data, e.at.len);
         }
 
         return 0;
@@ -156,8 +142,8 @@ consent_gpp_section_decode(consent_gpp_section_t *s,
         if (consent_usp_decode(s->text.data, s->text.len, &s->u.usp, &e)
             != 0)
         {
-            return consent_gpp_fail(err, CONSENT_GPP_E_USP, e.msg,
-                                    e.at.data, e.at.len);
+            return consent_fail(err, CONSENT_GPP_E_USP, e.msg,
+                                e.at.data, e.at.len);
         }
 
         return 0;
@@ -185,18 +171,18 @@ consent_gpp_decode(const unsigned char *p, size_t len,
     consent_gpp_section_t  *sections, *s;
 
     if (len == 0 || len > CONSENT_GPP_MAX_LEN) {
-        return consent_gpp_fail(err, CONSENT_GPP_E_LENGTH,
-                                len ? "GPP string too long"
-                                    : "empty GPP string", p, len);
+        return consent_fail(err, CONSENT_GPP_E_LENGTH,
+                            len ? "GPP string too long"
+                            : "empty GPP string", p, len);
     }
 
     tildes = 0;
 
     for (i = 0; i < len; i++) {
         if (!consent_gpp_char(p[i])) {
-            return consent_gpp_fail(err, CONSENT_GPP_E_CHAR,
-                                    "a byte not base64url, '.' or '~'",
-                                    p + i, 1);
+            return consent_fail(err, CONSENT_GPP_E_CHAR,
+                                "a byte not base64url, '.' or '~'",
+                                p + i, 1);
         }
 
         tildes += (p[i] == '~');
@@ -206,15 +192,18 @@ consent_gpp_decode(const unsigned char *p, size_t len,
     t = memchr(p, '~', len);
     q = t ? t : end;
 
+    /* set by the header on success; the compiler cannot see that */
+    version = 0;
+
     if (consent_gpp_header(p, q - p, &version, &ids, err) != 0) {
         return -1;
     }
 
     if (ids.n != tildes) {
-        return consent_gpp_fail(err, CONSENT_GPP_E_COUNT,
-                                ids.n > tildes ? "fewer sections than ids"
-                                               : "more sections than ids",
-                                p, len);
+        return consent_fail(err, CONSENT_GPP_E_COUNT,
+                            ids.n > tildes ? "fewer sections than ids"
+                            : "more sections than ids",
+                            p, len);
     }
 
     sections = NULL;
@@ -223,8 +212,8 @@ consent_gpp_decode(const unsigned char *p, size_t len,
     if (ids.n) {
         sections = a->alloc(a->data, ids.n * sizeof(consent_gpp_section_t));
         if (sections == NULL) {
-            return consent_gpp_fail(err, CONSENT_GPP_E_NOMEM, "out of memory",
-                                    p, len);
+            return consent_fail(err, CONSENT_GPP_E_NOMEM, "out of memory",
+                                p, len);
         }
 
         memset(sections, 0, ids.n * sizeof(consent_gpp_section_t));
@@ -241,8 +230,8 @@ consent_gpp_decode(const unsigned char *p, size_t len,
         s->text.len = (t ? t : end) - q;
 
         if (s->text.len == 0) {
-            return consent_gpp_fail(err, CONSENT_GPP_E_EMPTY,
-                                    "empty section", q, 0);
+            return consent_fail(err, CONSENT_GPP_E_EMPTY,
+                                "empty section", q, 0);
         }
 
         if (consent_gpp_section_decode(s, a, err) != 0) {

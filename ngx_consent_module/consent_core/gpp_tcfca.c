@@ -39,14 +39,9 @@ consent_gpp_tcfca_fail(consent_err_t *err, int code, const unsigned char *p,
         "out of memory"
     };
 
-    err->code = code;
-    err->msg = (code > 0 && code <= CONSENT_GPP_E_NOMEM) ? msgs[code]
-                                                         : "tcfcav1 refused";
-    err->at.data = p;
-    err->at.len = len;
-    err->line = 0;
-
-    return -1;
+    return consent_fail(err, code,
+                        (code > 0 && code <= CONSENT_GPP_E_NOMEM)
+                        ? msgs[code] : "tcfcav1 refused", p, len);
 }
 
 

@@ -123,20 +123,6 @@ static const consent_gpp_us_layout_t  consent_gpp_us_layouts[] = {
     (sizeof(consent_gpp_us_layouts) / sizeof(consent_gpp_us_layouts[0]))
 
 
-static int
-consent_gpp_us_fail(consent_err_t *err, int code, const char *msg,
-    const unsigned char *p, size_t len)
-{
-    err->code = code;
-    err->msg = msg;
-    err->at.data = p;
-    err->at.len = len;
-    err->line = 0;
-
-    return -1;
-}
-
-
 int
 consent_gpp_us_known(unsigned id)
 {
@@ -214,13 +200,13 @@ consent_gpp_us_sub(consent_gpp_section_t *s, unsigned sub,
     consent_bits_t  b;
 
     if (len == 0) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_EMPTY,
-                                   "empty sub-section", p, len);
+        return consent_fail(err, CONSENT_GPP_E_EMPTY,
+                            "empty sub-section", p, len);
     }
 
     if (consent_bits_init(&b, p, len) != 0) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_CHAR,
-                                   "sub-section not base64url", p, len);
+        return consent_fail(err, CONSENT_GPP_E_CHAR,
+                            "sub-section not base64url", p, len);
     }
 
     if (sub == US_SUB_GPC) {
@@ -231,8 +217,8 @@ consent_gpp_us_sub(consent_gpp_section_t *s, unsigned sub,
         }
 
         if (us->has_gpc) {
-            return consent_gpp_us_fail(err, CONSENT_GPP_E_DUPLICATE,
-                                       "GPC sub-section twice", p, len);
+            return consent_fail(err, CONSENT_GPP_E_DUPLICATE,
+                                "GPC sub-section twice", p, len);
         }
 
         us->gpc = (unsigned) consent_bits_read(&b, 1);
@@ -252,8 +238,8 @@ consent_gpp_us_sub(consent_gpp_section_t *s, unsigned sub,
     }
 
     if (b.overrun) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_TRUNCATED,
-                                   "sub-section cut short", p, len);
+        return consent_fail(err, CONSENT_GPP_E_TRUNCATED,
+                            "sub-section cut short", p, len);
     }
 
     return 0;
@@ -277,13 +263,13 @@ consent_gpp_us_decode(consent_gpp_section_t *s, consent_err_t *err)
     len = (dot ? dot : end) - p;
 
     if (len == 0) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_EMPTY,
-                                   "empty core sub-section", p, len);
+        return consent_fail(err, CONSENT_GPP_E_EMPTY,
+                            "empty core sub-section", p, len);
     }
 
     if (consent_bits_init(&b, p, len) != 0) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_CHAR,
-                                   "section not base64url", p, len);
+        return consent_fail(err, CONSENT_GPP_E_CHAR,
+                            "section not base64url", p, len);
     }
 
     version = (unsigned) consent_bits_read(&b, 6);
@@ -301,8 +287,8 @@ consent_gpp_us_decode(consent_gpp_section_t *s, consent_err_t *err)
     consent_gpp_us_fields(&b, l->fields, &us);
 
     if (b.overrun) {
-        return consent_gpp_us_fail(err, CONSENT_GPP_E_TRUNCATED,
-                                   "section cut short", p, len);
+        return consent_fail(err, CONSENT_GPP_E_TRUNCATED,
+                            "section cut short", p, len);
     }
 
     while (dot) {

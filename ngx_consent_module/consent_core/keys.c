@@ -52,10 +52,7 @@ static int
 consent_keys_error(consent_err_t *err, int code, const char *msg,
     unsigned line, const unsigned char *at, size_t len)
 {
-    err->code = code;
-    err->msg = msg;
-    err->at.data = at;
-    err->at.len = len;
+    consent_fail(err, code, msg, at, len);
     err->line = line;
 
     return -1;

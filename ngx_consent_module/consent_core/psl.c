@@ -211,10 +211,7 @@ consent_psl_error(consent_err_t *err, int code, unsigned line,
     const unsigned char *at, size_t len)
 {
     if (err) {
-        err->code = code;
-        err->msg = consent_psl_errors[code];
-        err->at.data = at;
-        err->at.len = len;
+        consent_fail(err, code, consent_psl_errors[code], at, len);
         err->line = line;
     }
 

@@ -23,8 +23,6 @@ typedef struct {
 } consent_rule_fields_t;
 
 
-static int consent_rule_error(consent_err_t *err, int code, const char *msg,
-    const unsigned char *at, size_t len);
 static int consent_rule_split(const unsigned char *p,
     const unsigned char *end, consent_rule_fields_t *fl, consent_err_t *err);
 static int consent_rule_pattern(const unsigned char *f, size_t flen,
@@ -57,19 +55,6 @@ consent_vendor_char(unsigned char c)
 }
 
 
-static int
-consent_rule_error(consent_err_t *err, int code, const char *msg,
-    const unsigned char *at, size_t len)
-{
-    err->code = code;
-    err->msg = msg;
-    err->at.data = at;
-    err->at.len = len;
-
-    return -1;
-}
-
-
 int
 consent_rule_parse(const unsigned char *p, size_t len,
     const consent_purposes_t *ps, consent_rule_t *rule, consent_err_t *err)
@@ -98,14 +83,14 @@ consent_rule_parse(const unsigned char *p, size_t len,
 
     /* a missing field is empty, just after the last one */
     if (fl.nf < 2) {
-        return consent_rule_error(err, CONSENT_RULE_E_NO_PURPOSE,
-                                  "missing purpose", fl.f[0] + fl.flen[0],
-                                  0);
+        return consent_fail(err, CONSENT_RULE_E_NO_PURPOSE,
+                            "missing purpose", fl.f[0] + fl.flen[0],
+                            0);
     }
 
     if (fl.nf < 3) {
-        return consent_rule_error(err, CONSENT_RULE_E_NO_VENDOR,
-                                  "missing vendor", fl.f[1] + fl.flen[1], 0);
+        return consent_fail(err, CONSENT_RULE_E_NO_VENDOR,
+                            "missing vendor", fl.f[1] + fl.flen[1], 0);
     }
 
     memset(rule, 0, sizeof(consent_rule_t));
@@ -117,8 +102,8 @@ consent_rule_parse(const unsigned char *p, size_t len,
     purpose = consent_purpose_find(ps, fl.f[1], fl.flen[1]);
 
     if (purpose < 0) {
-        return consent_rule_error(err, CONSENT_RULE_E_UNKNOWN_PURPOSE,
-                                  "unknown purpose", fl.f[1], fl.flen[1]);
+        return consent_fail(err, CONSENT_RULE_E_UNKNOWN_PURPOSE,
+                            "unknown purpose", fl.f[1], fl.flen[1]);
     }
 
     rule->purpose = (uint8_t) purpose;
@@ -154,9 +139,9 @@ consent_rule_split(const unsigned char *p, const unsigned char *end,
         }
 
         if (fl->nf == CONSENT_RULE_FIELDS) {
-            return consent_rule_error(err, CONSENT_RULE_E_FIELD,
-                                      "unexpected field", f,
-                                      (size_t) (p - f));
+            return consent_fail(err, CONSENT_RULE_E_FIELD,
+                                "unexpected field", f,
+                                (size_t) (p - f));
         }
 
         fl->f[fl->nf] = f;
@@ -185,15 +170,15 @@ consent_rule_pattern(const unsigned char *f, size_t flen,
         rule->pattern_len = flen - 1;
 
         if (rule->pattern_len == 0) {
-            return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
-                                      "empty regex", f, flen);
+            return consent_fail(err, CONSENT_RULE_E_PATTERN,
+                                "empty regex", f, flen);
         }
 
         unsafe = consent_regex_safe(rule->pattern, rule->pattern_len);
 
         if (unsafe) {
-            return consent_rule_error(err, CONSENT_RULE_E_REGEX, unsafe, f,
-                                      flen);
+            return consent_fail(err, CONSENT_RULE_E_REGEX, unsafe, f,
+                                flen);
         }
 
     } else {
@@ -206,23 +191,23 @@ consent_rule_pattern(const unsigned char *f, size_t flen,
             rule->pattern_len--;
 
             if (rule->pattern_len == 0) {
-                return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
-                                          "empty prefix", f, flen);
+                return consent_fail(err, CONSENT_RULE_E_PATTERN,
+                                    "empty prefix", f, flen);
             }
         }
 
         for (i = 0; i < rule->pattern_len; i++) {
             if (!consent_name_char(rule->pattern[i])) {
-                return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
-                                          "invalid character in cookie name",
-                                          f, flen);
+                return consent_fail(err, CONSENT_RULE_E_PATTERN,
+                                    "invalid character in cookie name",
+                                    f, flen);
             }
         }
     }
 
     if (rule->pattern_len > CONSENT_NAME_MAX) {
-        return consent_rule_error(err, CONSENT_RULE_E_PATTERN,
-                                  "pattern too long", f, flen);
+        return consent_fail(err, CONSENT_RULE_E_PATTERN,
+                            "pattern too long", f, flen);
     }
 
     return 0;
@@ -253,14 +238,14 @@ consent_rule_vendor(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err)
 {
     if (flen > CONSENT_VENDOR_MAX) {
-        return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
-                                  "vendor name too long", f, flen);
+        return consent_fail(err, CONSENT_RULE_E_VENDOR,
+                            "vendor name too long", f, flen);
     }
 
     if (consent_vendor_id_check(f, flen) != 0) {
-        return consent_rule_error(err, CONSENT_RULE_E_VENDOR,
-                                  "invalid character in vendor name", f,
-                                  flen);
+        return consent_fail(err, CONSENT_RULE_E_VENDOR,
+                            "invalid character in vendor name", f,
+                            flen);
     }
 
     rule->vendor = f;
@@ -288,8 +273,8 @@ consent_rule_options(consent_rule_fields_t *fl, consent_rule_t *rule,
 
         if (flen > 7 && memcmp(f, "domain=", 7) == 0) {
             if (rule->domain) {
-                return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                          "domain= given twice", f, flen);
+                return consent_fail(err, CONSENT_RULE_E_OPTION,
+                                    "domain= given twice", f, flen);
             }
 
             if (consent_rule_domain(f + 7, flen - 7, rule, err) != 0) {
@@ -306,15 +291,15 @@ consent_rule_options(consent_rule_fields_t *fl, consent_rule_t *rule,
             flag = CONSENT_RULE_ICASE;
 
         } else {
-            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                      "unknown option (\"domain=\", "
-                                      "\"domain-only\" and \"icase\" are "
-                                      "allowed)", f, flen);
+            return consent_fail(err, CONSENT_RULE_E_OPTION,
+                                "unknown option (\"domain=\", "
+                                "\"domain-only\" and \"icase\" are "
+                                "allowed)", f, flen);
         }
 
         if (rule->flags & flag) {
-            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                      "option given twice", f, flen);
+            return consent_fail(err, CONSENT_RULE_E_OPTION,
+                                "option given twice", f, flen);
         }
 
         rule->flags |= flag;
@@ -323,16 +308,16 @@ consent_rule_options(consent_rule_fields_t *fl, consent_rule_t *rule,
         if (flag == CONSENT_RULE_DOMAIN_ONLY
             && rule->kind == CONSENT_RULE_REGEX)
         {
-            return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                      "domain-only is not allowed on a "
-                                      "regex rule", f, flen);
+            return consent_fail(err, CONSENT_RULE_E_OPTION,
+                                "domain-only is not allowed on a "
+                                "regex rule", f, flen);
         }
     }
 
     if ((rule->flags & CONSENT_RULE_DOMAIN_ONLY) && rule->domain == NULL) {
-        return consent_rule_error(err, CONSENT_RULE_E_OPTION,
-                                  "domain-only needs domain=",
-                                  fl->f[fl->nf - 1], fl->flen[fl->nf - 1]);
+        return consent_fail(err, CONSENT_RULE_E_OPTION,
+                            "domain-only needs domain=",
+                            fl->f[fl->nf - 1], fl->flen[fl->nf - 1]);
     }
 
     return 0;
@@ -383,8 +368,8 @@ consent_rule_domain(const unsigned char *f, size_t flen,
     consent_rule_t *rule, consent_err_t *err)
 {
     if (consent_domain_check(f, flen) != 0) {
-        return consent_rule_error(err, CONSENT_RULE_E_DOMAIN,
-                                  "invalid domain", f - 7, flen + 7);
+        return consent_fail(err, CONSENT_RULE_E_DOMAIN,
+                            "invalid domain", f - 7, flen + 7);
     }
 
     rule->domain = f;

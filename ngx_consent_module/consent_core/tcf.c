@@ -50,12 +50,7 @@ static int consent_tcf_segment(consent_tcf_ctx_t *ctx, consent_tcf_t *t,
 static int
 consent_tcf_fail(consent_tcf_ctx_t *ctx, int code, const char *msg)
 {
-    ctx->err->code = code;
-    ctx->err->msg = msg;
-    ctx->err->at = ctx->seg;
-    ctx->err->line = 0;
-
-    return -1;
+    return consent_fail(ctx->err, code, msg, ctx->seg.data, ctx->seg.len);
 }
 
 

@@ -7,20 +7,6 @@
 #include "usp.h"
 
 
-static int
-consent_usp_fail(consent_err_t *err, int code, const char *msg,
-    const unsigned char *at, size_t len)
-{
-    err->code = code;
-    err->msg = msg;
-    err->at.data = at;
-    err->at.len = len;
-    err->line = 0;
-
-    return -1;
-}
-
-
 /* 'Y', 'N' or '-', or 0 for anything else */
 
 static char
@@ -53,22 +39,22 @@ consent_usp_decode(const unsigned char *p, size_t len, consent_usp_t *usp,
     char    v[3];
 
     if (len != CONSENT_USP_LEN) {
-        return consent_usp_fail(err, CONSENT_USP_E_LENGTH,
-                                "US Privacy string not 4 characters", p, len);
+        return consent_fail(err, CONSENT_USP_E_LENGTH,
+                            "US Privacy string not 4 characters", p, len);
     }
 
     if (p[0] != '0' + CONSENT_USP_VERSION) {
-        return consent_usp_fail(err, CONSENT_USP_E_VERSION,
-                                "US Privacy string version is not 1", p, 1);
+        return consent_fail(err, CONSENT_USP_E_VERSION,
+                            "US Privacy string version is not 1", p, 1);
     }
 
     for (i = 0; i < 3; i++) {
         v[i] = consent_usp_value(p[i + 1]);
 
         if (v[i] == 0) {
-            return consent_usp_fail(err, CONSENT_USP_E_VALUE,
-                                    "US Privacy field not Y, N or -",
-                                    p + i + 1, 1);
+            return consent_fail(err, CONSENT_USP_E_VALUE,
+                                "US Privacy field not Y, N or -",
+                                p + i + 1, 1);
         }
     }
 

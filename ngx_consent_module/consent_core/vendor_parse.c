@@ -21,8 +21,6 @@
 #define consent_ws(c)  ((c) == ' ' || (c) == '\t' || (c) == '\r')
 
 
-static int consent_vendor_error(consent_err_t *err, int code,
-    const char *msg, const unsigned char *at, size_t len);
 static const unsigned char *consent_vendor_field(const unsigned char *p,
     const unsigned char *end, consent_span_t *key, consent_span_t *val,
     consent_err_t *err);
@@ -33,19 +31,6 @@ static int consent_vendor_purposes(const consent_span_t *val,
     const consent_purposes_t *ps, consent_mask_t *mask);
 static int consent_vendor_domains(const consent_span_t *val,
     unsigned *n);
-
-
-static int
-consent_vendor_error(consent_err_t *err, int code, const char *msg,
-    const unsigned char *at, size_t len)
-{
-    err->code = code;
-    err->msg = msg;
-    err->at.data = at;
-    err->at.len = len;
-
-    return -1;
-}
 
 
 int
@@ -67,8 +52,8 @@ consent_vendor_parse(const unsigned char *p, size_t len,
     }
 
     if (end - p < 8 || memcmp(p, "@vendor", 7) != 0 || !consent_ws(p[7])) {
-        return consent_vendor_error(err, CONSENT_RULE_E_FIELD,
-                                    "not a vendor line", p, 0);
+        return consent_fail(err, CONSENT_RULE_E_FIELD,
+                            "not a vendor line", p, 0);
     }
 
     p += 8;
@@ -80,9 +65,9 @@ consent_vendor_parse(const unsigned char *p, size_t len,
     for (id = p; p < end && !consent_ws(*p); p++) { /* void */ }
 
     if (consent_vendor_id_check(id, (size_t) (p - id)) != 0) {
-        return consent_vendor_error(err, CONSENT_RULE_E_VENDOR,
-                                    "missing or invalid vendor name", id,
-                                    (size_t) (p - id));
+        return consent_fail(err, CONSENT_RULE_E_VENDOR,
+                            "missing or invalid vendor name", id,
+                            (size_t) (p - id));
     }
 
     memset(meta, 0, sizeof(consent_vendor_meta_t));
@@ -128,9 +113,9 @@ consent_vendor_field(const unsigned char *p, const unsigned char *end,
     key->len = (size_t) (p - key->data);
 
     if (p == end || *p != '=' || key->len == 0) {
-        consent_vendor_error(err, CONSENT_RULE_E_FIELD,
-                             "expected key=value", start,
-                             (size_t) (p - start));
+        consent_fail(err, CONSENT_RULE_E_FIELD,
+                     "expected key=value", start,
+                     (size_t) (p - start));
         return NULL;
     }
 
@@ -144,9 +129,9 @@ consent_vendor_field(const unsigned char *p, const unsigned char *end,
         }
 
         if (p == end) {
-            consent_vendor_error(err, CONSENT_RULE_E_VALUE,
-                                 "unterminated quoted value", start,
-                                 (size_t) (p - start));
+            consent_fail(err, CONSENT_RULE_E_VALUE,
+                         "unterminated quoted value", start,
+                         (size_t) (p - start));
             return NULL;
         }
 
@@ -154,9 +139,9 @@ consent_vendor_field(const unsigned char *p, const unsigned char *end,
         p++;
 
         if (p < end && !consent_ws(*p)) {
-            consent_vendor_error(err, CONSENT_RULE_E_VALUE,
-                                 "blank expected after a quoted value",
-                                 start, (size_t) (p - start));
+            consent_fail(err, CONSENT_RULE_E_VALUE,
+                         "blank expected after a quoted value",
+                         start, (size_t) (p - start));
             return NULL;
         }
 
@@ -249,9 +234,9 @@ consent_vendor_value(const consent_span_t *key, const consent_span_t *val,
         return 0;
 
     } else {
-        return consent_vendor_error(err, CONSENT_RULE_E_OPTION,
-                                    "unknown vendor field", key->data,
-                                    key->len);
+        return consent_fail(err, CONSENT_RULE_E_OPTION,
+                            "unknown vendor field", key->data,
+                            key->len);
     }
 
     if (dst->data != NULL) {
@@ -279,10 +264,10 @@ consent_vendor_value(const consent_span_t *key, const consent_span_t *val,
 invalid:
 
     /* the whole field, so that the message points at what to fix */
-    return consent_vendor_error(err, CONSENT_RULE_E_VALUE,
-                                "invalid or repeated vendor field",
-                                key->data,
-                                (size_t) (val->data + val->len - key->data));
+    return consent_fail(err, CONSENT_RULE_E_VALUE,
+                        "invalid or repeated vendor field",
+                        key->data,
+                        (size_t) (val->data + val->len - key->data));
 }
 
 
