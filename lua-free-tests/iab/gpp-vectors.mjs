@@ -9,22 +9,14 @@
 // No network: the GVL is never loaded.
 
 import * as lib from "@iabgpp/cmpapi";
+import { seeded } from "./prng.mjs";
 
 const { GppModel } = lib;
 
 const seed = Number(process.argv[2] ?? 1) >>> 0;
 const count = Number(process.argv[3] ?? 1000);
 
-// mulberry32: small, seeded, the same sequence on every node
-let state = seed;
-function rand() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+const { rand, int } = seeded(seed);
 const bool = () => rand() < 0.5;
 const bools = (n) => Array.from({ length: n }, bool);
 const idsOf = (flags) => flags.flatMap((f, i) => (f ? [i + 1] : []));

@@ -18,20 +18,12 @@
 import {
     GVL, TCModel, TCString, PurposeRestriction,
 } from '@iabtechlabtcf/core';
+import { seeded } from './prng.mjs';
 
 const seed = Number(process.argv[2] ?? 1) >>> 0;
 const count = Number(process.argv[3] ?? 1000);
 
-// mulberry32: small, seedable, good enough to pick fields
-let state = seed;
-function rand() {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+const { rand, int } = seeded(seed);
 const chance = (p) => rand() < p;
 const pick = (a) => a[int(0, a.length - 1)];
 
