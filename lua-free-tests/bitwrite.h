@@ -2,10 +2,11 @@
  * Copyright (C) ngx_consent_module authors
  *
  * A bit writer for the tests of the IAB decoders: fields are put most
- * significant bit first, then each segment is written out in base64url,
- * six bits a character, the way the IAB strings are made (bits.h reads
- * them back).  One writer per test file, tw; a header of static functions
- * because the Makefile's unit sources are a fixed list.
+ * significant bit first, or as GPP's Fibonacci codes, then each segment
+ * is written out in base64url, six bits a character, the way the IAB
+ * strings are made (bits.h reads them back).  One writer per test file,
+ * tw; a header of static functions because the Makefile's unit sources
+ * are a fixed list.
  */
 
 #ifndef _CONSENT_BITWRITE_H_INCLUDED_
@@ -14,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 
 static const char  bitwrite_b64[] =
@@ -46,6 +48,41 @@ tw_put(uint64_t v, unsigned n)
     while (n--) {
         tw.bit[tw.n++] = (unsigned char) ((v >> n) & 1);
     }
+}
+
+
+/* the Fibonacci code of 1 <= v < 2^43: bits for 1, 2, 3, 5..., a closing 1 */
+
+static inline void
+tw_fib(uint64_t v)
+{
+    int       i, top;
+    uint64_t  f[64];
+    unsigned  bits[64];
+
+    f[0] = 1;
+    f[1] = 2;
+
+    for (top = 1; f[top] <= v; top++) {
+        f[top + 1] = f[top] + f[top - 1];
+    }
+
+    memset(bits, 0, sizeof(bits));
+
+    for (i = top - 1; i >= 0; i--) {
+        if (f[i] <= v) {
+            bits[i] = 1;
+            v -= f[i];
+        }
+    }
+
+    for (top--; top > 0 && !bits[top]; top--) { /* void */ }
+
+    for (i = 0; i <= top; i++) {
+        tw_put(bits[i], 1);
+    }
+
+    tw_put(1, 1);
 }
 
 

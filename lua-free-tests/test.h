@@ -67,10 +67,30 @@ extern unsigned  test_failed;
 
 #define U(s)  ((const unsigned char *) (s))
 
+/*
+ * The module's purposes as mask bits, for tables of what is granted.
+ * Short names: a system header that uses them (OpenSSL's) goes before
+ * this one.
+ */
+#define N    CONSENT_BIT(CONSENT_P_NECESSARY)
+#define F    CONSENT_BIT(CONSENT_P_FUNCTIONAL)
+#define A    CONSENT_BIT(CONSENT_P_ANALYTICS)
+#define D    CONSENT_BIT(CONSENT_P_ADVERTISING)
+#define P    CONSENT_BIT(CONSENT_P_PERSONALIZATION)
+#define S    CONSENT_BIT(CONSENT_P_SHARING)
+#define ALL  (N | F | A | D | P | S)
+
 
 /* malloc-backed allocator whose blocks test_alloc_reset() frees */
 extern consent_alloc_t  test_alloc;
 void test_alloc_reset(void);
+
+/*
+ * test_alloc for test_alloc_budget more blocks, then NULL for every one
+ * after: set the budget, then walk the out-of-memory paths one by one
+ */
+extern consent_alloc_t  test_alloc_limited;
+extern unsigned         test_alloc_budget;
 
 /* a keys file of two keys, k2 (which signs) and k1 */
 extern const char  test_keys_text[];
@@ -98,6 +118,7 @@ void test_bits(void);
 void test_tcf(void);
 void test_usp(void);
 void test_gpp(void);
+void test_iab(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

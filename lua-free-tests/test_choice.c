@@ -7,11 +7,6 @@
 #include "test.h"
 
 
-#define A  CONSENT_BIT(CONSENT_P_ANALYTICS)
-#define AD CONSENT_BIT(CONSENT_P_ADVERTISING)
-#define N  CONSENT_BIT(CONSENT_P_NECESSARY)
-
-
 static consent_purposes_t  ps;
 
 
@@ -94,13 +89,13 @@ test_choice_json(void)
     /* necessary may be named; duplicates are harmless; escapes decode */
     CHECK_INT(json("{\"purposes\":[\"necessary\",\"analytics\","
                    "\"anal\\u0079tics\",\"advertising\"]}", &ch), 0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
 
     /* unknown fields are skipped, whatever they hold */
     CHECK_INT(json("{\"tcf\":\"CP\",\"x\":{\"a\":[1,2.5e3,-0,true,false,"
                    "null,{}]},\"purposes\":[\"sharing\"],\"y\":[]}", &ch),
               0);
-    CHECK_INT(ch.purposes, N | CONSENT_BIT(CONSENT_P_SHARING));
+    CHECK_INT(ch.purposes, N | S);
 
     CHECK_INT(json("{\"purposes\":[],\"policy_version\":0}", &ch), 0);
     CHECK_INT(ch.policy_version, 0);
@@ -243,7 +238,7 @@ test_choice_json(void)
         buf[i] = c;
     }
     CHECK_INT(json(buf, &ch), 0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
     CHECK_INT(ch.policy_version, 12);
 }
 
@@ -255,18 +250,18 @@ test_choice_form(void)
 
     CHECK_INT(form("purposes=analytics,advertising&policy_version=3", &ch),
               0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
     CHECK_INT(ch.policy_version, 3);
 
     CHECK_INT(form("purposes=analytics%2Cadvertising", &ch), 0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
     CHECK_INT(ch.has_version, 0);
 
     CHECK_INT(form("purposes=analytics+advertising&x=1", &ch), 0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
 
     CHECK_INT(form("purposes=analytics&purposes=advertising", &ch), 0);
-    CHECK_INT(ch.purposes, N | A | AD);
+    CHECK_INT(ch.purposes, N | A | D);
 
     CHECK_INT(form("purposes=", &ch), 0);
     CHECK_INT(ch.purposes, N);

@@ -1,21 +1,14 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The decision's precedence as a table: record > cookie > regime default,
- * the fail policy, the re-consent floor, GPC on top.
+ * The decision's precedence as a table: record > cookie > a trusted TC
+ * string > regime default, the fail policy, the re-consent floor, GPC and
+ * the US opt-outs on top.
  */
 
 #include "test.h"
 #include "decide.h"
 
-
-#define N   CONSENT_BIT(CONSENT_P_NECESSARY)
-#define F   CONSENT_BIT(CONSENT_P_FUNCTIONAL)
-#define A   CONSENT_BIT(CONSENT_P_ANALYTICS)
-#define D   CONSENT_BIT(CONSENT_P_ADVERTISING)
-#define P   CONSENT_BIT(CONSENT_P_PERSONALIZATION)
-#define S   CONSENT_BIT(CONSENT_P_SHARING)
-#define ALL (N | F | A | D | P | S)
 
 /* token: 0 none, else its purposes; version 0 means "not under the floor" */
 typedef struct {
@@ -35,6 +28,57 @@ typedef struct {
     unsigned         stale;
     uint32_t         want_v;
 } decide_case_t;
+
+/* a case with the IAB inputs: a trusted TC string's purposes, opt-outs */
+typedef struct {
+    decide_case_t    c;
+    unsigned         iab;
+    consent_mask_t   iab_p;
+    unsigned         us_opt_out;
+} decide_iab_case_t;
+
+
+static void
+decide_run(const decide_case_t *c, unsigned iab, consent_mask_t iab_p,
+    unsigned us_opt_out)
+{
+    consent_decide_in_t  in;
+    consent_decision_t   out;
+
+    memset(&in, 0, sizeof(in));
+    in.all = ALL;
+    in.regime = c->regime;
+    in.gpc = c->gpc;
+    in.honour_gpc = 1;
+    in.fail_open = c->fail_open;
+    in.reconsent_below = c->floor;
+    in.has_token = c->token != 0;
+    in.token_purposes = c->token;
+    in.token_version = c->token_v;
+    in.record = c->record;
+    in.record_source = CONSENT_SRC_REDIS;
+    in.record_purposes = c->record_p;
+    in.record_version = c->record_v;
+    in.iab = iab;
+    in.iab_purposes = iab_p;
+    in.us_opt_out = us_opt_out;
+
+    consent_decide(&in, &out);
+
+    if (out.purposes != c->want || out.source != c->source
+        || out.recorded != c->recorded || out.stale != c->stale
+        || out.policy_version != c->want_v)
+    {
+        test_failed++;
+        fprintf(stderr, "FAIL decide \"%s\": purposes 0x%x source %s "
+                "recorded %u stale %u v %u\n", c->what,
+                (unsigned) out.purposes, consent_source_name(out.source),
+                out.recorded, out.stale, (unsigned) out.policy_version);
+
+    } else {
+        test_passed++;
+    }
+}
 
 
 void
@@ -82,38 +126,82 @@ test_decide(void)
           A, 1, N | A, CONSENT_SRC_REDIS, 1, 0, 1 },
     };
 
+    /* a TC string decides only where nothing recorded stands */
+    static const decide_iab_case_t  iab_cases[] = {
+        { { "IAB over default", ALL, 0, 0, 0, 0, 0, CONSENT_RECORD_NONE, 0,
+            0, N | A, CONSENT_SRC_IAB, 0, 0, 0 }, 1, N | A, 0 },
+        { { "IAB, no record, no cookie", N, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_ABSENT, 0, 0, N | A | D, CONSENT_SRC_IAB, 0, 0,
+            0 }, 1, N | A | D, 0 },
+        { { "IAB off: its purposes unused", ALL, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_NONE, 0, 0, ALL, CONSENT_SRC_DEFAULT, 0, 0, 0 },
+          0, N, 0 },
+        { { "Redis down, no cookie, closed: IAB", ALL, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_FAILED, 0, 0, N | A | D, CONSENT_SRC_IAB, 0, 0,
+            0 }, 1, N | A | D, 0 },
+        { { "Redis down, no cookie, open: IAB", ALL, 0, 1, 0, 0, 0,
+            CONSENT_RECORD_FAILED, 0, 0, N | P, CONSENT_SRC_IAB, 0, 0, 0 },
+          1, N | P, 0 },
+        { { "record stands over IAB", N, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_FOUND, N | D, 4, N | D, CONSENT_SRC_REDIS, 1, 0,
+            4 }, 1, N | A, 0 },
+        { { "cookie stands over IAB", ALL, 0, 0, 0, N | A, 3,
+            CONSENT_RECORD_NONE, 0, 0, N | A, CONSENT_SRC_COOKIE, 1, 0, 3 },
+          1, ALL, 0 },
+        { { "no record, cookie stands over IAB", ALL, 0, 0, 0, N | A, 3,
+            CONSENT_RECORD_ABSENT, 0, 0, N | A, CONSENT_SRC_COOKIE, 1, 0,
+            3 }, 1, ALL, 0 },
+        { { "Redis down, cookie stands over IAB", ALL, 0, 0, 0, N | A, 3,
+            CONSENT_RECORD_FAILED, 0, 0, N | A, CONSENT_SRC_COOKIE, 1, 0,
+            3 }, 1, ALL, 0 },
+        { { "stale cookie: IAB", ALL, 0, 0, 2, N | A, 1, CONSENT_RECORD_NONE,
+            0, 0, N | D, CONSENT_SRC_IAB, 0, 1, 1 }, 1, N | D, 0 },
+        { { "Redis down, stale cookie: IAB", ALL, 0, 0, 2, N | A, 1,
+            CONSENT_RECORD_FAILED, 0, 0, N | D, CONSENT_SRC_IAB, 0, 1, 1 },
+          1, N | D, 0 },
+        { { "stale record: IAB", ALL, 0, 0, 5, N | A, 6,
+            CONSENT_RECORD_FOUND, N | F, 4, N | P, CONSENT_SRC_IAB, 0, 1,
+            4 }, 1, N | P, 0 },
+        { { "IAB: unknown bits dropped", N, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_NONE, 0, 0, ALL, CONSENT_SRC_IAB, 0, 0, 0 },
+          1, 0xffffffff, 0 },
+        { { "IAB without necessary", N, 0, 0, 0, 0, 0, CONSENT_RECORD_NONE,
+            0, 0, N | A, CONSENT_SRC_IAB, 0, 0, 0 }, 1, A, 0 },
+        { { "IAB granting nothing", ALL, 0, 0, 0, 0, 0, CONSENT_RECORD_NONE,
+            0, 0, N, CONSENT_SRC_IAB, 0, 0, 0 }, 1, 0, 0 },
+        { { "IAB + GPC", N, 1, 0, 0, 0, 0, CONSENT_RECORD_NONE, 0, 0,
+            N | A, CONSENT_SRC_IAB, 0, 0, 0 }, 1, N | A | D | S, 0 },
+
+        /* a US opt-out: advertising and sharing off, whoever decided */
+        { { "US opt-out, default", ALL, 0, 0, 0, 0, 0, CONSENT_RECORD_NONE,
+            0, 0, N | F | A | P, CONSENT_SRC_DEFAULT, 0, 0, 0 }, 0, 0, 1 },
+        { { "US opt-out, IAB", N, 0, 0, 0, 0, 0, CONSENT_RECORD_NONE, 0, 0,
+            N | A, CONSENT_SRC_IAB, 0, 0, 0 }, 1, N | A | D | S, 1 },
+        { { "US opt-out, record", N, 0, 0, 0, 0, 0, CONSENT_RECORD_FOUND,
+            ALL, 4, N | F | A | P, CONSENT_SRC_REDIS, 1, 0, 4 }, 1, ALL,
+          1 },
+        { { "US opt-out, cookie", N, 0, 0, 0, ALL, 3, CONSENT_RECORD_NONE,
+            0, 0, N | F | A | P, CONSENT_SRC_COOKIE, 1, 0, 3 }, 0, 0, 1 },
+        { { "US opt-out, Redis down, open", ALL, 0, 1, 0, 0, 0,
+            CONSENT_RECORD_FAILED, 0, 0, N | F | A | P, CONSENT_SRC_FAIL, 0,
+            0, 0 }, 0, 0, 1 },
+        { { "US opt-out, Redis down, closed", ALL, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_FAILED, 0, 0, N, CONSENT_SRC_FAIL, 0, 0, 0 },
+          0, 0, 1 },
+        { { "US opt-out + GPC", ALL, 1, 0, 0, 0, 0, CONSENT_RECORD_NONE, 0,
+            0, N | F | A | P, CONSENT_SRC_DEFAULT, 0, 0, 0 }, 0, 0, 1 },
+        { { "US opt-out, nothing to take", N | A, 0, 0, 0, 0, 0,
+            CONSENT_RECORD_NONE, 0, 0, N | A, CONSENT_SRC_DEFAULT, 0, 0, 0 },
+          0, 0, 1 },
+    };
+
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        memset(&in, 0, sizeof(in));
-        in.all = ALL;
-        in.regime = cases[i].regime;
-        in.gpc = cases[i].gpc;
-        in.honour_gpc = 1;
-        in.fail_open = cases[i].fail_open;
-        in.reconsent_below = cases[i].floor;
-        in.has_token = cases[i].token != 0;
-        in.token_purposes = cases[i].token;
-        in.token_version = cases[i].token_v;
-        in.record = cases[i].record;
-        in.record_source = CONSENT_SRC_REDIS;
-        in.record_purposes = cases[i].record_p;
-        in.record_version = cases[i].record_v;
+        decide_run(&cases[i], 0, 0, 0);
+    }
 
-        consent_decide(&in, &out);
-
-        if (out.purposes != cases[i].want || out.source != cases[i].source
-            || out.recorded != cases[i].recorded
-            || out.stale != cases[i].stale
-            || out.policy_version != cases[i].want_v)
-        {
-            test_failed++;
-            fprintf(stderr, "FAIL decide \"%s\": purposes 0x%x source %s "
-                    "recorded %u stale %u v %u\n", cases[i].what,
-                    (unsigned) out.purposes, consent_source_name(out.source),
-                    out.recorded, out.stale, (unsigned) out.policy_version);
-
-        } else {
-            test_passed++;
-        }
+    for (i = 0; i < sizeof(iab_cases) / sizeof(iab_cases[0]); i++) {
+        decide_run(&iab_cases[i].c, iab_cases[i].iab, iab_cases[i].iab_p,
+                   iab_cases[i].us_opt_out);
     }
 
     /* GPC not honoured */
@@ -123,6 +211,17 @@ test_decide(void)
     in.gpc = 1;
     consent_decide(&in, &out);
     CHECK_INT(out.purposes, ALL);
+
+    /* a US opt-out is not GPC: honoured whatever honour_gpc says */
+    in.us_opt_out = 1;
+    consent_decide(&in, &out);
+    CHECK_INT(out.purposes, N | F | A | P);
+    in.gpc = 0;
+    consent_decide(&in, &out);
+    CHECK_INT(out.purposes, N | F | A | P);
+    CHECK_INT(out.source, CONSENT_SRC_DEFAULT);
+
+    CHECK(strcmp(consent_source_name(CONSENT_SRC_IAB), "iab") == 0);
 
     CHECK(strcmp(consent_source_name(CONSENT_SRC_CACHE), "cache") == 0);
     CHECK(strcmp(consent_source_name(99), "") == 0);

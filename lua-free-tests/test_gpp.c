@@ -3,113 +3,44 @@
  *
  * The GPP decoder (gpp.h).  Strings of every section come from the IAB's
  * library (iab/gpp-vectors.mjs, seed 7); headers with chosen ids are
- * built here bit by bit, so that the Fibonacci edge cases are exact.
+ * built here bit by bit (bitwrite.h), so that the Fibonacci edge cases
+ * are exact.
  */
 
 #include "test.h"
 #include "gpp.h"
-
-
-/* a bit string built up and written out as base64url */
-typedef struct {
-    unsigned char              bit[4096];
-    size_t                     n;
-} test_bits_t;
-
-
-static void
-put(test_bits_t *b, uint64_t v, unsigned n)
-{
-    while (n--) {
-        b->bit[b->n++] = (v >> n) & 1;
-    }
-}
-
-
-/* a Fibonacci code: bits for 1, 2, 3, 5... then a closing 1 */
-static void
-put_fib(test_bits_t *b, uint64_t v)
-{
-    int       i, top;
-    uint64_t  f[64];
-    unsigned  bits[64];
-
-    f[0] = 1;
-    f[1] = 2;
-
-    for (top = 1; f[top] <= v; top++) {
-        f[top + 1] = f[top] + f[top - 1];
-    }
-
-    memset(bits, 0, sizeof(bits));
-
-    for (i = top - 1; i >= 0; i--) {
-        if (f[i] <= v) {
-            bits[i] = 1;
-            v -= f[i];
-        }
-    }
-
-    for (top--; top > 0 && !bits[top]; top--) { /* void */ }
-
-    for (i = 0; i <= top; i++) {
-        put(b, bits[i], 1);
-    }
-
-    put(b, 1, 1);
-}
-
-
-static size_t
-out(const test_bits_t *b, char *s)
-{
-    static const char  abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t    i, j, n;
-    unsigned  c;
-
-    n = (b->n + 5) / 6;
-
-    for (i = 0; i < n; i++) {
-        for (c = 0, j = 0; j < 6; j++) {
-            c = (c << 1) | (i * 6 + j < b->n ? b->bit[i * 6 + j] : 0);
-        }
-        s[i] = abc[c];
-    }
-
-    s[n] = '\0';
-
-    return n;
-}
+#include "bitwrite.h"
 
 
 /* a header of Type 3, Version 1 and the ids given as (first, last) */
 static size_t
 header(char *s, const unsigned *groups, unsigned ngroups)
 {
-    unsigned     i, last;
-    test_bits_t  b;
+    unsigned  i, last;
 
-    b.n = 0;
-    put(&b, 3, 6);
-    put(&b, 1, 6);
-    put(&b, ngroups, 12);
+    tw_reset();
+    tw_put(3, 6);
+    tw_put(1, 6);
+    tw_put(ngroups, 12);
 
     for (i = 0, last = 0; i < ngroups; i++) {
         if (groups[2 * i] == groups[2 * i + 1]) {
-            put(&b, 0, 1);
-            put_fib(&b, groups[2 * i] - last);
+            tw_put(0, 1);
+            tw_fib(groups[2 * i] - last);
 
         } else {
-            put(&b, 1, 1);
-            put_fib(&b, groups[2 * i] - last);
-            put_fib(&b, groups[2 * i + 1] - groups[2 * i]);
+            tw_put(1, 1);
+            tw_fib(groups[2 * i] - last);
+            tw_fib(groups[2 * i + 1] - groups[2 * i]);
         }
 
         last = groups[2 * i + 1];
     }
 
-    return out(&b, s);
+    tw_seg();
+    memcpy(s, tw.out, tw.len + 1);
+
+    return tw.len;
 }
 
 

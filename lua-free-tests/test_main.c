@@ -44,6 +44,25 @@ test_malloc(void *data, size_t size)
 consent_alloc_t  test_alloc = { test_malloc, NULL };
 
 
+unsigned  test_alloc_budget;
+
+
+static void *
+test_malloc_limited(void *data, size_t size)
+{
+    if (test_alloc_budget == 0) {
+        return NULL;
+    }
+
+    test_alloc_budget--;
+
+    return test_malloc(data, size);
+}
+
+
+consent_alloc_t  test_alloc_limited = { test_malloc_limited, NULL };
+
+
 void
 test_alloc_reset(void)
 {
@@ -88,6 +107,7 @@ main(int argc, char **argv)
         { "tcf", test_tcf },
         { "usp", test_usp },
         { "gpp", test_gpp },
+        { "iab", test_iab },
     };
 
     int       i, j;

@@ -821,35 +821,15 @@ test_ocd_errors(void)
 
 /* out of memory at every allocation in turn: a failure, never a crash */
 
-typedef struct {
-    unsigned  count;
-    unsigned  fail_at;
-} t_oom_t;
-
-
-static void *
-t_oom_alloc(void *data, size_t size)
-{
-    t_oom_t  *oom = data;
-
-    if (++oom->count >= oom->fail_at) {
-        return NULL;
-    }
-
-    return test_alloc.alloc(test_alloc.data, size);
-}
-
-
 static void
 test_ocd_oom(void)
 {
     int               rc;
     size_t            len;
-    t_oom_t           oom;
+    unsigned          n;
     t_out_t          *out;
     unsigned char    *p;
     consent_err_t     err;
-    consent_alloc_t   a;
 
     out = malloc(sizeof(t_out_t));
     len = sizeof(t_csv_rows) - 1;
@@ -860,14 +840,13 @@ test_ocd_oom(void)
     }
 
     memcpy(p, t_csv_rows, len);
-    a.alloc = t_oom_alloc;
-    a.data = &oom;
 
-    for (oom.fail_at = 1; oom.fail_at < 1000; oom.fail_at++) {
-        oom.count = 0;
+    for (n = 0; n < 999; n++) {
+        test_alloc_budget = n;
         memset(out, 0, sizeof(t_out_t));
 
-        rc = consent_ocd_convert(p, len, &a, t_write, out, NULL, &err);
+        rc = consent_ocd_convert(p, len, &test_alloc_limited, t_write, out,
+                                 NULL, &err);
 
         if (rc == 0) {
             break;
@@ -878,7 +857,7 @@ test_ocd_oom(void)
     }
 
     CHECK_INT(rc, 0);
-    CHECK(oom.fail_at > 10);
+    CHECK(n >= 10);
 
     free(p);
     free(out);

@@ -10,11 +10,6 @@
 #include "record.h"
 
 
-#define N   CONSENT_BIT(CONSENT_P_NECESSARY)
-#define F   CONSENT_BIT(CONSENT_P_FUNCTIONAL)
-#define A   CONSENT_BIT(CONSENT_P_ANALYTICS)
-#define D   CONSENT_BIT(CONSENT_P_ADVERTISING)
-
 #define NOSTR  ((const char *) 1)
 
 

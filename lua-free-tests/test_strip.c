@@ -3,7 +3,7 @@
  *
  * Which cookies of a Cookie header go for a decision: refused rules by
  * name, the consent cookie kept, switched-off rules kept, long names
- * matched by regex rules too.
+ * matched by regex rules too, vendors a TC string refused.
  */
 
 #include "test.h"
@@ -11,6 +11,8 @@
 
 
 static consent_purposes_t  strip_ps;
+/* the vendors the next strip() refuses whatever their purpose, or NULL */
+static const unsigned char  *strip_refused;
 
 
 static consent_ruleset_t *
@@ -96,6 +98,7 @@ strip(consent_ruleset_t *rs, consent_mask_t granted, const char *in,
     memset(&st, 0, sizeof(st));
     st.rules = rs;
     st.granted = granted | CONSENT_BIT(CONSENT_P_NECESSARY);
+    st.refused_vendors = strip_refused;
     st.keep = U("consent");
     st.keep_len = 7;
     st.active = active;
@@ -263,6 +266,53 @@ test_origin_names(void)
 }
 
 
+/* vendors refused by the TC string: their cookies go, purpose granted */
+
+static void
+test_strip_vendors(consent_ruleset_t *rs)
+{
+    int                   google, site;
+    strip_seen_t          seen;
+    unsigned char         refused[8];
+    const consent_mask_t  all = CONSENT_BIT(CONSENT_P_ANALYTICS)
+                                | CONSENT_BIT(CONSENT_P_ADVERTISING)
+                                | CONSENT_BIT(CONSENT_P_FUNCTIONAL);
+
+    google = consent_ruleset_vendor_find(rs, U("google"), 6);
+    site = consent_ruleset_vendor_find(rs, U("site"), 4);
+    CHECK(google >= 0 && google < 64 && site >= 0 && site < 64);
+
+    if (google < 0 || google >= 64 || site < 0 || site >= 64) {
+        return;
+    }
+
+    memset(refused, 0, sizeof(refused));
+    strip_refused = refused;
+
+    /* no vendor refused: the purposes decide alone */
+    CHECK(strcmp(strip(rs, all, "_ga=1; _ga_X=2; _fbp=3; pref=4", NULL,
+                       &seen),
+                 "_ga=1; _ga_X=2; _fbp=3; pref=4") == 0);
+
+    refused[google >> 3] |= (unsigned char) (1 << (google & 7));
+    CHECK(strcmp(strip(rs, all, "_ga=1; _ga_X=2; _fbp=3; _pk_id.1=4; x=5",
+                       NULL, &seen),
+                 "_fbp=3; _pk_id.1=4; x=5") == 0);
+    CHECK(strcmp(seen.names, "_ga,_ga_X") == 0);
+
+    /* a refused purpose still strips the vendors not refused */
+    CHECK(strcmp(strip(rs, CONSENT_BIT(CONSENT_P_FUNCTIONAL),
+                       "_ga=1; _fbp=3; pref=4", NULL, &seen),
+                 "pref=4") == 0);
+
+    refused[site >> 3] |= (unsigned char) (1 << (site & 7));
+    CHECK(strcmp(strip(rs, all, "pref=4; consent=1", NULL, &seen),
+                 "consent=1") == 0);
+
+    strip_refused = NULL;
+}
+
+
 void
 test_strip(void)
 {
@@ -326,5 +376,6 @@ test_strip(void)
     CHECK(strcmp(strip(rs, 0, "%5Fga=1; _GA=2; x=\"a _ga\"", NULL, &seen),
                  "%5Fga=1; _GA=2; x=\"a _ga\"") == 0);
 
+    test_strip_vendors(rs);
     test_origin_names();
 }

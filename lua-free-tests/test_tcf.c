@@ -9,7 +9,7 @@
 
 #include "test.h"
 #include "tcf.h"
-#include "bitwrite.h"
+#include "tcfwrite.h"
 
 
 /* the spec's example, TCF v2.3: core, disclosed vendors, publisher TC */
@@ -19,96 +19,6 @@
 
 /* the v2.0 spec's example: a core segment alone, invalid since v2.3 */
 #define TCF_CORE_ONLY  "COvFyGBOvFyGBAbAAAENAPCAAOAAAAAAAAAAAEEUACCKAAA"
-
-
-/* the core segment up to PublisherCC, fields as the tests want them */
-typedef struct {
-    unsigned   version;
-    uint64_t   created;
-    uint64_t   updated;
-    unsigned   cmp_id;
-    unsigned   cmp_version;
-    unsigned   screen;
-    unsigned   lang[2];
-    unsigned   vlv;
-    unsigned   policy;
-    unsigned   flags;          /* service specific 1, non-standard 2, p1t 4 */
-    uint32_t   sf;             /* as sent: purpose 1 most significant */
-    uint32_t   pc;
-    uint32_t   pli;
-    unsigned   cc[2];
-} tw_core_t;
-
-static const tw_core_t  tw_core_default = {
-    2, 17489088000ULL, 17489088001ULL, 880, 7, 1, { 4, 13 }, 48, 5, 1,
-    0x800, 0xc00001, 0x400000, { 3, 4 }
-};
-
-
-static void
-tw_core(const tw_core_t *c)
-{
-    tw_put(c->version, 6);
-    tw_put(c->created, 36);
-    tw_put(c->updated, 36);
-    tw_put(c->cmp_id, 12);
-    tw_put(c->cmp_version, 12);
-    tw_put(c->screen, 6);
-    tw_put(c->lang[0], 6);
-    tw_put(c->lang[1], 6);
-    tw_put(c->vlv, 12);
-    tw_put(c->policy, 6);
-    tw_put(c->flags & 1, 1);
-    tw_put((c->flags >> 1) & 1, 1);
-    tw_put(c->sf, 12);
-    tw_put(c->pc, 24);
-    tw_put(c->pli, 24);
-    tw_put((c->flags >> 2) & 1, 1);
-    tw_put(c->cc[0], 6);
-    tw_put(c->cc[1], 6);
-}
-
-
-/* a bit field section of max ids, with the ids listed (0 ends the list) */
-
-static void
-tw_bitfield(unsigned max, const unsigned *ids)
-{
-    size_t  start, i;
-
-    tw_put(max, 16);
-    tw_put(0, 1);
-    start = tw.n;
-
-    for (i = 0; i < max; i++) {
-        tw.bit[tw.n++] = 0;
-    }
-
-    for ( ; *ids; ids++) {
-        tw.bit[start + *ids - 1] = 1;
-    }
-}
-
-
-/* a range section: pairs start, end (end 0 for a single id) */
-
-static void
-tw_ranges(unsigned max, unsigned n, const unsigned *r)
-{
-    unsigned  i;
-
-    tw_put(max, 16);
-    tw_put(1, 1);
-    tw_put(n, 12);
-
-    for (i = 0; i < n; i++) {
-        tw_put(r[2 * i + 1] != 0, 1);
-        tw_put(r[2 * i], 16);
-        if (r[2 * i + 1]) {
-            tw_put(r[2 * i + 1], 16);
-        }
-    }
-}
 
 
 /* a whole valid string: core, no restrictions, a small disclosed set */
@@ -122,12 +32,7 @@ tw_simple(const tw_core_t *c)
     tw_reset();
     tw_core(c);
     tw_bitfield(0, none);
-    tw_bitfield(0, none);
-    tw_put(0, 12);
-    tw_seg();
-    tw_put(1, 3);
-    tw_bitfield(2, d);
-    tw_seg();
+    tw_close(2, d);
 }
 
 
@@ -371,12 +276,7 @@ tw_vendors_case(int how, unsigned max, unsigned n, const unsigned *r,
         tw_put(0xff, 8);                           /* 8 bits of max */
     }
 
-    tw_bitfield(0, none);
-    tw_put(0, 12);
-    tw_seg();
-    tw_put(1, 3);
-    tw_bitfield(0, none);
-    tw_seg();
+    tw_close(0, none);
 
     return tcf(tw.out, t, &err) == 0 ? 0 : err.code;
 }
@@ -829,22 +729,7 @@ test_tcf_truncated_spec(void)
 }
 
 
-/* an allocator failing after n blocks; failures leave *tcf untouched */
-
-static unsigned  tcf_budget;
-
-static void *
-tcf_alloc_some(void *data, size_t size)
-{
-    if (tcf_budget == 0) {
-        return NULL;
-    }
-
-    tcf_budget--;
-
-    return test_alloc.alloc(test_alloc.data, size);
-}
-
+/* out of memory after n blocks; failures leave *tcf untouched */
 
 static void
 test_tcf_nomem(void)
@@ -852,17 +737,17 @@ test_tcf_nomem(void)
     unsigned               n;
     consent_tcf_t          t, before;
     consent_err_t          err;
-    consent_alloc_t        a = { tcf_alloc_some, NULL };
     static const unsigned  ok[] = { 1, 0, 1, 7, 0, 2, 1, 1, 9, 0 };
 
     CHECK_INT(tw_restrictions_case(2, ok, &t), 0);
 
     for (n = 0; n < 10; n++) {
-        tcf_budget = n;
+        test_alloc_budget = n;
         memset(&t, 0xab, sizeof(t));
         before = t;
 
-        if (consent_tcf_decode(U(tw.out), strlen(tw.out), &a, &t, &err)
+        if (consent_tcf_decode(U(tw.out), strlen(tw.out),
+                               &test_alloc_limited, &t, &err)
             == 0)
         {
             break;

@@ -5,13 +5,14 @@
  * keys on the ring ever verify.
  */
 
+/* before test.h: OpenSSL names parameters N, A, P, as test.h's macros */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "test.h"
 #include "b64.h"
 #include "keys.h"
 #include "token.h"
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 
 #define NOW  1795000000

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consent_core.h"
+
 
 /* a property the code promises: a violation is a finding, like a crash */
 #define FUZZ_ASSERT(cond)                                                    \
@@ -103,6 +105,18 @@ fuzz_pool_alloc(void *data, size_t size)
     pool->bytes += size;
 
     return p;
+}
+
+
+/* an empty pool failing from fail_at (0: never), and a allocating from it */
+
+static inline void
+fuzz_pool_init(fuzz_pool_t *pool, size_t fail_at, consent_alloc_t *a)
+{
+    memset(pool, 0, sizeof(fuzz_pool_t));
+    pool->fail_at = fail_at;
+    a->alloc = fuzz_pool_alloc;
+    a->data = pool;
 }
 
 

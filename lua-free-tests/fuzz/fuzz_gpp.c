@@ -41,10 +41,7 @@ fuzz_check(const unsigned char *p, size_t len, size_t fail_at)
     consent_alloc_t               a;
     const consent_gpp_section_t  *s;
 
-    memset(&pool, 0, sizeof(pool));
-    pool.fail_at = fail_at;
-    a.alloc = fuzz_pool_alloc;
-    a.data = &pool;
+    fuzz_pool_init(&pool, fail_at, &a);
 
     memset(&gpp, 0xa5, sizeof(gpp));
     rc = consent_gpp_decode(p, len, &a, &gpp, &err);

@@ -273,10 +273,7 @@ fuzz_convert(const unsigned char *p, size_t len, size_t fail_at,
     fuzz_pool_t      pool;
     consent_alloc_t  a;
 
-    memset(&pool, 0, sizeof(fuzz_pool_t));
-    pool.fail_at = fail_at;
-    a.alloc = fuzz_pool_alloc;
-    a.data = &pool;
+    fuzz_pool_init(&pool, fail_at, &a);
 
     rc = consent_ocd_convert(p, len, &a, fuzz_write, out, st, err);
 

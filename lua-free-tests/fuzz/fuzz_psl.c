@@ -570,16 +570,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     consent_psl_t   *psl, *psl2;
     unsigned char   *list;
     const uint8_t   *hosts, *end, *h, *eol;
-    consent_alloc_t  a = { fuzz_pool_alloc, &pool };
-    consent_alloc_t  a2 = { fuzz_pool_alloc, &pool2 };
+    consent_alloc_t  a, a2;
 
     if (!fuzz_ready) {
         fuzz_init();
     }
 
-    memset(&pool, 0, sizeof(fuzz_pool_t));
-    memset(&pool2, 0, sizeof(fuzz_pool_t));
-    pool.fail_at = fuzz_oom_at(data, size);
+    fuzz_pool_init(&pool, fuzz_oom_at(data, size), &a);
+    fuzz_pool_init(&pool2, 0, &a2);
 
     hosts = memchr(data, '\0', size);
     list_len = hosts ? (size_t) (hosts - data) : size;

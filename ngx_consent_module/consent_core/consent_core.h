@@ -177,6 +177,14 @@ int consent_cookie_next(consent_cookie_iter_t *it, consent_cookie_t *c);
  */
 int consent_cookie_find(consent_cookie_iter_t *it, const unsigned char *name,
     size_t name_len, consent_cookie_t *c);
+/*
+ * In one walk over a header, the first non-empty value of each of n
+ * names (values[i] for names[i], each name at least 2 bytes; a value
+ * already set is left as it is), skipping pairs with control bytes.
+ * Cheaper than consent_cookie_find() once per name.
+ */
+void consent_cookie_find_each(const unsigned char *p, size_t len,
+    const consent_span_t *names, size_t n, consent_span_t *values);
 /* value of the first cookie called name, or NULL */
 const unsigned char *consent_cookie_get(const unsigned char *p, size_t len,
     const unsigned char *name, size_t name_len, size_t *value_len);

@@ -160,6 +160,76 @@ consent_cookie_find(consent_cookie_iter_t *it, const unsigned char *name,
 }
 
 
+/*
+ * One walk over the pairs, each looked at as far as its first two bytes
+ * unless a name asked for starts with them; the pair of a name found is
+ * parsed in full, control bytes checked on it alone.
+ */
+
+void
+consent_cookie_find_each(const unsigned char *p, size_t plen,
+    const consent_span_t *names, size_t n, consent_span_t *values)
+{
+    size_t                 i, len;
+    consent_cookie_t       c;
+    consent_cookie_iter_t  one;
+    const unsigned char   *pos, *end, *seg, *seg_end, *semi, *q;
+
+    pos = p;
+    end = p + plen;
+
+    while (pos < end) {
+
+        seg = pos;
+
+        while (seg < end && consent_ows(*seg)) {
+            seg++;
+        }
+
+        semi = memchr(seg, ';', (size_t) (end - seg));
+        seg_end = semi ? semi : end;
+        pos = semi ? semi + 1 : end;
+
+        if (seg_end - seg < 3) {
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            len = names[i].len;
+
+            if (len < 2 || (size_t) (seg_end - seg) <= len
+                || seg[0] != names[i].data[0] || seg[1] != names[i].data[1]
+                || values[i].data != NULL
+                || memcmp(seg, names[i].data, len) != 0)
+            {
+                continue;
+            }
+
+            for (q = seg + len; q < seg_end && consent_ows(*q); q++) {
+                /* void */
+            }
+
+            if (q == seg_end || *q != '=') {
+                continue;
+            }
+
+            one.pos = seg;
+            one.end = seg_end;
+            one.ctl = 1;
+
+            if (consent_cookie_next(&one, &c) && !c.has_ctl
+                && c.value_len)
+            {
+                values[i].data = c.value;
+                values[i].len = c.value_len;
+            }
+
+            break;
+        }
+    }
+}
+
+
 const unsigned char *
 consent_cookie_get(const unsigned char *p, size_t len,
     const unsigned char *name, size_t name_len, size_t *value_len)

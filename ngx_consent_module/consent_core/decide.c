@@ -77,8 +77,17 @@ consent_decide(const consent_decide_in_t *in, consent_decision_t *out)
         break;
     }
 
+    /* the CMP's TC string, where nothing recorded stands */
+    if (in->iab
+        && (out->source == CONSENT_SRC_DEFAULT
+            || out->source == CONSENT_SRC_FAIL))
+    {
+        out->purposes = in->iab_purposes & in->all;
+        out->source = CONSENT_SRC_IAB;
+    }
+
     /* whatever the source, GPC is an opt-out of sale, sharing and ads */
-    if (in->gpc && in->honour_gpc) {
+    if ((in->gpc && in->honour_gpc) || in->us_opt_out) {
         out->purposes &= ~(CONSENT_BIT(CONSENT_P_ADVERTISING)
                            | CONSENT_BIT(CONSENT_P_SHARING));
     }

@@ -7,12 +7,16 @@
  *   1. the subject's record (Redis, or the shared cache of it);
  *   2. the signed consent cookie's copy of the decision, also what stands
  *      when Redis cannot answer;
- *   3. the default of the visitor's regime; with Redis unanswering and no
+ *   3. a TC string of the visitor's CMP that the location trusts
+ *      (consent_iab on; iab.h maps it), whether Redis answered or not:
+ *      it is the visitor's own choice, where the fail policy is a guess;
+ *   4. the default of the visitor's regime; with Redis unanswering and no
  *      cookie, the fail policy ("closed": only necessary).
  *
  * A decision given under a policy version below the re-consent floor
- * counts as none.  Then Sec-GPC turns advertising and sharing off, and
- * necessary is always on.  No I/O, no allocation: the module and the
+ * counts as none.  Then Sec-GPC, and the US opt-outs of GPP and US
+ * Privacy strings, turn advertising and sharing off, and necessary is
+ * always on.  No I/O, no allocation: the module and the
  * tests call the same function.
  */
 
@@ -57,6 +61,12 @@ typedef struct {
     consent_mask_t             record_purposes;
     uint32_t                   record_version;
     int64_t                    record_updated;
+
+    /* a trusted TC string: the purposes consent_iab_purposes() gave */
+    unsigned                   iab:1;
+    consent_mask_t             iab_purposes;
+    /* a GPP US section or US Privacy string opted out (consent_iab on) */
+    unsigned                   us_opt_out:1;
 } consent_decide_in_t;
 
 typedef struct {

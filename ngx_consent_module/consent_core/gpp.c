@@ -129,8 +129,11 @@ consent_gpp_section_decode(consent_gpp_section_t *s,
         if (consent_tcf_decode(s->text.data, s->text.len, a, s->u.tcfeu, &e)
             != 0)
         {
-            return consent_fail(err, CONSENT_GPP_E_TCFEU, e.msg,
-                                e.at.data, e.at.len);
+            /* out of memory is not the string's fault: say so */
+            return consent_fail(err, (e.code == CONSENT_TCF_E_NOMEM)
+                                     ? CONSENT_GPP_E_NOMEM
+                                     : CONSENT_GPP_E_TCFEU,
+                                e.msg, e.at.data, e.at.len);
         }
 
         return 0;

@@ -270,11 +270,31 @@ consent_strip_refused(consent_strip_t *st, const unsigned char *name,
         rule = st->active(st->active_data, rule);
     }
 
-    if (rule == NULL || (st->granted & CONSENT_BIT(rule->purpose))) {
+    if (rule == NULL
+        || !consent_rule_refused(rule, st->granted, st->refused_vendors))
+    {
         return NULL;
     }
 
     return rule;
+}
+
+
+int
+consent_rule_refused(const consent_rule_t *rule, consent_mask_t granted,
+    const unsigned char *refused_vendors)
+{
+    if (rule->purpose == CONSENT_P_NECESSARY) {
+        return 0;
+    }
+
+    if (!(granted & CONSENT_BIT(rule->purpose))) {
+        return 1;
+    }
+
+    return refused_vendors != NULL
+           && ((refused_vendors[rule->vendor_id >> 3] >> (rule->vendor_id & 7))
+               & 1);
 }
 
 

@@ -27,6 +27,8 @@ typedef struct {
     /* the request Host's scope for domain-only rules, or NULL */
     const consent_scope_t     *scope;
     consent_mask_t             granted;
+    /* vendors refused whatever their purpose (by rules vendor id), or NULL */
+    const unsigned char       *refused_vendors;
     /* the consent cookie: never stripped */
     const unsigned char       *keep;
     size_t                     keep_len;
@@ -41,6 +43,14 @@ typedef struct {
 } consent_strip_t;
 
 #define CONSENT_STRIP_SCRATCH(len)  ((len) + 1)
+
+/*
+ * 1 when a cookie of rule goes for a decision: its purpose not granted,
+ * or its vendor in refused_vendors (NULL for none; bit vendor_id, as
+ * CONSENT_IAB_BIT reads it).  Necessary cookies never go.
+ */
+int consent_rule_refused(const consent_rule_t *rule, consent_mask_t granted,
+    const unsigned char *refused_vendors);
 
 /* told of each name; a non-zero return stops the walk and is returned */
 typedef int (*consent_name_pt)(void *data, const unsigned char *name,
