@@ -5,6 +5,12 @@
 # proxy_pass location in the same nginx.
 #
 #   bench/instructions.sh [requests=N] [rules=shipped|default|N]
+#                         [iab=cached|uncached]
+#
+# iab=: the visitor has no consent cookie but a CMP's TC string (about
+# 600 bytes: 11 purposes, 400 vendors, as large CMP strings are), which
+# decides under consent_iab on; "uncached" turns the worker's cache of
+# decoded strings off, to show what one decode costs.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,11 +18,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 module="$top/build/ngx_http_consent_module.so"
 requests=500
 nrules=shipped
+iab=
 
 for a in "$@"; do
     case $a in
         requests=*) requests=${a#requests=} ;;
         rules=*) nrules=${a#rules=} ;;
+        iab=*) iab=${a#iab=} ;;
     esac
 done
 
@@ -31,6 +39,22 @@ port=$(free_port)
 key=$(bench_keys "$dir")
 
 rules=$(bench_rules "$nrules" "$dir")
+cookies=$(bench_cookies "$key")
+
+if [ -n "$iab" ]; then
+    tc=$(perl -I"$top/t/lib" -MConsentIAB=tcf_string -e '
+        srand(7);
+        my %v;
+        $v{1 + int rand 1200} = 1 while keys %v < 400;
+        my @v = sort { $a <=> $b } keys %v;
+        print tcf_string(purposes => [1 .. 11], features => [1],
+                         vendors => \@v, vendors_li => [@v[0 .. 199]],
+                         cmp_id => 28)')
+    cookies="${cookies%; consent=*}; euconsent-v2=$tc"
+    MOD_CONF="consent_iab on cmp=any; ${MOD_CONF:-}"
+    [ "$iab" = uncached ] && HTTP_CONF="consent_iab_cache 0;"
+    echo "TC string: ${#tc} bytes"
+fi
 
 cat > "$dir/nginx.conf" <<CONF
 load_module $module;
@@ -44,6 +68,7 @@ http {
     client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
     $rules
     consent_keys $dir/keys;
+    ${HTTP_CONF:-}
     server {
         listen 127.0.0.1:$port;
         location /origin { return 200 "ok\n"; }
@@ -58,7 +83,6 @@ http {
 }
 CONF
 
-cookies=$(bench_cookies "$key")
 
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
     --dump-instr=no --collect-atstart=yes \
@@ -109,7 +133,7 @@ total() {
 plain=$(total "$plain_out")
 mod=$(total "$mod_out")
 
-echo "requests: $requests to each location (rules: $nrules)"
+echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab})"
 awk -v p="$plain" -v m="$mod" -v n="$requests" 'BEGIN {
     printf "plain proxy_pass: %8.0f instructions per request\n", p / n;
     printf "with the module:  %8.0f instructions per request (+%.0f, %.1f%%)\n",

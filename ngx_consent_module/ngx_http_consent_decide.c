@@ -19,6 +19,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_cache.h"
 #include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_iab.h"
 
 #include "hiredis_reply.h"
 #include "id.h"
@@ -188,6 +189,10 @@ ngx_http_consent_gather(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
     ngx_http_consent_token(r, cmcf, ctx);
 
     ctx->gpc = ngx_http_consent_gpc(r);
+
+    if (lcf->iab && ngx_http_consent_iab_read(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -462,7 +467,21 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
                     ? CONSENT_RECORD_FAILED : CONSENT_RECORD_NONE;
     }
 
+    ctx->iab_trust = CONSENT_IAB_NONE;
+
+    if (lcf->iab && ctx->iab_read) {
+        ctx->iab_trust = consent_iab_trust(&ctx->iab, lcf->iab, ngx_time());
+        in.iab = (ctx->iab_trust == CONSENT_IAB_OK);
+        in.iab_purposes = consent_iab_purposes(&cmcf->iab_map, &ctx->iab,
+                                               in.regime);
+        in.us_opt_out = ctx->iab.us_opt_out;
+    }
+
     consent_decide(&in, &out);
+
+    /* the TC string's vendor refusals hold where it decided */
+    ctx->vendors_refused = (out.source == CONSENT_SRC_IAB)
+                           ? ctx->iab_refused : NULL;
 
     ctx->purposes = out.purposes;
     ctx->source = out.source;

@@ -12,6 +12,7 @@
 #include "ngx_http_consent_api.h"
 #include "ngx_http_consent_expire.h"
 #include "ngx_http_consent_gpc_json.h"
+#include "ngx_http_consent_iab.h"
 #include "ngx_http_consent_inval.h"
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_request.h"
@@ -140,6 +141,27 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       ngx_http_consent_regime_purposes,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("consent_iab"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_iab,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_iab_map"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_iab_map,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_iab_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_consent_main_conf_t, iab_cache),
       NULL },
 
     { ngx_string("consent_redis"),
@@ -343,6 +365,9 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     cmcf->redis_fail = NGX_CONF_UNSET_UINT;
     cmcf->receipts_retain = NGX_CONF_UNSET;
     cmcf->receipts_ip = NGX_CONF_UNSET;
+    cmcf->iab_cache = NGX_CONF_UNSET;
+
+    consent_iab_map_default(&cmcf->iab_map);
 
     cmcf->alloc.alloc = ngx_http_consent_pool_alloc;
     cmcf->alloc.data = cf->pool;
@@ -423,7 +448,7 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_consent_iab_init_main(cf, cmcf);
 }
 
 
@@ -459,6 +484,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->policy_version = NGX_CONF_UNSET_UINT;
     conf->reconsent_below = NGX_CONF_UNSET_UINT;
     conf->api = NGX_CONF_UNSET;
+    conf->iab = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -530,6 +556,8 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* a content handler is a location's own */
     ngx_conf_init_value(conf->api, 0);
+
+    ngx_conf_merge_ptr_value(conf->iab, prev->iab, NULL);
 
     return NGX_CONF_OK;
 }

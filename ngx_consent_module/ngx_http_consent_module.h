@@ -18,6 +18,7 @@
 #include "consent_core.h"
 #include "rules.h"
 #include "decide.h"
+#include "iab.h"
 #include "keys.h"
 #include "psl.h"
 
@@ -64,6 +65,15 @@ typedef struct {
     time_t                      receipts_retain;
     ngx_flag_t                  receipts_ip;
     ngx_uint_t                  api_used;
+
+    /* consent_iab_map (purposes set by a directive), consent_iab_cache */
+    consent_iab_map_t           iab_map;
+    consent_mask_t              iab_map_set;
+    ngx_int_t                   iab_cache;
+    ngx_uint_t                  iab_used;
+    /* the GVL id of each rules vendor; nvendors 0 when none has one */
+    uint16_t                   *vendor_gvl;
+    ngx_uint_t                  nvendors;
 } ngx_http_consent_main_conf_t;
 
 
@@ -109,6 +119,8 @@ typedef struct {
     ngx_uint_t                  reconsent_below;
 
     ngx_flag_t                  api;              /* consent_api here */
+
+    consent_iab_policy_t       *iab;              /* NULL for off */
 } ngx_http_consent_loc_conf_t;
 
 
@@ -145,6 +157,13 @@ typedef struct {
 
     ngx_str_t                   dropped;       /* Set-Cookie names */
 
+    /* the IAB strings (consent_iab on), read once */
+    consent_iab_t               iab;
+    u_char                     *iab_refused;   /* the TC string's vendors */
+    ngx_uint_t                  iab_trust;     /* CONSENT_IAB_* */
+    /* vendors refused whatever their purpose, or NULL */
+    const u_char               *vendors_refused;
+
     unsigned                    gpc:1;
     unsigned                    has_token:1;
     unsigned                    record_asked:1;
@@ -158,6 +177,8 @@ typedef struct {
     unsigned                    api:1;         /* the consent API answers */
     /* the subject is consent_subject's, not the cookie's */
     unsigned                    operator_subject:1;
+    unsigned                    iab_read:1;
+    unsigned                    iab_sent:1;    /* an IAB cookie came */
 } ngx_http_consent_ctx_t;
 
 

@@ -449,17 +449,8 @@ ngx_http_consent_receipts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "retain=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
-                cmcf->receipts_retain = 0;
-                continue;
-            }
-
-            t = ngx_parse_time(&s, 1);
-            if (t == (time_t) NGX_ERROR || t <= 0) {
+        if (ngx_http_consent_param(&value[i], "retain=", &s) == NGX_OK) {
+            if (ngx_http_consent_param_sec_off(&s, &t) != NGX_OK) {
                 goto invalid;
             }
 

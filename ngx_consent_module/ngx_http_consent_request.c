@@ -277,7 +277,9 @@ ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     all = consent_purposes_all(&cmcf->purposes);
 
     /* nothing refused, or nothing to match against: leave the bytes be */
-    if (cmcf->nrules == 0 || (ctx->purposes & all) == all) {
+    if (cmcf->nrules == 0
+        || ((ctx->purposes & all) == all && ctx->vendors_refused == NULL))
+    {
         return NGX_OK;
     }
 
@@ -291,6 +293,7 @@ ngx_http_consent_strip(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     st.rules = cmcf->rules;
     st.scope = &scope;
     st.granted = ctx->purposes;
+    st.refused_vendors = ctx->vendors_refused;
     st.keep = cmcf->cookie_name.data;
     st.keep_len = cmcf->cookie_name.len;
     st.active = ngx_http_consent_strip_active;

@@ -19,6 +19,7 @@
 #include "ngx_http_consent_response.h"
 
 #include "permissions_policy.h"
+#include "strip.h"
 
 
 static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
@@ -107,7 +108,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
     refused = consent_purposes_all(&cmcf->purposes) & ~ctx->purposes;
     npp = 0;
 
-    if (refused
+    if ((refused || ctx->vendors_refused)
         && ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &npp) != NGX_OK)
     {
         return NGX_ERROR;
@@ -118,19 +119,18 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (refused) {
-        if (lcf->expire_rejected
-            && ngx_http_consent_expire_cookies(r, ctx->stripped) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if ((refused || ctx->vendors_refused)
+        && lcf->expire_rejected
+        && ngx_http_consent_expire_cookies(r, ctx->stripped) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-        if (lcf->pp_features
-            && (refused & CONSENT_BIT(CONSENT_P_ADVERTISING))
-            && ngx_http_consent_pp_header(r, lcf, npp) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (lcf->pp_features
+        && (refused & CONSENT_BIT(CONSENT_P_ADVERTISING))
+        && ngx_http_consent_pp_header(r, lcf, npp) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (lcf->policy_link.len) {
@@ -228,7 +228,9 @@ ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
                    consent_ruleset_match_in(cmcf->rules, &scope, sc->name,
                                             sc->name_len));
 
-        if (rule && !(ctx->purposes & CONSENT_BIT(rule->purpose))) {
+        if (rule && consent_rule_refused(rule, ctx->purposes,
+                                         ctx->vendors_refused))
+        {
             return 1;
         }
     }
@@ -238,7 +240,9 @@ ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
                    consent_ruleset_match_domain(cmcf->rules, sc->domain,
                                                 sc->domain_len));
 
-        if (rule && !(ctx->purposes & CONSENT_BIT(rule->purpose))) {
+        if (rule && consent_rule_refused(rule, ctx->purposes,
+                                         ctx->vendors_refused))
+        {
             return 1;
         }
     }

@@ -197,6 +197,7 @@ typedef struct {
     consent_mask_t                 purposes;
     uint32_t                       version;
     ngx_uint_t                     gpc;
+    ngx_uint_t                     tcf;
     ngx_str_t                      value;
 } ngx_http_consent_dict_t;
 
@@ -213,7 +214,7 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
 {
     u_char                   *p;
     size_t                    len;
-    ngx_uint_t                n;
+    ngx_uint_t                n, tcf;
     ngx_pool_t               *pool;
     ngx_http_consent_dict_t  *d;
 
@@ -223,12 +224,16 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
         ngx_http_consent_dicts_cycle = (ngx_cycle_t *) ngx_cycle;
     }
 
+    /* a TC string decided: the origin may want to read it itself */
+    tcf = (ctx->source == CONSENT_SRC_IAB);
+
     d = &ngx_http_consent_dicts[(ctx->purposes ^ (ctx->policy_version << 3)
-                                 ^ (ctx->gpc << 9))
+                                 ^ (ctx->gpc << 9) ^ (tcf << 10))
                                 % NGX_HTTP_CONSENT_DICTS];
 
     if (d->conf == cmcf && d->purposes == ctx->purposes
-        && d->version == ctx->policy_version && d->gpc == ctx->gpc)
+        && d->version == ctx->policy_version && d->gpc == ctx->gpc
+        && d->tcf == tcf)
     {
         *value = d->value;
         return NGX_OK;
@@ -238,7 +243,7 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
     pool = (d->conf == NULL) ? ngx_cycle->pool : r->pool;
 
     /* "name=?1, " per optional purpose, then gpc and the policy version */
-    len = sizeof("gpc=?0, v=") - 1 + NGX_INT32_LEN;
+    len = sizeof("gpc=?0, v=") - 1 + NGX_INT32_LEN + sizeof(", tcf=?1") - 1;
 
     for (n = 1; n < cmcf->purposes.n; n++) {
         len += cmcf->purposes.len[n] + sizeof("=?0, ") - 1;
@@ -260,12 +265,17 @@ ngx_http_consent_dictionary(ngx_http_request_t *r,
     p = ngx_sprintf(p, "gpc=?%d, v=%uD", ctx->gpc ? 1 : 0,
                     ctx->policy_version);
 
+    if (tcf) {
+        p = ngx_cpymem(p, ", tcf=?1", sizeof(", tcf=?1") - 1);
+    }
+
     value->len = p - value->data;
 
     if (pool == ngx_cycle->pool) {
         d->purposes = ctx->purposes;
         d->version = ctx->policy_version;
         d->gpc = ctx->gpc;
+        d->tcf = tcf;
         d->value = *value;
         d->conf = cmcf;
     }

@@ -509,6 +509,18 @@ ngx_http_consent_param_sec(ngx_str_t *value, time_t *sec)
 
 
 ngx_int_t
+ngx_http_consent_param_sec_off(ngx_str_t *value, time_t *sec)
+{
+    if (value->len == 3 && ngx_strncmp(value->data, "off", 3) == 0) {
+        *sec = 0;
+        return NGX_OK;
+    }
+
+    return ngx_http_consent_param_sec(value, sec);
+}
+
+
+ngx_int_t
 ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *content)
 {

@@ -89,6 +89,8 @@ ngx_int_t ngx_http_consent_param(ngx_str_t *param, const char *name,
 /* a time above 0, in ms or s: NGX_OK, or NGX_DECLINED when it is not one */
 ngx_int_t ngx_http_consent_param_msec(ngx_str_t *value, ngx_msec_t *msec);
 ngx_int_t ngx_http_consent_param_sec(ngx_str_t *value, time_t *sec);
+/* as ngx_http_consent_param_sec(), or "off": 0 */
+ngx_int_t ngx_http_consent_param_sec_off(ngx_str_t *value, time_t *sec);
 
 /* a whole configuration file into cf->pool, NUL-terminated */
 ngx_int_t ngx_http_consent_read_file(ngx_conf_t *cf, ngx_str_t *name,

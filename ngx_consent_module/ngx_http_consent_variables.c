@@ -10,6 +10,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_iab.h"
 #include "ngx_http_consent_request.h"
 #include "ngx_http_consent_variables.h"
 
@@ -34,6 +35,8 @@ static ngx_int_t ngx_http_consent_variable_gpc(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_policy_version(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_iab(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_consent_sources[] = {
@@ -86,6 +89,10 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
 
     { ngx_string("consent_policy_version"), NULL,
       ngx_http_consent_variable_policy_version, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_iab"), NULL,
+      ngx_http_consent_variable_iab, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -398,4 +405,25 @@ ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
     len = ngx_sprintf(v->data, "%uD", ctx->policy_version) - v->data;
 
     return ngx_http_consent_variable_found(v, v->data, len);
+}
+
+
+/* what became of the visitor's TC string: used, recorded, cmp, ... */
+
+static ngx_int_t
+ngx_http_consent_variable_iab(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                state;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_consent_iab_state(ctx, &state);
+
+    return ngx_http_consent_variable_found(v, state.data, state.len);
 }
