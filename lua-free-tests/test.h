@@ -119,6 +119,7 @@ void test_tcf(void);
 void test_usp(void);
 void test_gpp(void);
 void test_iab(void);
+void test_csp(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

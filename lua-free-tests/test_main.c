@@ -108,6 +108,7 @@ main(int argc, char **argv)
         { "usp", test_usp },
         { "gpp", test_gpp },
         { "iab", test_iab },
+        { "csp", test_csp },
     };
 
     int       i, j;

@@ -170,3 +170,35 @@ consent_ruleset_vendor_find(const consent_ruleset_t *rs,
 
     return -1;
 }
+
+
+/*
+ * What a vendor is there for: its "@vendor purposes=", or else every
+ * purpose its rules name.  A vendor is refused where none of them is
+ * granted.
+ */
+
+consent_mask_t
+consent_ruleset_vendor_purposes(const consent_ruleset_t *rs, unsigned id)
+{
+    unsigned        i;
+    consent_mask_t  mask;
+
+    if (id >= rs->nvendors) {
+        return 0;
+    }
+
+    if (rs->vendors[id].has_meta && rs->vendors[id].meta.purposes) {
+        return rs->vendors[id].meta.purposes;
+    }
+
+    mask = 0;
+
+    for (i = 0; i < rs->nrules; i++) {
+        if (rs->rules[i].vendor_id == id) {
+            mask |= CONSENT_BIT(rs->rules[i].purpose);
+        }
+    }
+
+    return mask;
+}
