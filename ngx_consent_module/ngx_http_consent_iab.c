@@ -3,30 +3,23 @@
  *
  * IAB strings at the edge; see ngx_http_consent_iab.h.
  *
- * Decoding a TC string costs about as much as the rest of a request
- * (a bit at a time over a few hundred bytes), and a visitor sends the
- * same one on every request until the CMP writes a new one.  So each
- * worker keeps what a set of strings says, keyed by the strings' bytes
- * (compared in full: a hash collision cannot hand one visitor another's
- * facts), least recently used first out.  A bucket holds a bounded
- * number of entries, so strings made to collide cost a few compares, and
- * what a request takes from the cache is copied, since the entry may be
- * evicted while the request waits on Redis.
+ * Decoding a TC string costs more than the rest of a request, and a
+ * visitor sends the same one on every request until the CMP writes a
+ * new one.  So each worker keeps what a set of strings says in a memo
+ * (ngx_http_consent_memo.h) keyed by the strings' bytes; what a request
+ * takes from it is copied, since the entry may go while the request
+ * waits on Redis.
  */
 
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_iab.h"
+#include "ngx_http_consent_memo.h"
 #include "ngx_http_consent_util.h"
 
 #include "iab.h"
 
 
-/* strings longer than this in all are decoded on every request */
-#define NGX_HTTP_CONSENT_IAB_KEY_MAX    8192
-#define NGX_HTTP_CONSENT_IAB_CHAIN_MAX  8
-/* bytes hashed at each end of a string */
-#define NGX_HTTP_CONSENT_IAB_HASHED     32
 #define NGX_HTTP_CONSENT_IAB_CACHE_MAX  1048576
 
 /* 13 months of 30 days, the CNIL's limit on keeping a consent */
@@ -35,39 +28,8 @@
 #define NGX_HTTP_CONSENT_IAB_NSTRINGS   4
 
 
-typedef struct ngx_http_consent_iab_entry_s  ngx_http_consent_iab_entry_t;
-
-struct ngx_http_consent_iab_entry_s {
-    ngx_queue_t                      lru;
-    ngx_http_consent_iab_entry_t    *next;       /* in its bucket */
-    ngx_uint_t                       hash;
-    consent_iab_t                    iab;
-    size_t                           len[NGX_HTTP_CONSENT_IAB_NSTRINGS];
-    u_char                          *refused;    /* NULL when none */
-    u_char                           key[1];
-};
-
-typedef struct {
-    ngx_http_consent_main_conf_t    *conf;
-    ngx_http_consent_iab_entry_t   **buckets;
-    ngx_uint_t                       nbuckets;
-    ngx_uint_t                       n;
-    ngx_queue_t                      lru;
-} ngx_http_consent_iab_cache_t;
-
-
 static void ngx_http_consent_iab_strings(ngx_http_request_t *r,
     consent_span_t *s);
-static ngx_uint_t ngx_http_consent_iab_hash(consent_span_t *s, size_t *total);
-static ngx_http_consent_iab_cache_t *ngx_http_consent_iab_cache_get(
-    ngx_http_consent_main_conf_t *cmcf, ngx_log_t *log);
-static ngx_http_consent_iab_entry_t *ngx_http_consent_iab_find(
-    ngx_http_consent_iab_cache_t *cache, ngx_uint_t hash, consent_span_t *s);
-static void ngx_http_consent_iab_put(ngx_http_consent_iab_cache_t *cache,
-    ngx_uint_t hash, consent_span_t *s, size_t total,
-    ngx_http_consent_ctx_t *ctx, size_t nrefused, ngx_log_t *log);
-static void ngx_http_consent_iab_evict(ngx_http_consent_iab_cache_t *cache,
-    ngx_http_consent_iab_entry_t *e);
 static ngx_int_t ngx_http_consent_iab_decode(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, consent_span_t *s,
     ngx_http_consent_ctx_t *ctx, size_t nrefused);
@@ -76,7 +38,7 @@ static char *ngx_http_consent_iab_cmps(ngx_conf_t *cf, ngx_str_t *list,
     consent_iab_policy_t *policy);
 
 
-static ngx_http_consent_iab_cache_t  ngx_http_consent_iab_cache;
+static ngx_http_consent_memo_t  ngx_http_consent_iab_memo;
 
 
 /* consent_iab off | on cmp=ID[,ID...]|any [max_age=TIME|off] */
@@ -305,12 +267,12 @@ ngx_http_consent_iab_init_main(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_consent_iab_read(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 {
-    size_t                          total, nrefused;
-    ngx_uint_t                      hash;
-    consent_span_t                  s[NGX_HTTP_CONSENT_IAB_NSTRINGS];
-    ngx_http_consent_iab_cache_t   *cache;
-    ngx_http_consent_iab_entry_t   *e;
-    ngx_http_consent_main_conf_t   *cmcf;
+    u_char                        *v;
+    size_t                         len, nrefused;
+    ngx_str_t                      key[NGX_HTTP_CONSENT_IAB_NSTRINGS];
+    ngx_uint_t                     i, memo;
+    consent_span_t                 s[NGX_HTTP_CONSENT_IAB_NSTRINGS];
+    ngx_http_consent_main_conf_t  *cmcf;
 
     if (ctx->iab_read) {
         return NGX_OK;
@@ -322,35 +284,41 @@ ngx_http_consent_iab_read(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     ngx_http_consent_iab_strings(r, s);
 
-    hash = ngx_http_consent_iab_hash(s, &total);
+    for (i = 0; i < NGX_HTTP_CONSENT_IAB_NSTRINGS; i++) {
+        key[i].data = (u_char *) s[i].data;
+        key[i].len = s[i].len;
+        ctx->iab_sent |= (s[i].len != 0);
+    }
 
-    if (total == 0) {
+    if (!ctx->iab_sent) {
         return NGX_OK;
     }
 
-    ctx->iab_sent = 1;
-
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     nrefused = (cmcf->nvendors + 7) / 8;
+    len = 0;
 
-    cache = NULL;
+    memo = (ngx_http_consent_memo_ready(&ngx_http_consent_iab_memo, cmcf,
+                                        (ngx_uint_t) cmcf->iab_cache,
+                                        r->connection->log)
+            == NGX_OK);
 
-    if (cmcf->iab_cache && total <= NGX_HTTP_CONSENT_IAB_KEY_MAX) {
-        cache = ngx_http_consent_iab_cache_get(cmcf, r->connection->log);
-    }
+    /* a memo entry: the facts, then the refused vendors if any */
 
-    e = cache ? ngx_http_consent_iab_find(cache, hash, s) : NULL;
+    v = memo ? ngx_http_consent_memo_get(&ngx_http_consent_iab_memo, key,
+                                         NGX_HTTP_CONSENT_IAB_NSTRINGS, &len)
+             : NULL;
 
-    if (e) {
-        ctx->iab = e->iab;
+    if (v) {
+        ngx_memcpy(&ctx->iab, v, sizeof(consent_iab_t));
 
-        if (e->refused) {
+        if (len > sizeof(consent_iab_t)) {
             ctx->iab_refused = ngx_pnalloc(r->pool, nrefused);
             if (ctx->iab_refused == NULL) {
                 return NGX_ERROR;
             }
 
-            ngx_memcpy(ctx->iab_refused, e->refused, nrefused);
+            ngx_memcpy(ctx->iab_refused, v + sizeof(consent_iab_t), nrefused);
         }
 
         return NGX_OK;
@@ -360,10 +328,26 @@ ngx_http_consent_iab_read(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (cache) {
-        ngx_http_consent_iab_put(cache, hash, s, total, ctx, nrefused,
-                                 r->connection->log);
+    if (!memo) {
+        return NGX_OK;
     }
+
+    len = sizeof(consent_iab_t) + (ctx->iab_refused ? nrefused : 0);
+
+    v = ngx_pnalloc(r->pool, len);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v, &ctx->iab, sizeof(consent_iab_t));
+
+    if (ctx->iab_refused) {
+        ngx_memcpy(v + sizeof(consent_iab_t), ctx->iab_refused, nrefused);
+    }
+
+    ngx_http_consent_memo_put(&ngx_http_consent_iab_memo, key,
+                              NGX_HTTP_CONSENT_IAB_NSTRINGS, v, len,
+                              r->connection->log);
 
     return NGX_OK;
 }
@@ -392,40 +376,6 @@ ngx_http_consent_iab_strings(ngx_http_request_t *r, consent_span_t *s)
         consent_cookie_find_each(h->value.data, h->value.len, names,
                                  NGX_HTTP_CONSENT_IAB_NSTRINGS, s);
     }
-}
-
-
-/*
- * The first and last bytes of each string and the lengths: a TC string's
- * LastUpdated is in its first characters and what else changes reaches
- * its end, and the lookup compares the whole key anyway.
- */
-
-static ngx_uint_t
-ngx_http_consent_iab_hash(consent_span_t *s, size_t *total)
-{
-    size_t      i, k, n;
-    ngx_uint_t  hash;
-
-    hash = 0;
-    *total = 0;
-
-    for (i = 0; i < NGX_HTTP_CONSENT_IAB_NSTRINGS; i++) {
-        n = ngx_min(s[i].len, NGX_HTTP_CONSENT_IAB_HASHED);
-
-        for (k = 0; k < n; k++) {
-            hash = ngx_hash(hash, s[i].data[k]);
-        }
-
-        for (k = s[i].len - n; k < s[i].len; k++) {
-            hash = ngx_hash(hash, s[i].data[k]);
-        }
-
-        hash = ngx_hash(hash, (s[i].len & 0xffff));
-        *total += s[i].len;
-    }
-
-    return hash;
 }
 
 
@@ -481,171 +431,6 @@ static void *
 ngx_http_consent_iab_alloc(void *data, size_t size)
 {
     return ngx_palloc((ngx_pool_t *) data, size);
-}
-
-
-/* the worker's cache, for this configuration; NULL when out of memory */
-
-static ngx_http_consent_iab_cache_t *
-ngx_http_consent_iab_cache_get(ngx_http_consent_main_conf_t *cmcf,
-    ngx_log_t *log)
-{
-    ngx_http_consent_iab_cache_t  *cache;
-
-    cache = &ngx_http_consent_iab_cache;
-
-    if (cache->conf == cmcf) {
-        return cache;
-    }
-
-    /* another configuration's vendors: its entries mean something else */
-    while (cache->n) {
-        ngx_http_consent_iab_evict(cache,
-            ngx_queue_data(ngx_queue_last(&cache->lru),
-                           ngx_http_consent_iab_entry_t, lru));
-    }
-
-    if (cache->buckets) {
-        ngx_free(cache->buckets);
-    }
-
-    ngx_memzero(cache, sizeof(ngx_http_consent_iab_cache_t));
-    ngx_queue_init(&cache->lru);
-
-    cache->nbuckets = (ngx_uint_t) cmcf->iab_cache;
-    cache->buckets = ngx_calloc(cache->nbuckets * sizeof(void *), log);
-
-    if (cache->buckets == NULL) {
-        return NULL;
-    }
-
-    cache->conf = cmcf;
-
-    return cache;
-}
-
-
-static ngx_http_consent_iab_entry_t *
-ngx_http_consent_iab_find(ngx_http_consent_iab_cache_t *cache,
-    ngx_uint_t hash, consent_span_t *s)
-{
-    u_char                        *p;
-    ngx_uint_t                     i;
-    ngx_http_consent_iab_entry_t  *e;
-
-    for (e = cache->buckets[hash % cache->nbuckets]; e; e = e->next) {
-
-        if (e->hash != hash) {
-            continue;
-        }
-
-        p = e->key;
-
-        for (i = 0; i < NGX_HTTP_CONSENT_IAB_NSTRINGS; i++) {
-            /* an absent string is a NULL span: memcmp() may not see it */
-            if (e->len[i] != s[i].len
-                || (s[i].len && ngx_memcmp(p, s[i].data, s[i].len) != 0))
-            {
-                break;
-            }
-
-            p += s[i].len;
-        }
-
-        if (i == NGX_HTTP_CONSENT_IAB_NSTRINGS) {
-            ngx_queue_remove(&e->lru);
-            ngx_queue_insert_head(&cache->lru, &e->lru);
-            return e;
-        }
-    }
-
-    return NULL;
-}
-
-
-static void
-ngx_http_consent_iab_put(ngx_http_consent_iab_cache_t *cache,
-    ngx_uint_t hash, consent_span_t *s, size_t total,
-    ngx_http_consent_ctx_t *ctx, size_t nrefused, ngx_log_t *log)
-{
-    u_char                         *p;
-    ngx_uint_t                      i, chain;
-    ngx_http_consent_iab_entry_t   *e, *last, **bucket;
-
-    bucket = &cache->buckets[hash % cache->nbuckets];
-    chain = 0;
-    last = NULL;
-
-    for (e = *bucket; e; e = e->next) {
-        last = e;
-        chain++;
-    }
-
-    /*
-     * A full bucket loses its oldest entry, so that strings made to
-     * collide only ever push out each other; a full cache its least
-     * recently used one.
-     */
-    if (chain >= NGX_HTTP_CONSENT_IAB_CHAIN_MAX) {
-        ngx_http_consent_iab_evict(cache, last);
-
-    } else if (cache->n >= cache->nbuckets) {
-        ngx_http_consent_iab_evict(cache,
-            ngx_queue_data(ngx_queue_last(&cache->lru),
-                           ngx_http_consent_iab_entry_t, lru));
-    }
-
-    e = ngx_alloc(sizeof(ngx_http_consent_iab_entry_t) + total
-                  + (ctx->iab_refused ? nrefused : 0), log);
-    if (e == NULL) {
-        /* not kept: the next request decodes again */
-        return;
-    }
-
-    e->hash = hash;
-    e->iab = ctx->iab;
-    p = e->key;
-
-    for (i = 0; i < NGX_HTTP_CONSENT_IAB_NSTRINGS; i++) {
-        e->len[i] = s[i].len;
-
-        if (s[i].len) {
-            p = ngx_cpymem(p, s[i].data, s[i].len);
-        }
-    }
-
-    e->refused = NULL;
-
-    if (ctx->iab_refused) {
-        e->refused = p;
-        ngx_memcpy(p, ctx->iab_refused, nrefused);
-    }
-
-    e->next = *bucket;
-    *bucket = e;
-    ngx_queue_insert_head(&cache->lru, &e->lru);
-    cache->n++;
-}
-
-
-static void
-ngx_http_consent_iab_evict(ngx_http_consent_iab_cache_t *cache,
-    ngx_http_consent_iab_entry_t *e)
-{
-    ngx_http_consent_iab_entry_t  **pe;
-
-    for (pe = &cache->buckets[e->hash % cache->nbuckets]; *pe;
-         pe = &(*pe)->next)
-    {
-        if (*pe == e) {
-            *pe = e->next;
-            break;
-        }
-    }
-
-    ngx_queue_remove(&e->lru);
-    cache->n--;
-    ngx_free(e);
 }
 
 

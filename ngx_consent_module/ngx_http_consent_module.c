@@ -11,6 +11,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_api.h"
 #include "ngx_http_consent_expire.h"
+#include "ngx_http_consent_csp.h"
 #include "ngx_http_consent_gpc_json.h"
 #include "ngx_http_consent_iab.h"
 #include "ngx_http_consent_inval.h"
@@ -20,6 +21,7 @@
 #include "ngx_http_consent_rules.h"
 #include "ngx_http_consent_upstream.h"
 #include "ngx_http_consent_variables.h"
+#include "ngx_http_consent_vendors.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -162,6 +164,27 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_consent_main_conf_t, iab_cache),
+      NULL },
+
+    { ngx_string("consent_csp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, csp),
+      NULL },
+
+    { ngx_string("consent_csp_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_csp_base,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_vendors"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_consent_vendors,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("consent_redis"),
@@ -448,6 +471,12 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_consent_csp_init_main(cf, cmcf) != NGX_CONF_OK
+        || ngx_http_consent_vendors_init_main(cf, cmcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return ngx_http_consent_iab_init_main(cf, cmcf);
 }
 
@@ -485,6 +514,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->reconsent_below = NGX_CONF_UNSET_UINT;
     conf->api = NGX_CONF_UNSET;
     conf->iab = NGX_CONF_UNSET_PTR;
+    conf->csp = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -558,6 +588,9 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_init_value(conf->api, 0);
 
     ngx_conf_merge_ptr_value(conf->iab, prev->iab, NULL);
+
+    ngx_conf_merge_value(conf->csp, prev->csp, 0);
+    ngx_conf_merge_str_value(conf->csp_base, prev->csp_base, "");
 
     return NGX_CONF_OK;
 }

@@ -74,6 +74,14 @@ typedef struct {
     /* the GVL id of each rules vendor; nvendors 0 when none has one */
     uint16_t                   *vendor_gvl;
     ngx_uint_t                  nvendors;
+
+    /* each rules vendor's purposes; their domains, sorted (consent_csp) */
+    consent_mask_t             *vendor_purposes;
+    ngx_array_t                *csp_domains;
+
+    /* consent_vendors: the vendor list, built once */
+    ngx_uint_t                  vendors_used;
+    ngx_str_t                   vendors_json;
 } ngx_http_consent_main_conf_t;
 
 
@@ -121,6 +129,9 @@ typedef struct {
     ngx_flag_t                  api;              /* consent_api here */
 
     consent_iab_policy_t       *iab;              /* NULL for off */
+
+    ngx_flag_t                  csp;
+    ngx_str_t                   csp_base;         /* empty for none */
 } ngx_http_consent_loc_conf_t;
 
 
@@ -163,6 +174,9 @@ typedef struct {
     ngx_uint_t                  iab_trust;     /* CONSENT_IAB_* */
     /* vendors refused whatever their purpose, or NULL */
     const u_char               *vendors_refused;
+
+    /* CSP directives left open to a refused vendor ('*', https:...) */
+    ngx_uint_t                  csp_unenforceable;
 
     unsigned                    gpc:1;
     unsigned                    has_token:1;

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_csp.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_expire.h"
 #include "ngx_http_consent_rules.h"
@@ -110,6 +111,14 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
     if ((refused || ctx->vendors_refused)
         && ngx_http_consent_drop_set_cookies(r, ctx, cmcf, &npp) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a vendor's hosts go from any policy, as its cookies do */
+    if (lcf->csp && lcf->enable && !ctx->api
+        && ngx_http_consent_csp_filter(r, ctx, lcf, !late && !ctx->blocked)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }

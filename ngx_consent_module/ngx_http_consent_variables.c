@@ -37,6 +37,10 @@ static ngx_int_t ngx_http_consent_variable_policy_version(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_variable_iab(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_csp(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_variable_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_uint_t n);
 
 
 static ngx_str_t  ngx_http_consent_sources[] = {
@@ -93,6 +97,10 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
 
     { ngx_string("consent_iab"), NULL,
       ngx_http_consent_variable_iab, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_csp_unenforceable"), NULL,
+      ngx_http_consent_variable_csp, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -388,7 +396,6 @@ static ngx_int_t
 ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    size_t                   len;
     ngx_http_consent_ctx_t  *ctx;
 
     ctx = ngx_http_consent_variable_ctx(r);
@@ -397,14 +404,7 @@ ngx_http_consent_variable_policy_version(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->data = ngx_pnalloc(r->pool, NGX_INT32_LEN);
-    if (v->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_sprintf(v->data, "%uD", ctx->policy_version) - v->data;
-
-    return ngx_http_consent_variable_found(v, v->data, len);
+    return ngx_http_consent_variable_number(r, v, ctx->policy_version);
 }
 
 
@@ -426,4 +426,39 @@ ngx_http_consent_variable_iab(ngx_http_request_t *r,
     ngx_http_consent_iab_state(ctx, &state);
 
     return ngx_http_consent_variable_found(v, state.data, state.len);
+}
+
+
+/* the CSP directives the response filter had to leave open to a vendor */
+
+static ngx_int_t
+ngx_http_consent_variable_csp(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_variable_ctx(r);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    return ngx_http_consent_variable_number(r, v, ctx->csp_unenforceable);
+}
+
+
+static ngx_int_t
+ngx_http_consent_variable_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_uint_t n)
+{
+    size_t  len;
+
+    v->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_sprintf(v->data, "%ui", n) - v->data;
+
+    return ngx_http_consent_variable_found(v, v->data, len);
 }
