@@ -810,14 +810,30 @@ test_iab_invalid(void)
     CHECK_INT(iab.tcf_error, CONSENT_TCF_E_TRUNCATED);
     CHECK(iab_no_tcf());
 
+    /*
+     * A refused GPP string whose applicable sections (__gpp_sid's, else
+     * its header's) include a US one counts as an opt-out: what it said
+     * cannot be known, and a missed opt-out costs the visitor's choice
+     */
     CHECK_INT(iab_read(NULL, "DBABTA~1YN", NULL, NULL), 0);
     CHECK_INT(iab.gpp_error, CONSENT_GPP_E_USP);
-    CHECK_INT(iab.us, 0);
+    CHECK_INT(iab.us, 1);
+    CHECK_INT(iab.us_opt_out, 1);
     CHECK_INT(iab_read(NULL, "DBABLA~CCUgmmBZmWA", "7", NULL), 0);
     CHECK_INT(iab.gpp_error, CONSENT_GPP_E_TRUNCATED);
-    CHECK_INT(iab.us, 0);
+    CHECK_INT(iab.us, 1);
+    CHECK_INT(iab.us_opt_out, 1);
     CHECK_INT(iab_read(NULL, "DBABTA~1YYN~1YYN", NULL, NULL), 0);
     CHECK_INT(iab.gpp_error, CONSENT_GPP_E_COUNT);
+    CHECK_INT(iab.us_opt_out, 1);
+    /* ... but not where __gpp_sid says no US section applies */
+    CHECK_INT(iab_read(NULL, "DBABLA~CCUgmmBZmWA", "2", NULL), 0);
+    CHECK_INT(iab.gpp_error, CONSENT_GPP_E_TRUNCATED);
+    CHECK_INT(iab.us, 0);
+    CHECK_INT(iab.us_opt_out, 0);
+    /* ... nor for a header that itself cannot be read */
+    CHECK_INT(iab_read(NULL, "AAAA~1YYN", NULL, NULL), 0);
+    CHECK(iab.gpp_error != 0);
     CHECK_INT(iab.us_opt_out, 0);
     CHECK_INT(iab_read(b, "DBABMA~CQuf10AQ", "2", NULL), 0);
     CHECK_INT(iab.gpp_error, CONSENT_GPP_E_TCFEU);
@@ -825,8 +841,9 @@ test_iab_invalid(void)
     CHECK_INT(iab.cmp_id, 20);
 
     /*
-     * A GPP string whose TC string is refused: not even its valid US
-     * section is read; euconsent-v2 speaks.
+     * A GPP string whose TC string is refused: its US section is not
+     * read, but it applies, so the visitor counts as opted out;
+     * euconsent-v2 speaks for the TCF.
      */
     iab_usnat(u, 1, 1, 1, 1);
     sec[0] = "CQuf10AQ";
@@ -834,8 +851,8 @@ test_iab_invalid(void)
     iab_gpp(g, 2, two7, sec);
     CHECK_INT(iab_read(b, g, "2,7", NULL), 0);
     CHECK_INT(iab.gpp_error, CONSENT_GPP_E_TCFEU);
-    CHECK_INT(iab.us, 0);
-    CHECK_INT(iab.us_opt_out, 0);
+    CHECK_INT(iab.us, 1);
+    CHECK_INT(iab.us_opt_out, 1);
     CHECK_INT(iab.tcf, 1);
     CHECK_INT(iab.tcf_gpp, 0);
     CHECK_INT(iab.cmp_id, 20);

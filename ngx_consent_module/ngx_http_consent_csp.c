@@ -11,6 +11,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_csp.h"
 #include "ngx_http_consent_memo.h"
+#include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_util.h"
 
 #include "csp.h"
@@ -64,11 +65,19 @@ ngx_http_consent_csp_base(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (value[1].len == 0) {
-        return "needs a policy";
+        return "needs a policy, or off";
+    }
+
+    /* off: none here, whatever an outer level gave */
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        ngx_str_set(&lcf->csp_base, "");
+        return NGX_CONF_OK;
     }
 
     for (i = 0; i < value[1].len; i++) {
-        if (value[1].data[i] < 0x20 || value[1].data[i] == 0x7f) {
+        if ((value[1].data[i] < 0x20 && value[1].data[i] != '\t')
+            || value[1].data[i] == 0x7f)
+        {
             return "has a control character";
         }
     }
@@ -231,9 +240,15 @@ ngx_http_consent_csp_refused(ngx_http_request_t *r,
     for (i = 0; i < n; i++) {
         vp = j->cmcf->vendor_purposes[i] & ~CONSENT_BIT(CONSENT_P_NECESSARY);
 
-        j->refused[i] = (vp && (vp & ctx->purposes) == 0)
-                        || (ctx->vendors_refused
-                            && CONSENT_IAB_BIT(ctx->vendors_refused, i));
+        /*
+         * A vendor there for necessary only (a CMP's own script) is never
+         * refused, nor one the operator switched off at run time.
+         */
+        j->refused[i] = vp
+                        && ((vp & ctx->purposes) == 0
+                            || (ctx->vendors_refused
+                                && CONSENT_IAB_BIT(ctx->vendors_refused, i)))
+                        && !ngx_http_consent_vendor_disabled(i);
         j->any |= j->refused[i];
     }
 
@@ -257,7 +272,8 @@ ngx_http_consent_csp_header(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
 {
     u_char                *out, *v;
     size_t                 len, nrefused;
-    ngx_str_t              key[3];
+    ngx_str_t              key[4];
+    ngx_uint_t             generation;
     ngx_uint_t             memo;
     consent_csp_result_t   res;
 
@@ -270,14 +286,24 @@ ngx_http_consent_csp_header(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     key[2].data = (u_char *) ctx->vendors_refused;
     key[2].len = ctx->vendors_refused ? nrefused : 0;
 
-    memo = (ngx_http_consent_memo_ready(&ngx_http_consent_csp_memo, j->cmcf,
+    /* vendors switched on or off since: another answer */
+    generation = ngx_http_consent_overrides_generation();
+    key[3].data = (u_char *) &generation;
+    key[3].len = sizeof(ngx_uint_t);
+
+    memo = (ngx_http_consent_memo_ready(&ngx_http_consent_csp_memo,
+                                        j->cmcf->generation,
                                         NGX_HTTP_CONSENT_CSP_MEMO,
                                         r->connection->log)
             == NGX_OK);
 
-    v = memo ? ngx_http_consent_memo_get(&ngx_http_consent_csp_memo, key, 3,
+    v = memo ? ngx_http_consent_memo_get(&ngx_http_consent_csp_memo, key, 4,
                                          &len)
              : NULL;
+
+    if (v && len < sizeof(consent_csp_result_t)) {
+        v = NULL;
+    }
 
     if (v) {
         ngx_memcpy(&res, v, sizeof(consent_csp_result_t));
@@ -332,7 +358,7 @@ ngx_http_consent_csp_header(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     }
 
     if (memo) {
-        ngx_http_consent_memo_put(&ngx_http_consent_csp_memo, key, 3, v,
+        ngx_http_consent_memo_put(&ngx_http_consent_csp_memo, key, 4, v,
                                   sizeof(consent_csp_result_t) + len,
                                   r->connection->log);
     }

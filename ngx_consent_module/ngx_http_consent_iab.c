@@ -298,7 +298,8 @@ ngx_http_consent_iab_read(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
     nrefused = (cmcf->nvendors + 7) / 8;
     len = 0;
 
-    memo = (ngx_http_consent_memo_ready(&ngx_http_consent_iab_memo, cmcf,
+    memo = (ngx_http_consent_memo_ready(&ngx_http_consent_iab_memo,
+                                        cmcf->generation,
                                         (ngx_uint_t) cmcf->iab_cache,
                                         r->connection->log)
             == NGX_OK);
@@ -308,6 +309,13 @@ ngx_http_consent_iab_read(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
     v = memo ? ngx_http_consent_memo_get(&ngx_http_consent_iab_memo, key,
                                          NGX_HTTP_CONSENT_IAB_NSTRINGS, &len)
              : NULL;
+
+    /* an entry of another shape is not this configuration's: a miss */
+    if (v && len != sizeof(consent_iab_t)
+        && len != sizeof(consent_iab_t) + nrefused)
+    {
+        v = NULL;
+    }
 
     if (v) {
         ngx_memcpy(&ctx->iab, v, sizeof(consent_iab_t));

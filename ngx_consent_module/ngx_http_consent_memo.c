@@ -34,7 +34,7 @@ static void ngx_http_consent_memo_evict(ngx_http_consent_memo_t *m,
 
 
 ngx_int_t
-ngx_http_consent_memo_ready(ngx_http_consent_memo_t *m, void *owner,
+ngx_http_consent_memo_ready(ngx_http_consent_memo_t *m, ngx_uint_t owner,
     ngx_uint_t size, ngx_log_t *log)
 {
     if (m->owner == owner && m->buckets) {

@@ -26,7 +26,7 @@
 
 
 typedef struct {
-    void                       *owner;       /* the configuration's */
+    ngx_uint_t                  owner;       /* the configuration's */
     void                      **buckets;
     ngx_uint_t                  nbuckets;
     ngx_uint_t                  n;
@@ -37,10 +37,11 @@ typedef struct {
 /*
  * The memo ready for owner's entries, size at most (emptied when it held
  * another owner's): NGX_OK, or NGX_DECLINED when size is 0 or memory
- * ran out (nothing is kept then)
+ * ran out (nothing is kept then).  owner is a configuration's
+ * generation, never 0: unlike its address, never reused by another.
  */
 ngx_int_t ngx_http_consent_memo_ready(ngx_http_consent_memo_t *m,
-    void *owner, ngx_uint_t size, ngx_log_t *log);
+    ngx_uint_t owner, ngx_uint_t size, ngx_log_t *log);
 /* the value kept for the key (n byte strings), or NULL */
 u_char *ngx_http_consent_memo_get(ngx_http_consent_memo_t *m, ngx_str_t *key,
     ngx_uint_t n, size_t *len);

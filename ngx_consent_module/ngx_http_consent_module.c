@@ -59,6 +59,9 @@ static ngx_conf_enum_t  ngx_http_consent_fail_policies[] = {
 };
 
 
+static ngx_uint_t  ngx_http_consent_generation;
+
+
 static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent"),
@@ -389,6 +392,9 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     cmcf->receipts_retain = NGX_CONF_UNSET;
     cmcf->receipts_ip = NGX_CONF_UNSET;
     cmcf->iab_cache = NGX_CONF_UNSET;
+
+    /* what workers keep per configuration goes with its generation */
+    cmcf->generation = ++ngx_http_consent_generation;
 
     consent_iab_map_default(&cmcf->iab_map);
 

@@ -79,6 +79,9 @@ typedef struct {
     consent_mask_t             *vendor_purposes;
     ngx_array_t                *csp_domains;
 
+    /* this configuration among those the process loaded: 1, 2... */
+    ngx_uint_t                  generation;
+
     /* consent_vendors: the vendor list, built once */
     ngx_uint_t                  vendors_used;
     ngx_str_t                   vendors_json;

@@ -27,6 +27,7 @@ typedef struct {
     u_char                        *disabled;    /* one bit per vendor id */
     ngx_uint_t                     nvendors;
     ngx_uint_t                     again;       /* asked while in flight */
+    ngx_uint_t                     generation;  /* answers taken so far */
 } ngx_http_consent_overrides_t;
 
 
@@ -43,6 +44,13 @@ ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id)
 
     return ov->disabled && vendor_id < ov->nvendors
            && (ov->disabled[vendor_id >> 3] & (1 << (vendor_id & 7)));
+}
+
+
+ngx_uint_t
+ngx_http_consent_overrides_generation(void)
+{
+    return ngx_http_consent_overrides.generation;
 }
 
 
@@ -166,6 +174,7 @@ ngx_http_consent_overrides_reply(void *data, void *reply)
 
     ov->disabled = bits;
     ov->nvendors = nvendors;
+    ov->generation++;
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "consent rules: %ui of %ui vendors switched off in redis",

@@ -15,6 +15,10 @@
 
 /* read the set again (once at a time) */
 void ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf);
+/* 1 when the vendor is switched off */
+ngx_uint_t ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id);
+/* changes whenever the set read changes: for what is kept derived from it */
+ngx_uint_t ngx_http_consent_overrides_generation(void);
 /* the rule, or NULL when its vendor is switched off */
 const consent_rule_t *ngx_http_consent_rule_active(const consent_rule_t *r);
 

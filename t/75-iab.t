@@ -646,7 +646,9 @@ for my $case (
             granted => []);
     }
 
-    # a GPP string the decoder refuses takes nothing else down with it
+    # a GPP string the decoder refuses takes nothing else down with it,
+    # but where __gpp_sid says a US section applies (7), what that section
+    # said cannot be known: the visitor counts as opted out
     for my $case (
         ['not base64url', 'DBABL~BVVqAAAAAg*'],
         ['more ids than sections', 'DBACNY~1YNN'],
@@ -658,13 +660,24 @@ for my $case (
     ) {
         my ($what, $s) = @$case;
         my $r = visit('/garbage-gpp', iab => [['euconsent-v2' => $TC_ALL],
-            ['__gpp' => $s], ['__gpp_sid' => '2,7']]);
+            ['__gpp' => $s], ['__gpp_sid' => '2']]);
         decided($r, "__gpp $what, euconsent-v2 valid", source => 'iab',
             iab => 'used', %GRANT_ALL);
 
+        $r = visit('/garbage-gpp', iab => [['euconsent-v2' => $TC_ALL],
+            ['__gpp' => $s], ['__gpp_sid' => '2,7']]);
+        decided($r, "__gpp $what, sid 2,7, euconsent-v2 valid",
+            source => 'iab', iab => 'used',
+            granted => [qw(analytics personalization)]);
+
         $r = visit('/garbage-gpp-us', country => 'US',
             iab => [['__gpp' => $s], ['__gpp_sid' => '7']]);
-        decided($r, "__gpp $what, US", source => 'default', %US_ALL);
+        decided($r, "__gpp $what, sid 7, US: opted out", source => 'default',
+            %US_OUT);
+
+        $r = visit('/garbage-gpp-us', country => 'US',
+            iab => [['__gpp' => $s], ['__gpp_sid' => '2']]);
+        decided($r, "__gpp $what, sid 2, US", source => 'default', %US_ALL);
     }
 
     for my $s ('', 'YYYY', '1YY', '1Y?N', '1YYNN' x 4000) {

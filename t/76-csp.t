@@ -64,6 +64,9 @@ px_id       advertising     pixel
 
 # a domain written as cookies' Domain= often is
 @vendor dotted purposes=advertising domains=.dotted.example
+
+# the CMP itself, there for necessary only: never refused
+@vendor mycmp name="My CMP" purposes=necessary gvl=7 domains=sdk.cmp.example
 EOF
 
 my $PROXY = 'proxy_pass http://127.0.0.1:%%PORT%%/o/;';
@@ -531,6 +534,12 @@ my @OPEN = (
     is($r->var('source'), 'iab', 'TC without 755: $consent_source iab');
     is($r->var('advertising'), '1', 'TC without 755: advertising granted');
 
+    # the CMP's own script stays, though the TC string gives it no consent
+    $r = visit('/iab/cmp', csp => "script-src 'self' https://sdk.cmp.example "
+        . "https://cdn.adnet.example", cookies => ["euconsent-v2=$no755"]);
+    check('TC string without 7 and 755: the necessary CMP kept', $r,
+        [[CSP, "script-src 'self' https://sdk.cmp.example"]], 0);
+
     $r = visit('/iab/both', csp => $in, cookies => ["euconsent-v2=$both"]);
     check('TC string with both vendors', $r, [[CSP, $in]], 0);
 
@@ -760,6 +769,11 @@ EOF
             consent_csp_base "script-src https://static.criteo.net";
             $PROXY
         }
+
+        location /nobase/ {
+            consent_csp_base off;
+            $PROXY
+        }
 EOF
     );
 
@@ -778,6 +792,12 @@ EOF
     $r = visit('/own/x', t => $u);
     check('location base replaces the http one', $r,
         [[CSP, "script-src 'none'"]], 0, t => $u);
+    $r = visit('/nobase/x', t => $u);
+    check('consent_csp_base off: the http one not added', $r, [], 0,
+        t => $u);
+    $r = visit('/nobase/x', t => $u, csp => $P1);
+    check('consent_csp_base off: the origin policy still rewritten', $r,
+        [[CSP, $P1_OUT]], 0, t => $u);
 
     $r = visit('/x?early=1', t => $u);
     is($r->status, 200, 'answer of a server-level return: 200');
@@ -804,9 +824,12 @@ conf_fails('consent_csp_base ""', 'consent_csp_base "";',
 conf_fails('consent_csp_base with a control character',
     "consent_csp_base \"script-src 'self'\x01 https://a.example\";",
     qr/control character/);
-conf_fails('consent_csp_base with a tab',
-    qq{consent_csp_base "script-src\\t'self'";},
-    qr/control character/);
+{
+    # a tab is whitespace a header value may carry
+    my ($rc, $out) = config_test(http => '',
+        extra => qq{consent_csp_base "script-src\\t'self'";});
+    is($rc, 0, 'consent_csp_base with a tab: nginx -t ok') or diag $out;
+}
 conf_fails('consent_csp_base with DEL',
     "consent_csp_base \"script-src 'self'\x7f\";", qr/control character/);
 conf_fails('consent_csp_base twice',
@@ -826,6 +849,44 @@ conf_fails('consent_csp maybe', 'consent_csp maybe;', qr/invalid value/);
             . "'self'\"; proxy_pass %%ORIGIN%%; }\n");
     is($rc, 0, 'consent_csp and consent_csp_base in http, server, location')
         or diag $out;
+}
+
+# --- a vendor switched off in Redis at run time keeps its hosts, as it
+#     keeps its cookies, and a rewrite kept before the switch is not reused
+
+SKIP: {
+    my $have_redis = grep { -x "$_/redis-server" } split /:/, $ENV{PATH};
+    skip 'redis-server not installed', 9 unless $have_redis;
+
+    my $rd = ConsentTest->new(
+        name   => 'csp-redis',
+        redis  => 1,
+        files  => { keys => keys_line('k1', $K1), 'vendors.rules' => $RULES },
+        http   => $HTTP
+            . "    consent_redis 127.0.0.1:%%REDIS_PORT%% timeout=300ms;\n"
+            . "    consent_zone zone=consent:1m ttl=60s;\n",
+        server => $SERVER,
+    );
+
+    my $in = "script-src 'self' https://static.criteo.net "
+        . "https://cdn.taboola.com";
+    my $switched = qr/consent rules: \d+ of \d+ vendors switched off/;
+
+    my $r = visit('/redis/before', t => $rd, csp => $in);
+    check('before the switch', $r,
+        [[CSP, "script-src 'self'"]], 0, t => $rd);
+
+    my $seen = $rd->error_log_count($switched);
+    $rd->redis_cmd(SADD => 'consent:rules:disabled', 'criteo');
+    $rd->redis_cmd(PUBLISH => 'consent:inval', '*rules');
+    ok($rd->wait_error_log($switched, $seen), 'the worker read the switch');
+
+    $r = visit('/redis/after', t => $rd, csp => $in);
+    check('criteo switched off: its host kept, taboola\'s not', $r,
+        [[CSP, "script-src 'self' https://static.criteo.net"]], 0,
+        t => $rd);
+
+    $rd->stop;
 }
 
 done_testing;

@@ -275,6 +275,30 @@ fuzz_check_read(const fuzz_iab_in_t *in, const fuzz_iab_out_t *r)
         }
     }
 
+    /* a refused GPP string: an opt-out where a US section would apply */
+    if (!gpp_ok && in->s.gpp.len) {
+        int       k, m;
+        unsigned  ids[CONSENT_GPP_MAX_SECTIONS];
+
+        /* __gpp_sid's sections, else the header's */
+        m = in->s.gpp_sid.len
+            ? consent_gpp_sid_parse(in->s.gpp_sid.data, in->s.gpp_sid.len,
+                                    ids, CONSENT_GPP_MAX_SECTIONS, &err)
+            : -1;
+
+        if (m < 0) {
+            m = consent_gpp_header_ids(in->s.gpp.data, in->s.gpp.len, ids,
+                                       CONSENT_GPP_MAX_SECTIONS, &err);
+        }
+
+        for (k = 0; k < m; k++) {
+            if (ids[k] >= CONSENT_GPP_USPV1 && ids[k] <= CONSENT_GPP_USRI) {
+                us = 1;
+                opt = 1;
+            }
+        }
+    }
+
     usp_code = 0;
 
     if (in->s.usp.len) {

@@ -253,6 +253,32 @@ consent_gpp_decode(const unsigned char *p, size_t len,
 }
 
 
+int
+consent_gpp_header_ids(const unsigned char *p, size_t len, unsigned *ids,
+    size_t nids, consent_err_t *err)
+{
+    size_t              i;
+    unsigned            version;
+    consent_gpp_ids_t   all;
+    const unsigned char *t;
+
+    t = memchr(p, '~', len);
+
+    if (consent_gpp_header(p, t ? (size_t) (t - p) : len, &version, &all,
+                           err)
+        != 0)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < all.n && i < nids; i++) {
+        ids[i] = all.ids[i];
+    }
+
+    return (int) i;
+}
+
+
 const consent_gpp_section_t *
 consent_gpp_section(const consent_gpp_t *gpp, unsigned id)
 {

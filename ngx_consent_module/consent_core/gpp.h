@@ -223,6 +223,13 @@ typedef struct {
  */
 int consent_gpp_decode(const unsigned char *p, size_t len,
     const consent_alloc_t *a, consent_gpp_t *gpp, consent_err_t *err);
+/*
+ * The section ids the header of a GPP string lists, whatever follows it:
+ * how many went to ids (at most nids), or -1 with err.  For a string
+ * consent_gpp_decode() refuses, to know what it was about.
+ */
+int consent_gpp_header_ids(const unsigned char *p, size_t len, unsigned *ids,
+    size_t nids, consent_err_t *err);
 /* the section with that id, decoded (not skipped), or NULL */
 const consent_gpp_section_t *consent_gpp_section(const consent_gpp_t *gpp,
     unsigned id);

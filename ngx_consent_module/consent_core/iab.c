@@ -26,6 +26,8 @@ typedef struct {
 static void *consent_iab_alloc(void *data, size_t size);
 static void consent_iab_gpp(const consent_iab_strings_t *s,
     const consent_gpp_t *gpp, const consent_tcf_t **tcf, consent_iab_t *out);
+static void consent_iab_gpp_refused(const consent_iab_strings_t *s,
+    consent_iab_t *out);
 static int consent_iab_us_opt_out(const consent_gpp_us_t *us);
 static void consent_iab_tcf(const consent_tcf_t *tcf,
     const uint16_t *vendor_gvl, unsigned nvendors, unsigned char *refused,
@@ -64,6 +66,7 @@ consent_iab_read(const consent_iab_strings_t *s, const consent_alloc_t *a,
 
         } else {
             out->gpp_error = err.code;
+            consent_iab_gpp_refused(s, out);
         }
     }
 
@@ -183,6 +186,43 @@ consent_iab_gpp(const consent_iab_strings_t *s, const consent_gpp_t *gpp,
                 out->us_opt_out |= consent_iab_us_opt_out(&sec->u.us);
             }
             break;
+        }
+    }
+}
+
+
+/*
+ * A GPP string refused as a whole may still carry a US opt-out in a
+ * section that would have read well: where the sections that apply
+ * (__gpp_sid's, else its header's) include a US one, the visitor is taken
+ * to have opted out.  An opt-out honoured too widely costs an ad; one
+ * missed costs the visitor their choice.
+ */
+
+static void
+consent_iab_gpp_refused(const consent_iab_strings_t *s, consent_iab_t *out)
+{
+    int            n, k;
+    unsigned       ids[CONSENT_GPP_MAX_SECTIONS];
+    consent_err_t  err;
+
+    n = -1;
+
+    if (s->gpp_sid.len) {
+        n = consent_gpp_sid_parse(s->gpp_sid.data, s->gpp_sid.len, ids,
+                                  CONSENT_GPP_MAX_SECTIONS, &err);
+    }
+
+    if (n < 0) {
+        n = consent_gpp_header_ids(s->gpp.data, s->gpp.len, ids,
+                                   CONSENT_GPP_MAX_SECTIONS, &err);
+    }
+
+    for (k = 0; k < n; k++) {
+        if (ids[k] >= CONSENT_GPP_USPV1 && ids[k] <= CONSENT_GPP_USRI) {
+            out->us = 1;
+            out->us_opt_out = 1;
+            return;
         }
     }
 }
