@@ -2,9 +2,10 @@
  * Copyright (C) ngx_consent_module authors
  *
  * consent_csp; see ngx_http_consent_csp.h.  The rules vendors' domains
- * ("@vendor ... domains=") are kept sorted, so that a host source is
- * judged by looking up the host and each parent of it; only a wildcard
- * ("*.com") is compared with every domain, to see what it covers.
+ * ("@vendor ... domains=") are kept reversed and sorted, so that a host
+ * source is judged by a few binary searches: its host and each parent
+ * of it, and for a wildcard ("*.com") the run of domains under its
+ * base.
  */
 
 
@@ -39,8 +40,9 @@ static int ngx_libc_cdecl ngx_http_consent_csp_cmp(const void *one,
     const void *two);
 static int ngx_http_consent_csp_host(void *data, const u_char *host,
     size_t len, int wildcard);
-static ngx_int_t ngx_http_consent_csp_find(ngx_http_consent_csp_judge_t *j,
-    const u_char *name, size_t len);
+static ngx_int_t ngx_http_consent_csp_refused_run(
+    ngx_http_consent_csp_judge_t *j, const u_char *key, size_t len,
+    ngx_uint_t prefix);
 static ngx_int_t ngx_http_consent_csp_refused(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_csp_judge_t *j);
 static ngx_int_t ngx_http_consent_csp_header(ngx_http_request_t *r,
@@ -92,7 +94,7 @@ char *
 ngx_http_consent_csp_init_main(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *cmcf)
 {
-    size_t                          pos;
+    size_t                          pos, k;
     ngx_uint_t                      i, n;
     consent_span_t                  d;
     ngx_http_consent_csp_domain_t  *cd;
@@ -141,7 +143,11 @@ ngx_http_consent_csp_init_main(ngx_conf_t *cf,
                 return NGX_CONF_ERROR;
             }
 
-            ngx_strlow(cd->domain.data, (u_char *) d.data, d.len);
+            /* reversed, "com.criteo": see ngx_http_consent_csp_host() */
+            for (k = 0; k < d.len; k++) {
+                cd->domain.data[k] = ngx_tolower(d.data[d.len - 1 - k]);
+            }
+
             cd->vendor = i;
         }
     }
@@ -380,7 +386,12 @@ ngx_http_consent_csp_header(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
 }
 
 
-/* CONSENT_CSP_DROP, _COVERS or _KEEP for a host source's host */
+/*
+ * CONSENT_CSP_DROP, _COVERS or _KEEP for a host source's host.  The
+ * domains are kept reversed ("com.criteo"), so the host's parents are
+ * the prefixes of its reversed form that end at a dot, and the domains
+ * under a wildcard's base are one run of the sorted array.
+ */
 
 static int
 ngx_http_consent_csp_host(void *data, const u_char *host, size_t len,
@@ -388,17 +399,24 @@ ngx_http_consent_csp_host(void *data, const u_char *host, size_t len,
 {
     ngx_http_consent_csp_judge_t *j = data;
 
-    size_t                          k;
-    ngx_uint_t                      i;
-    ngx_http_consent_csp_domain_t  *d;
+    size_t  k;
+    u_char  rev[CONSENT_CSP_HOST_MAX + 1];
+
+    if (len > CONSENT_CSP_HOST_MAX) {
+        return CONSENT_CSP_KEEP;
+    }
+
+    for (k = 0; k < len; k++) {
+        rev[k] = host[len - 1 - k];
+    }
 
     /* the host, then each parent of it, as a refused vendor's domain */
 
-    for (k = 0; k < len; k++) {
-        if (k == 0 || host[k - 1] == '.') {
-            if (ngx_http_consent_csp_find(j, host + k, len - k) == NGX_OK) {
-                return CONSENT_CSP_DROP;
-            }
+    for (k = 1; k <= len; k++) {
+        if ((k == len || rev[k] == '.')
+            && ngx_http_consent_csp_refused_run(j, rev, k, 0) == NGX_OK)
+        {
+            return CONSENT_CSP_DROP;
         }
     }
 
@@ -406,39 +424,38 @@ ngx_http_consent_csp_host(void *data, const u_char *host, size_t len,
         return CONSENT_CSP_KEEP;
     }
 
-    d = j->cmcf->csp_domains->elts;
+    /* "*.com": the refused domains strictly under com, "com." reversed */
 
-    for (i = 0; i < j->cmcf->csp_domains->nelts; i++) {
-        if (j->refused[d[i].vendor]
-            && consent_csp_host_match(host, len, 1, d[i].domain.data,
-                                      d[i].domain.len)
-               == CONSENT_CSP_COVERS)
-        {
-            return CONSENT_CSP_COVERS;
-        }
-    }
+    rev[len] = '.';
 
-    return CONSENT_CSP_KEEP;
+    return (ngx_http_consent_csp_refused_run(j, rev, len + 1, 1) == NGX_OK)
+           ? CONSENT_CSP_COVERS : CONSENT_CSP_KEEP;
 }
 
 
-/* NGX_OK when name is the domain of a refused vendor */
+/*
+ * NGX_OK when a refused vendor's reversed domain is key (or, with
+ * prefix, starts with key); several vendors may share a domain
+ */
 
 static ngx_int_t
-ngx_http_consent_csp_find(ngx_http_consent_csp_judge_t *j, const u_char *name,
-    size_t len)
+ngx_http_consent_csp_refused_run(ngx_http_consent_csp_judge_t *j,
+    const u_char *key, size_t len, ngx_uint_t prefix)
 {
     ngx_int_t                       rc;
-    ngx_uint_t                      lo, hi, mid;
+    ngx_uint_t                      lo, hi, mid, n;
     ngx_http_consent_csp_domain_t  *d;
 
     d = j->cmcf->csp_domains->elts;
+    n = j->cmcf->csp_domains->nelts;
     lo = 0;
-    hi = j->cmcf->csp_domains->nelts;
+    hi = n;
+
+    /* the first domain not below the key */
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        rc = ngx_memn2cmp((u_char *) name, d[mid].domain.data, len,
+        rc = ngx_memn2cmp((u_char *) key, d[mid].domain.data, len,
                           d[mid].domain.len);
 
         if (rc > 0) {
@@ -449,10 +466,10 @@ ngx_http_consent_csp_find(ngx_http_consent_csp_judge_t *j, const u_char *name,
         }
     }
 
-    /* a domain two vendors share: refused if either is */
-    for ( ; lo < j->cmcf->csp_domains->nelts; lo++) {
-        if (d[lo].domain.len != len
-            || ngx_memcmp(d[lo].domain.data, name, len) != 0)
+    for ( ; lo < n; lo++) {
+        if (d[lo].domain.len < len
+            || (!prefix && d[lo].domain.len != len)
+            || ngx_memcmp(d[lo].domain.data, key, len) != 0)
         {
             break;
         }

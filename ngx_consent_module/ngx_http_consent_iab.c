@@ -20,8 +20,6 @@
 #include "iab.h"
 
 
-#define NGX_HTTP_CONSENT_IAB_CACHE_MAX  1048576
-
 /* 13 months of 30 days, the CNIL's limit on keeping a consent */
 #define NGX_HTTP_CONSENT_IAB_MAX_AGE    (390 * 86400)
 
@@ -52,7 +50,6 @@ ngx_http_consent_iab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                     *value, s;
     ngx_uint_t                     i, cmp;
     consent_iab_policy_t          *policy;
-    ngx_http_consent_main_conf_t  *cmcf;
 
     if (lcf->iab != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -120,9 +117,6 @@ ngx_http_consent_iab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "IAB CMP ids trusted) or cmp=any");
         return NGX_CONF_ERROR;
     }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
-    cmcf->iab_used = 1;
 
     lcf->iab = policy;
 
@@ -232,13 +226,6 @@ ngx_http_consent_iab_init_main(ngx_conf_t *cf,
     const consent_vendor_meta_t  *meta;
 
     ngx_conf_init_value(cmcf->iab_cache, 1024);
-
-    if (cmcf->iab_cache > NGX_HTTP_CONSENT_IAB_CACHE_MAX) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"consent_iab_cache\" is at most %d entries",
-                      NGX_HTTP_CONSENT_IAB_CACHE_MAX);
-        return NGX_CONF_ERROR;
-    }
 
     n = consent_ruleset_vendors(cmcf->rules);
     with_gvl = 0;

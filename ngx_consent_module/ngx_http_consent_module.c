@@ -61,6 +61,11 @@ static ngx_conf_enum_t  ngx_http_consent_fail_policies[] = {
 
 static ngx_uint_t  ngx_http_consent_generation;
 
+/* an entry holds up to 8 KB of strings: at most 512 MB a worker */
+static ngx_conf_num_bounds_t  ngx_http_consent_iab_cache_bounds = {
+    ngx_conf_check_num_bounds, 0, 65536
+};
+
 
 static ngx_command_t  ngx_http_consent_commands[] = {
 
@@ -167,7 +172,7 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_consent_main_conf_t, iab_cache),
-      NULL },
+      &ngx_http_consent_iab_cache_bounds },
 
     { ngx_string("consent_csp"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,

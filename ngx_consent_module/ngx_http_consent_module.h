@@ -70,7 +70,6 @@ typedef struct {
     consent_iab_map_t           iab_map;
     consent_mask_t              iab_map_set;
     ngx_int_t                   iab_cache;
-    ngx_uint_t                  iab_used;
     /* the GVL id of each rules vendor; nvendors 0 when none has one */
     uint16_t                   *vendor_gvl;
     ngx_uint_t                  nvendors;

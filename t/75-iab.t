@@ -1120,6 +1120,8 @@ conf_fails('consent_iab_map in a server block',
     extra => 'consent_iab_map advertising 1;');
 conf_fails('consent_iab_cache -1',
     http => std_rules() . 'consent_iab_cache -1;');
+conf_fails('consent_iab_cache over 65536',
+    http => std_rules() . 'consent_iab_cache 65537;');
 conf_fails('consent_iab_cache many',
     http => std_rules() . 'consent_iab_cache many;');
 conf_fails('consent_iab_cache in a server block',

@@ -11,7 +11,6 @@
 #include "csp.h"
 
 
-#define CONSENT_CSP_HOST_MAX        253
 /* more source expressions in one directive are left as they are */
 #define CONSENT_CSP_SOURCES_MAX     512
 

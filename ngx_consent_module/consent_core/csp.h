@@ -25,6 +25,9 @@
 #include "consent_core.h"
 
 
+/* the longest host a callback is given */
+#define CONSENT_CSP_HOST_MAX        253
+
 #define CONSENT_CSP_KEEP            0
 #define CONSENT_CSP_DROP            1
 #define CONSENT_CSP_COVERS          2
