@@ -14,7 +14,9 @@
  *     never asks keep about pairs with control bytes, never outputs NUL,
  *     CR or LF, and its output is exactly the kept pairs joined by their
  *     original separators or "; " where something was dropped;
- *   - filtering is idempotent.
+ *   - filtering is idempotent;
+ *   - consent_cookie_find_each() gives, for each name, the value of the
+ *     first pair consent_cookie_find() finds with a non-empty value.
  */
 
 #include <stdio.h>
@@ -459,6 +461,58 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (name != NULL) {
         fuzz_check_get(p, size, name, n);
         fuzz_check_get(p, size, lname, ln);
+    }
+
+    /* several names in one walk */
+
+    {
+        consent_span_t  names[4], values[4];
+
+        names[0].data = (const unsigned char *) "_ga";
+        names[0].len = 3;
+        names[1].data = (const unsigned char *) "__gpp";
+        names[1].len = 5;
+        names[2].data = (const unsigned char *) "__gpp_sid";
+        names[2].len = 9;
+        names[3].data = (const unsigned char *) "zz";
+        names[3].len = 2;
+
+        /* the first name of the header, unless asked for already */
+        if (name && n >= 2
+            && !(n == 3 && memcmp(name, "_ga", 3) == 0)
+            && !(n == 5 && memcmp(name, "__gpp", 5) == 0)
+            && !(n == 9 && memcmp(name, "__gpp_sid", 9) == 0))
+        {
+            names[3].data = name;
+            names[3].len = n;
+        }
+
+        memset(values, 0, sizeof(values));
+        consent_cookie_find_each(p, size, names, 4, values);
+
+        for (size_t k = 0; k < 4; k++) {
+            consent_cookie_t       f;
+            consent_cookie_iter_t  fi;
+            const unsigned char   *want;
+            size_t                 want_len;
+
+            want = NULL;
+            want_len = 0;
+            consent_cookie_iter_init(&fi, p, size);
+
+            while (consent_cookie_find(&fi, names[k].data, names[k].len,
+                                       &f))
+            {
+                if (f.value_len) {
+                    want = f.value;
+                    want_len = f.value_len;
+                    break;
+                }
+            }
+
+            FUZZ_ASSERT(values[k].data == want);
+            FUZZ_ASSERT(values[k].len == want_len);
+        }
     }
 
     /* filter */

@@ -217,8 +217,8 @@ consent_cookie_find_each(const unsigned char *p, size_t plen,
             one.end = seg_end;
             one.ctl = 1;
 
-            if (consent_cookie_next(&one, &c) && !c.has_ctl
-                && c.value_len)
+            if (consent_cookie_next(&one, &c) && c.has_eq && !c.has_ctl
+                && c.name_len == len && c.value_len)
             {
                 values[i].data = c.value;
                 values[i].len = c.value_len;
