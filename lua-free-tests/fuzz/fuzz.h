@@ -101,6 +101,9 @@ fuzz_pool_alloc(void *data, size_t size)
         abort();
     }
 
+    /* not zeroed, as an nginx pool: the code must clear what it uses */
+    memset(p, 0xa5, size);
+
     pool->blocks[pool->n++] = p;
     pool->bytes += size;
 

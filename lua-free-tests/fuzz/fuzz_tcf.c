@@ -23,42 +23,8 @@
 #include "fuzz.h"
 
 
+/* a string cannot need more than a few thousand blocks */
 #define FUZZ_BLOCKS  8192
-
-static void    *fuzz_blocks[FUZZ_BLOCKS];
-static size_t   fuzz_nblocks;
-
-
-static void *
-fuzz_alloc(void *data, size_t size)
-{
-    void  *p;
-
-    (void) data;
-
-    /* a string cannot need more than a few thousand blocks */
-    FUZZ_ASSERT(fuzz_nblocks < FUZZ_BLOCKS);
-
-    /* not zeroed, as an nginx pool: the decoder must clear what it uses */
-    p = malloc(size ? size : 1);
-    if (p == NULL) {
-        abort();
-    }
-
-    memset(p, 0xa5, size);
-    fuzz_blocks[fuzz_nblocks++] = p;
-
-    return p;
-}
-
-
-static void
-fuzz_free_all(void)
-{
-    while (fuzz_nblocks) {
-        free(fuzz_blocks[--fuzz_nblocks]);
-    }
-}
 
 
 static void
@@ -161,10 +127,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int              rc;
     unsigned char   *p, *dot;
     consent_tcf_t    t, t2, before;
+    fuzz_pool_t      pool;
     consent_err_t    err;
-    consent_alloc_t  a = { fuzz_alloc, NULL };
+    consent_alloc_t  a;
 
     p = fuzz_copy(data, size);
+    fuzz_pool_init(&pool, 0, &a);
 
     memset(&t, 0x5a, sizeof(t));
     before = t;
@@ -200,7 +168,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(dot);
     }
 
-    fuzz_free_all();
+    FUZZ_ASSERT(pool.n < FUZZ_BLOCKS);
+    fuzz_pool_free(&pool);
     free(p);
 
     return 0;
