@@ -349,15 +349,22 @@ sub gen_request {
     my %q = (mode => $mode, i => $i);
     my $tight = tight($mode);
 
+    # every tenth request has the list-surgery bug's shape for sure, with
+    # every cookie refused (trackers only, opt_in, no token): the property
+    # sees that case whatever the seed, not only when chance gives it
+    my $quota = $i % 10 == 0;
+
     my $r = rand;
-    $q{shape} = $r < 0.35 ? 'tail' : $r < 0.45 ? 'small' : 'random';
+    $q{shape} = ($quota || $r < 0.35) ? 'tail'
+        : $r < 0.45 ? 'small' : 'random';
 
     $q{country} = pick(@COUNTRIES);
     $q{country} = pick('FR', 'fr', 'DE', undef, 'ZZ')
         if $q{shape} eq 'tail' && chance(0.6);
+    $q{country} = 'FR' if $quota;
     $q{country} = undef if $tight && defined $q{country} && $q{country} eq '';
     $q{gpc} = chance(0.3) ? 1 : 0;
-    if (chance(0.25)) {
+    if (!$quota && chance(0.25)) {
         my $pv = 1 + int rand 9;
         my $mask = pick(@TOKEN_MASKS);
         $q{token} = { mask => $mask, pv => $pv,
@@ -404,7 +411,7 @@ sub gen_request {
     }
 
     my @ord = map { [rand_name($mode), rand_value($mode), 'ord'] } 1 .. $n_ord;
-    my $trackers_only = $q{shape} eq 'tail' && chance(0.5);
+    my $trackers_only = $quota || ($q{shape} eq 'tail' && chance(0.5));
     my @cookies = map {
         [lc_names($mode) ? 'cookie'
              : pick('Cookie', 'Cookie', 'Cookie', 'cookie', 'COOKIE'),
