@@ -9,6 +9,8 @@
 #   make test-upstream  upstream nginx 1.30.4 built from source with the
 #                   module; the t/ suite
 #   make test-valgrind  the t/ suite with nginx under valgrind memcheck
+#   make test-browser  Debian's chromium (headless) against nginx with the
+#                   module: t/browser/*.test.js
 #   make run        the local demo: redis + origin + nginx with the module
 #   make bench      wrk: the module against plain proxy_pass, same nginx
 #   make rules      ocd.rules again from the committed Open Cookie Database
@@ -326,6 +328,33 @@ test-valgrind: deps
 	    "with errors or definite leaks, $$(echo $$cut | wc -w) cut short," \
 	    "$$(( $$(date +%s) - start ))s"; \
 	[ $$rc = 0 ] && [ -z "$$bad" ] && [ -z "$$cut" ]
+
+# Real-browser tests: t/browser/*.test.js, each with its own nginx (the
+# module, Debian's /usr/sbin/nginx, private ports, a temp prefix) and a
+# headless Debian chromium (/usr/bin/chromium) driven by puppeteer-core,
+# pinned in t/browser/package-lock.json; PUPPETEER_SKIP_DOWNLOAD: no
+# browser of its own.  chromium without its Recommends (printing, avahi,
+# upower...: some 120 packages on a fresh machine instead of 25).
+# npm ci again only when the lock file changed.  Screenshots in
+# build/browser/.
+.PHONY: test-browser
+
+BROWSER_DIR := t/browser
+
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 \
+	    npm ci --no-audit --no-fund --loglevel=error
+
+test-browser: deps
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null \
+	    | grep -q 'install ok installed' || { \
+	    echo "installing: chromium"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends chromium; }
+	$(MAKE) $(MODULE) $(BROWSER_DIR)/node_modules/.package-lock.json
+	mkdir -p $(BUILD)/browser
+	CONSENT_MODULE=$(CURDIR)/$(MODULE) \
+	BROWSER_ARTEFACTS=$(CURDIR)/$(BUILD)/browser $(BROWSER_DIR)/run.sh
 
 install: $(MODULE) $(CTL)
 	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR) \

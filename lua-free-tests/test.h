@@ -95,6 +95,14 @@ extern unsigned         test_alloc_budget;
 /* a keys file of two keys, k2 (which signs) and k1 */
 extern const char  test_keys_text[];
 
+/* a consent API body (JSON, or a form) with test_choice.c's purposes */
+int test_choice_body(int as_form, const char *s,
+    const consent_ruleset_t *rules, consent_choice_t *ch);
+
+/* a compiled rule set (test_alloc) from rules and "@vendor" lines */
+consent_ruleset_t *test_ruleset(consent_purposes_t *ps,
+    const char *const *lines);
+
 void test_cookie(void);
 void test_rules(void);
 void test_b64(void);
@@ -120,6 +128,7 @@ void test_usp(void);
 void test_gpp(void);
 void test_iab(void);
 void test_csp(void);
+void test_vendor_set(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

@@ -8,20 +8,27 @@
 
 
 static consent_purposes_t  ps;
+static consent_ruleset_t  *rs;
 
 
-static int
-json(const char *s, consent_choice_t *ch)
+int
+test_choice_body(int as_form, const char *s, const consent_ruleset_t *rules,
+    consent_choice_t *ch)
 {
     unsigned char  *copy;
     int             rc;
     size_t          len;
 
+    if (ps.n == 0) {
+        consent_purposes_init(&ps);
+    }
+
     /* an exact-size copy: ASan sees any read past the body */
     len = strlen(s);
     copy = malloc(len ? len : 1);
     memcpy(copy, s, len);
-    rc = consent_choice_json(copy, len, &ps, ch);
+    rc = as_form ? consent_choice_form(copy, len, &ps, rules, ch)
+                 : consent_choice_json(copy, len, &ps, rules, ch);
     free(copy);
 
     return rc;
@@ -29,19 +36,16 @@ json(const char *s, consent_choice_t *ch)
 
 
 static int
+json(const char *s, consent_choice_t *ch)
+{
+    return test_choice_body(0, s, rs, ch);
+}
+
+
+static int
 form(const char *s, consent_choice_t *ch)
 {
-    unsigned char  *copy;
-    int             rc;
-    size_t          len;
-
-    len = strlen(s);
-    copy = malloc(len ? len : 1);
-    memcpy(copy, s, len);
-    rc = consent_choice_form(copy, len, &ps, ch);
-    free(copy);
-
-    return rc;
+    return test_choice_body(1, s, rs, ch);
 }
 
 
@@ -183,10 +187,11 @@ test_choice_json(void)
     CHECK_ERR(json("{\"x\":1e,\"purposes\":[]}", &ch), &ch, "body",
               "invalid JSON");
     /* a NUL after the object is trailing data, one inside a string too */
-    CHECK_ERR(consent_choice_json(U("{\"purposes\":[]}\0"), 16, &ps, &ch),
+    CHECK_ERR(consent_choice_json(U("{\"purposes\":[]}\0"), 16, &ps, rs,
+                                  &ch),
               &ch, "body", "invalid JSON at byte 15");
     CHECK_ERR(consent_choice_json(U("{\"purposes\":[\"a\0\"]}"), 19, &ps,
-                                  &ch), &ch, "body", "invalid JSON");
+                                  rs, &ch), &ch, "body", "invalid JSON");
 
     /* a surrogate pair is fine in a skipped field */
     CHECK_INT(json("{\"x\":\"\\ud83d\\ude00\",\"purposes\":[]}", &ch), 0);

@@ -613,55 +613,6 @@ test_csp_asked(void)
 }
 
 
-/* a compiled rule set from lines; NULL on error */
-static consent_ruleset_t *
-csp_ruleset(consent_purposes_t *ps, const char *const *lines)
-{
-    int                     rc;
-    char                    err[256];
-    consent_err_t           e;
-    consent_rule_t          rule;
-    consent_ruleset_t      *rs;
-    consent_vendor_meta_t   meta;
-
-    rs = consent_ruleset_create(&test_alloc);
-    if (rs == NULL) {
-        return NULL;
-    }
-
-    for ( /* void */ ; *lines; lines++) {
-        rc = consent_rule_parse(U(*lines), strlen(*lines), ps, &rule, &e);
-
-        if (rc == CONSENT_LINE_VENDOR) {
-            if (consent_vendor_parse(U(*lines), strlen(*lines), ps, &meta,
-                                     &e) != 1
-                || consent_ruleset_vendor_set(rs, &meta, err, sizeof(err))
-                   != 0)
-            {
-                fprintf(stderr, "%s: %s\n", *lines, e.msg);
-                return NULL;
-            }
-
-            continue;
-        }
-
-        if (rc != CONSENT_LINE_RULE
-            || consent_ruleset_add(rs, &rule, err, sizeof(err)) != 0)
-        {
-            fprintf(stderr, "%s: bad rule\n", *lines);
-            return NULL;
-        }
-    }
-
-    if (consent_ruleset_compile(rs, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return NULL;
-    }
-
-    return rs;
-}
-
-
 static consent_mask_t
 csp_vendor_purposes(consent_ruleset_t *rs, const char *name)
 {
@@ -705,7 +656,7 @@ test_csp_vendor_purposes(void)
 
     consent_purposes_init(&ps);
 
-    rs = csp_ruleset(&ps, lines);
+    rs = test_ruleset(&ps, lines);
     CHECK(rs != NULL);
     if (rs == NULL) {
         return;
@@ -782,7 +733,7 @@ test_csp_vendor_list(void)
 
     consent_purposes_init(&ps);
 
-    rs = csp_ruleset(&ps, lines);
+    rs = test_ruleset(&ps, lines);
     CHECK(rs != NULL);
     if (rs == NULL) {
         return;
@@ -806,7 +757,7 @@ test_csp_vendor_list(void)
     consent_ruleset_free(rs);
 
     /* no vendor at all: an empty list */
-    rs = csp_ruleset(&ps, (const char *[]) { NULL });
+    rs = test_ruleset(&ps, (const char *[]) { NULL });
     CHECK(rs != NULL);
     if (rs) {
         n = consent_vendors_json(rs, &ps, buf, sizeof(buf));

@@ -77,6 +77,55 @@ test_alloc_reset(void)
 }
 
 
+
+/* a compiled rule set from lines; NULL on error */
+consent_ruleset_t *
+test_ruleset(consent_purposes_t *ps, const char *const *lines)
+{
+    int                     rc;
+    char                    err[256];
+    consent_err_t           e;
+    consent_rule_t          rule;
+    consent_ruleset_t      *rs;
+    consent_vendor_meta_t   meta;
+
+    rs = consent_ruleset_create(&test_alloc);
+    if (rs == NULL) {
+        return NULL;
+    }
+
+    for ( /* void */ ; *lines; lines++) {
+        rc = consent_rule_parse(U(*lines), strlen(*lines), ps, &rule, &e);
+
+        if (rc == CONSENT_LINE_VENDOR) {
+            if (consent_vendor_parse(U(*lines), strlen(*lines), ps, &meta,
+                                     &e) != 1
+                || consent_ruleset_vendor_set(rs, &meta, err, sizeof(err))
+                   != 0)
+            {
+                fprintf(stderr, "%s: %s\n", *lines, e.msg);
+                return NULL;
+            }
+
+            continue;
+        }
+
+        if (rc != CONSENT_LINE_RULE
+            || consent_ruleset_add(rs, &rule, err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "%s: bad rule\n", *lines);
+            return NULL;
+        }
+    }
+
+    if (consent_ruleset_compile(rs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+
+    return rs;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -109,6 +158,7 @@ main(int argc, char **argv)
         { "gpp", test_gpp },
         { "iab", test_iab },
         { "csp", test_csp },
+        { "vendorset", test_vendor_set },
     };
 
     int       i, j;

@@ -560,7 +560,8 @@ test_record_write(void)
     CHECK_INT(n, CONSENT_HSET_ARGS);
     CHECK(strcmp(joined(n, argv, argvlen),
                  "HSET consent:s:alice p analytics,advertising v 3 "
-                 "t 1700000000 src api gpc 1") == 0);
+                 "t 1700000000 src api gpc 1 vr ") == 0);
+    CHECK(argv[13] != NULL && argvlen[13] == 0);
     CHECK_INT(consent_record_set_argv(&k, &w, scratch,
                                       CONSENT_HSET_SCRATCH - 1, argv,
                                       argvlen), -1);
@@ -582,6 +583,7 @@ test_record_write(void)
     span(&w.gpp, "DBABM~CP");
     span(&w.usp, "1YNN");
     span(&w.ip, "0123456789abcdef0123456789abcdef");
+    span(&w.vendors_refused, "criteo,yahoo_japan");
 
     n = consent_receipt_argv(&log, &w, scratch, sizeof(scratch), argv,
                              argvlen);
@@ -592,8 +594,20 @@ test_record_write(void)
                  "t 1700000000 src api regime opt_in gpc 1 "
                  "region FR-abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv"
                  "wxyz012345678 tcf CPxyz.abc gpp DBABM~CP usp 1YNN "
-                 "ip 0123456789abcdef0123456789abcdef") == 0);
+                 "ip 0123456789abcdef0123456789abcdef "
+                 "vendors_refused criteo,yahoo_japan") == 0);
     CHECK_INT(argvlen[23], CONSENT_RECEIPT_REGION_MAX);
+
+    /* the record keeps the refused vendors, and reads them back */
+    n = consent_record_set_argv(&k, &w, scratch, CONSENT_HSET_SCRATCH, argv,
+                                argvlen);
+    CHECK_INT(n, CONSENT_HSET_ARGS);
+    CHECK(strcmp(joined(n, argv, argvlen),
+                 "HSET consent:s:alice p analytics,advertising v 3 "
+                 "t 1700000000 src api gpc 1 vr criteo,yahoo_japan") == 0);
+    CHECK_INT(consent_record_from_write(&w, &ps, scratch,
+                                        CONSENT_HSET_SCRATCH, &rec), 0);
+    CHECK_MEM(rec.vr.data, rec.vr.len, "criteo,yahoo_japan");
 
     /* a regime of no name is written all the same, as the module did */
     span(&w.regime, "");
@@ -624,7 +638,7 @@ test_record_write(void)
                                 argvlen);
     CHECK(strcmp(joined(n, argv, argvlen),
                  "HSET consent:s:alice p  v 4294967295 t 1795943547 "
-                 "src consentctl gpc 0") == 0);
+                 "src consentctl gpc 0 vr ") == 0);
     CHECK(argv[3] != NULL && argvlen[3] == 0);
 
     n = consent_receipt_argv(&log, &w, scratch, sizeof(scratch), argv,

@@ -32,7 +32,8 @@ static ngx_int_t ngx_http_consent_api_choice(ngx_http_request_t *r,
     ngx_str_t *body, consent_choice_t *ch, ngx_int_t *answer);
 static ngx_int_t ngx_http_consent_api_write(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, consent_mask_t purposes,
-    uint32_t policy_version, ngx_uint_t action);
+    uint32_t policy_version, ngx_http_consent_vendor_choice_t *vendors,
+    ngx_uint_t action);
 static void ngx_http_consent_api_written(ngx_http_request_t *r);
 
 
@@ -105,7 +106,7 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
         rc = ngx_http_consent_api_write(r, ctx,
                                         CONSENT_BIT(CONSENT_P_NECESSARY),
                                         (uint32_t) lcf->policy_version,
-                                        NGX_HTTP_CONSENT_WITHDRAW);
+                                        NULL, NGX_HTTP_CONSENT_WITHDRAW);
 
         if (rc == NGX_DONE) {
             /* kept alive until Redis answers; finalized then */
@@ -125,7 +126,7 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
 
     if (r->headers_in.content_length_n > CONSENT_CHOICE_BODY_MAX) {
         return ngx_http_consent_api_refuse(r, NGX_HTTP_BAD_REQUEST, "body",
-                                           "larger than 4096 bytes");
+                                           "larger than 16384 bytes");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_consent_api_body);
@@ -216,10 +217,12 @@ ngx_http_consent_api_cross_site(ngx_http_request_t *r)
 static void
 ngx_http_consent_api_body(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     body;
-    consent_choice_t              ch;
-    ngx_http_consent_ctx_t       *ctx;
+    ngx_int_t                          rc;
+    ngx_str_t                          body;
+    const char                        *error;
+    consent_choice_t                   ch;
+    ngx_http_consent_ctx_t            *ctx;
+    ngx_http_consent_vendor_choice_t  *vc;
 
     ctx = ngx_http_consent_get_ctx(r, 0);
     ngx_str_null(&body);
@@ -231,8 +234,26 @@ ngx_http_consent_api_body(ngx_http_request_t *r)
         return;
     }
 
+    /* a choice replaces the earlier one: no vendors_refused, none */
+    vc = ngx_palloc(r->pool, sizeof(ngx_http_consent_vendor_choice_t));
+    if (vc == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_consent_vendor_choice(r, &ch, ch.purposes, vc, &error);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, (rc == NGX_DECLINED)
+                          ? ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                                       "vendors_refused",
+                                                       error)
+                          : NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     rc = ngx_http_consent_api_write(r, ctx, ch.purposes, ch.policy_version,
-                                    NGX_HTTP_CONSENT_GRANT);
+                                    vc, NGX_HTTP_CONSENT_GRANT);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -265,7 +286,7 @@ ngx_http_consent_api_read_body(ngx_http_request_t *r, ngx_str_t *body,
 
     if (len > CONSENT_CHOICE_BODY_MAX) {
         *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST, "body",
-                                             "larger than 4096 bytes");
+                                             "larger than 16384 bytes");
         return NGX_DECLINED;
     }
 
@@ -346,12 +367,14 @@ ngx_http_consent_api_choice(ngx_http_request_t *r, ngx_str_t *body,
     if (type_len == sizeof("application/json") - 1
         && ngx_strncasecmp(p, (u_char *) "application/json", type_len) == 0)
     {
-        rc = consent_choice_json(body->data, body->len, &cmcf->purposes, ch);
+        rc = consent_choice_json(body->data, body->len, &cmcf->purposes,
+                                 cmcf->rules, ch);
 
     } else if (type_len == sizeof(form) - 1
                && ngx_strncasecmp(p, (u_char *) form, type_len) == 0)
     {
-        rc = consent_choice_form(body->data, body->len, &cmcf->purposes, ch);
+        rc = consent_choice_form(body->data, body->len, &cmcf->purposes,
+                                 cmcf->rules, ch);
 
     } else {
         *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
@@ -398,7 +421,8 @@ ngx_http_consent_api_choice(ngx_http_request_t *r, ngx_str_t *body,
 
 static ngx_int_t
 ngx_http_consent_api_write(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
-    consent_mask_t purposes, uint32_t policy_version, ngx_uint_t action)
+    consent_mask_t purposes, uint32_t policy_version,
+    ngx_http_consent_vendor_choice_t *vendors, ngx_uint_t action)
 {
     ngx_int_t                   rc;
     ngx_http_consent_record_t  *rec;
@@ -410,6 +434,7 @@ ngx_http_consent_api_write(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
 
     rec->purposes = purposes;
     rec->policy_version = policy_version;
+    rec->vendors = vendors;
     rec->action = action;
     ctx->write = rec;
 
@@ -470,6 +495,7 @@ ngx_http_consent_api_written(ngx_http_request_t *r)
     st.purposes = rec->purposes;
     st.policy_version = rec->policy_version;
     st.updated = rec->now;
+    st.vendors = ngx_http_consent_record_vendors(rec);
     st.found = 1;
 
     ctx->subject = rec->subject;

@@ -63,21 +63,27 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
     u_char                        *body, *p;
     size_t                         len;
     const char                    *regime;
+    const u_char                  *vendors;
     ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
+    /* the recorded choice's own refusals, not a TC string's */
+    vendors = ctx->recorded ? ctx->vendors_refused : NULL;
+
     len = sizeof("{\"subject\":,\"purposes\":,\"available\":,"
                  "\"policy_version\":,\"current_policy_version\":,"
                  "\"reconsent\":false,\"source\":\"\",\"regime\":\"\","
-                 "\"region\":,\"gpc\":false,\"updated\":}\n")
+                 "\"region\":,\"gpc\":false,\"updated\":,"
+                 "\"vendors_refused\":}\n")
           + 2 * (2 + cmcf->purposes.n * (CONSENT_PURPOSE_NAME_MAX + 3))
           + 2 + ctx->subject.len
           + 2 + consent_json_escape(ctx->region.data, ctx->region.len,
                                     NULL, 0)
-          + 3 * NGX_TIME_T_LEN + 32;
+          + 3 * NGX_TIME_T_LEN + 32
+          + ngx_http_consent_vendor_json_len(cmcf, vendors);
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
@@ -136,6 +142,8 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
         p = ngx_cpymem(p, "null", 4);
     }
 
+    p = ngx_cpymem(p, ",\"vendors_refused\":", 19);
+    p = ngx_http_consent_vendor_json(p, cmcf, vendors);
     p = ngx_cpymem(p, "}\n", 2);
 
     return ngx_http_consent_api_send(r, NGX_HTTP_OK, body, p - body);
@@ -204,11 +212,27 @@ ngx_http_consent_api_cookie(ngx_http_request_t *r,
     u_char                        *v, *p;
     size_t                         n;
     consent_token_t                tok;
+    consent_vendor_set_t          *vendors;
     ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     ngx_memzero(&tok, sizeof(consent_token_t));
+
+    /* refused vendors make it a version 2 token */
+    vendors = ngx_http_consent_record_vendors(rec);
+
+    if (vendors) {
+        tok.vendors_len = consent_vendor_set_encode(vendors, NULL, 0);
+        tok.vendors = ngx_pnalloc(r->pool, tok.vendors_len);
+        if (tok.vendors == NULL) {
+            return NGX_ERROR;
+        }
+
+        (void) consent_vendor_set_encode(vendors, (u_char *) tok.vendors,
+                                         tok.vendors_len);
+    }
+
     tok.subject = rec->cookie_subject.data;
     tok.subject_len = rec->cookie_subject.len;
     tok.purposes = rec->purposes;

@@ -4,8 +4,9 @@
  * Shared-memory cache of subject states, as limit_req keeps its nodes: an
  * rbtree keyed by a hash of the subject id, ties broken by the id, and an
  * LRU queue.  An allocation failure evicts from the LRU tail and retries,
- * so a full zone degrades to a smaller hit ratio, never to an error.  Each
- * entry fits one 256-byte slab chunk.  Negative entries ("Redis has no
+ * so a full zone degrades to a smaller hit ratio, never to an error.  An
+ * entry fits one 256-byte slab chunk unless its subject refused many
+ * vendors one by one (3 bytes each, after the id).  Negative entries ("Redis has no
  * record") are cached too, with their own TTL.  The zone is reused across
  * "nginx -s reload".
  *
@@ -40,7 +41,7 @@ typedef struct {
     u_char                       color;
     u_char                       len;
     u_char                       negative;
-    u_char                       pad;
+    u_char                       nvendors;     /* their hashes: after id */
     uint32_t                     purposes;
     uint32_t                     policy_version;
     uint32_t                     pad2;
@@ -217,10 +218,12 @@ ngx_http_consent_cache_find(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
 ngx_int_t
 ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache, ngx_str_t *id,
-    ngx_http_consent_state_t *state)
+    ngx_http_consent_state_t *state, ngx_pool_t *pool)
 {
+    u_char                         *v;
     uint32_t                        hash;
     ngx_int_t                       rc;
+    ngx_uint_t                      i;
     ngx_rbtree_node_t              *node;
     ngx_http_consent_cache_node_t  *cn;
 
@@ -241,6 +244,25 @@ ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache, ngx_str_t *id,
         ngx_http_consent_cache_remove(cache, node);
         rc = NGX_DECLINED;
         goto done;
+    }
+
+    state->vendors = NULL;
+
+    if (cn->nvendors) {
+        /* no memory: a miss, and Redis is asked */
+        state->vendors = ngx_palloc(pool, sizeof(consent_vendor_set_t));
+        if (state->vendors == NULL) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        v = cn->id + cn->len;
+
+        for (i = 0; i < cn->nvendors; i++, v += 3) {
+            state->vendors->hash[i] = (v[0] << 16) | (v[1] << 8) | v[2];
+        }
+
+        state->vendors->n = cn->nvendors;
     }
 
     ngx_queue_remove(&cn->queue);
@@ -274,8 +296,10 @@ void
 ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
     ngx_http_consent_state_t *state, ngx_atomic_uint_t epoch)
 {
+    u_char                         *v;
     size_t                          size;
     uint32_t                        hash;
+    ngx_uint_t                      i, nvendors;
     ngx_rbtree_node_t              *node;
     ngx_http_consent_cache_node_t  *cn;
 
@@ -284,10 +308,11 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
     }
 
     hash = ngx_crc32_short(id->data, id->len);
+    nvendors = state->vendors ? state->vendors->n : 0;
 
     size = offsetof(ngx_rbtree_node_t, color)
            + offsetof(ngx_http_consent_cache_node_t, id)
-           + id->len;
+           + id->len + 3 * nvendors;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -302,6 +327,16 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return;
+    }
+
+    /* an entry of another size goes, and a new one comes */
+    if (node) {
+        cn = (ngx_http_consent_cache_node_t *) &node->color;
+
+        if (cn->nvendors != nvendors) {
+            ngx_http_consent_cache_remove(cache, node);
+            node = NULL;
+        }
     }
 
     if (node) {
@@ -331,6 +366,15 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
         ngx_memcpy(cn->id, id->data, id->len);
 
         ngx_rbtree_insert(&cache->sh->rbtree, node);
+    }
+
+    cn->nvendors = (u_char) nvendors;
+    v = cn->id + cn->len;
+
+    for (i = 0; i < nvendors; i++) {
+        *v++ = (u_char) (state->vendors->hash[i] >> 16);
+        *v++ = (u_char) (state->vendors->hash[i] >> 8);
+        *v++ = (u_char) state->vendors->hash[i];
     }
 
     cn->negative = !state->found;

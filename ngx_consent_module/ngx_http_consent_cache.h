@@ -13,12 +13,16 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "vendor_set.h"
+
 
 /* a subject's record, from Redis or the shared cache */
 typedef struct {
     uint32_t                    purposes;
     uint32_t                    policy_version;
     time_t                      updated;
+    /* vendors refused one by one, or NULL */
+    consent_vendor_set_t       *vendors;
     unsigned                    found:1;
 } ngx_http_consent_state_t;
 
@@ -42,7 +46,7 @@ typedef struct {
 char *ngx_http_consent_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 ngx_int_t ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache,
-    ngx_str_t *id, ngx_http_consent_state_t *state);
+    ngx_str_t *id, ngx_http_consent_state_t *state, ngx_pool_t *pool);
 /*
  * epoch: ngx_http_consent_cache_epoch() when the state was asked of Redis;
  * a state asked before an invalidation that may concern it is not stored.

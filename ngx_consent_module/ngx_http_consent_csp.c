@@ -283,7 +283,7 @@ ngx_http_consent_csp_header(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     ngx_uint_t             memo;
     consent_csp_result_t   res;
 
-    nrefused = (j->cmcf->nvendors + 7) / 8;
+    nrefused = (j->cmcf->vendors_n + 7) / 8;
     len = 0;
 
     key[0] = h->value;

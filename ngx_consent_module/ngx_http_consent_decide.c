@@ -20,6 +20,7 @@
 #include "ngx_http_consent_cache.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_iab.h"
+#include "ngx_http_consent_vendor_choice.h"
 
 #include "hiredis_reply.h"
 #include "id.h"
@@ -45,6 +46,8 @@ static void ngx_http_consent_unknown_purpose(void *data,
     const unsigned char *name, size_t len);
 static void ngx_http_consent_apply(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx);
+static void ngx_http_consent_apply_vendors(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, consent_decision_t *out);
 static void ngx_http_consent_token(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_ctx_t *ctx);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
@@ -180,6 +183,7 @@ ngx_http_consent_gather(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     ctx->operator_subject = 0;
     ctx->has_token = 0;
+    ngx_str_null(&ctx->token_vendors);
     ngx_str_null(&ctx->subject);
 
     if (ngx_http_consent_subject(r, lcf, ctx) != NGX_OK) {
@@ -249,7 +253,7 @@ ngx_http_consent_ask_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
 
     if (cmcf->zone
         && ngx_http_consent_cache_get(cmcf->zone->data, &ctx->subject,
-                                      &ctx->record_state)
+                                      &ctx->record_state, r->pool)
            == NGX_OK)
     {
         ctx->record_asked = 1;
@@ -403,7 +407,7 @@ ngx_http_consent_parse_record(ngx_http_request_t *r,
     st->updated = (time_t) rec.updated;
     st->found = rec.found;
 
-    return NGX_OK;
+    return ngx_http_consent_vendor_record(r, &rec.vr, &st->vendors);
 }
 
 
@@ -479,9 +483,7 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     consent_decide(&in, &out);
 
-    /* the TC string's vendor refusals hold where it decided */
-    ctx->vendors_refused = (out.source == CONSENT_SRC_IAB)
-                           ? ctx->iab_refused : NULL;
+    ngx_http_consent_apply_vendors(r, ctx, &out);
 
     ctx->purposes = out.purposes;
     ctx->source = out.source;
@@ -489,6 +491,51 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
     ctx->stale = out.stale;
     ctx->policy_version = out.policy_version;
     ctx->issued_at = (time_t) out.issued_at;
+}
+
+
+/*
+ * The vendors refused beyond the purposes, as the decision's source has
+ * them: the TC string's, the record's, the cookie's.  Out of memory
+ * refuses them all: the strict answer.
+ */
+
+static void
+ngx_http_consent_apply_vendors(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx, consent_decision_t *out)
+{
+    u_char                        *bits;
+    ngx_int_t                      rc;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    switch (out->source) {
+
+    case CONSENT_SRC_IAB:
+        ctx->vendors_refused = ctx->iab_refused;
+        return;
+
+    case CONSENT_SRC_REDIS:
+    case CONSENT_SRC_CACHE:
+        rc = ngx_http_consent_vendor_bits(r, ctx->record_state.vendors, NULL,
+                                          &bits);
+        break;
+
+    case CONSENT_SRC_COOKIE:
+        rc = ngx_http_consent_vendor_bits(r, NULL, &ctx->token_vendors,
+                                          &bits);
+        break;
+
+    default:
+        ctx->vendors_refused = NULL;
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+        bits = cmcf->vendors_all;
+    }
+
+    ctx->vendors_refused = bits;
 }
 
 
@@ -585,6 +632,19 @@ ngx_http_consent_token(ngx_http_request_t *r,
             if (!ctx->operator_subject) {
                 ctx->subject.data = (u_char *) tok.subject;
                 ctx->subject.len = tok.subject_len;
+            }
+
+            /* a copy: stripping may rewrite the Cookie line in place */
+            if (tok.vendors_len) {
+                ctx->token_vendors.data = ngx_pnalloc(r->pool,
+                                                      tok.vendors_len);
+                if (ctx->token_vendors.data == NULL) {
+                    continue;
+                }
+
+                ngx_memcpy(ctx->token_vendors.data, tok.vendors,
+                           tok.vendors_len);
+                ctx->token_vendors.len = tok.vendors_len;
             }
 
             ctx->has_token = 1;

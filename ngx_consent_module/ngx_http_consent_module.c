@@ -22,6 +22,7 @@
 #include "ngx_http_consent_upstream.h"
 #include "ngx_http_consent_variables.h"
 #include "ngx_http_consent_vendors.h"
+#include "ngx_http_consent_vendor_choice.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -483,7 +484,8 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_consent_csp_init_main(cf, cmcf) != NGX_CONF_OK
-        || ngx_http_consent_vendors_init_main(cf, cmcf) != NGX_CONF_OK)
+        || ngx_http_consent_vendors_init_main(cf, cmcf) != NGX_CONF_OK
+        || ngx_http_consent_vendor_choice_init_main(cf, cmcf) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }

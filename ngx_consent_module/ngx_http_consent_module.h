@@ -81,6 +81,11 @@ typedef struct {
     /* this configuration among those the process loaded: 1, 2... */
     ngx_uint_t                  generation;
 
+    /* the rules' vendors by name hash; every bit set, if memory runs out */
+    uint64_t                   *vendor_index;
+    u_char                     *vendors_all;
+    ngx_uint_t                  vendors_n;
+
     /* consent_vendors: the vendor list, built once */
     ngx_uint_t                  vendors_used;
     ngx_str_t                   vendors_json;
@@ -155,6 +160,7 @@ typedef struct {
 
     /* the signed cookie that verified, if any */
     consent_mask_t              token_purposes;
+    ngx_str_t                   token_vendors;   /* their cookie form */
     uint32_t                    token_version;
     int64_t                     token_issued;
 

@@ -195,6 +195,12 @@ ngx_http_consent_record_commands(ngx_http_request_t *r,
                                                        len);
     w->w.policy_version = rec->policy_version;
     w->w.time = rec->now;
+
+    if (rec->vendors) {
+        w->w.vendors_refused.data = rec->vendors->names.data;
+        w->w.vendors_refused.len = rec->vendors->names.len;
+    }
+
     ngx_str_set(&w->w.src, CONSENT_WRITER_API);
     w->w.gpc = ctx->gpc;
 
@@ -414,11 +420,19 @@ ngx_http_consent_record_reply(void *data, void *reply)
         st.purposes = rec->purposes;
         st.policy_version = rec->policy_version;
         st.updated = rec->now;
+        st.vendors = ngx_http_consent_record_vendors(rec);
         st.found = 1;
 
         ngx_http_consent_cache_put(cmcf->zone->data, &rec->subject, &st,
                                    rec->wait.epoch);
     }
+}
+
+
+consent_vendor_set_t *
+ngx_http_consent_record_vendors(ngx_http_consent_record_t *rec)
+{
+    return (rec->vendors && rec->vendors->set.n) ? &rec->vendors->set : NULL;
 }
 
 

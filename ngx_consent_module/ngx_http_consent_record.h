@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_vendor_choice.h"
 
 
 #define NGX_HTTP_CONSENT_GRANT         0
@@ -27,6 +28,8 @@ typedef struct {
     ngx_str_t                   subject;        /* the record's key */
     ngx_str_t                   cookie_subject; /* the token's id */
     ngx_uint_t                  action;         /* GRANT or WITHDRAW */
+    /* vendors refused one by one; NULL or empty: none */
+    ngx_http_consent_vendor_choice_t  *vendors;
     /* 0 while waiting, then NGX_HTTP_OK or NGX_HTTP_SERVICE_UNAVAILABLE */
     ngx_uint_t                  status;
 } ngx_http_consent_record_t;
@@ -41,6 +44,10 @@ typedef struct {
 ngx_int_t ngx_http_consent_record_write(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_record_t *rec,
     ngx_http_event_handler_pt done);
+
+/* the write's refused vendors as a set, or NULL */
+consent_vendor_set_t *ngx_http_consent_record_vendors(
+    ngx_http_consent_record_t *rec);
 
 /* consent_receipts [retain=time|off] [ip=hash|off] */
 char *ngx_http_consent_receipts(ngx_conf_t *cf, ngx_command_t *cmd,

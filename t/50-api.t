@@ -117,6 +117,7 @@ is_deeply($d, {
     policy_version => undef, current_policy_version => 3,
     reconsent => JSON::PP::true, source => 'default', regime => 'opt_in',
     region => 'FR', gpc => JSON::PP::false, updated => undef,
+    vendors_refused => [],
 }, 'GET: no decision yet, the visitor is to be asked');
 
 $d = decode(api(country => "J\"P\\\x01"));
@@ -289,8 +290,8 @@ my @bad = (
         body => '{"purposes":[],"policy_version":1}'],
     [400, 'body', qr/invalid JSON at byte \d+/, body => '{"purposes":['],
     [400, 'body', qr/invalid JSON/, body => "{\"purposes\":[]}\0"],
-    [400, 'body', qr/larger than 4096/,
-        body => '{"purposes":[],"x":"' . ('a' x 5000) . '"}'],
+    [400, 'body', qr/larger than 16384/,
+        body => '{"purposes":[],"x":"' . ('a' x 17000) . '"}'],
     [400, 'Content-Type', qr/application\/json/, type => 'text/plain',
         body => '{"purposes":[]}'],
     [400, 'Content-Type', qr/missing/, no_type => 1,

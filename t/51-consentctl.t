@@ -219,7 +219,9 @@ ok(JSON::PP::is_bool($j->{gpc}) && !$j->{gpc}, 'get: gpc false');
 like($r->{out}, qr/\A\{[^\n]*\}\n\z/, 'get: one line of JSON');
 
 my $h = hgetall('consent:s:acct-1');
-is_deeply([sort keys %$h], [qw(gpc p src t v)], 'record: exactly p v t src gpc');
+is_deeply([sort keys %$h], [qw(gpc p src t v vr)],
+    'record: exactly p v t src gpc vr');
+is($h->{vr}, '', 'record: vr, no vendor refused');
 is($h->{p}, 'analytics,advertising', 'record: p, comma-separated names');
 is($h->{v}, '3', 'record: v');
 like($h->{t}, qr/\A[1-9]\d{9}\z/, 'record: t, unix seconds');
@@ -244,11 +246,35 @@ is(hgetall('consent:s:newbie')->{v}, '1', 'a new subject: policy version 1');
 
 # a record as the consent API writes it
 $t->redis_cmd(HSET => 'consent:s:api-9', p => 'advertising,analytics',
-    v => 2, t => 1700000000, src => 'api', gpc => 1);
+    v => 2, t => 1700000000, src => 'api', gpc => 1,
+    vr => 'criteo,Yahoo_JAPAN_Ads');
 $j = decode_json_ok(ctl(qw(subject get api-9))->{out}, 'API record');
 is_deeply($j, { subject => 'api-9', purposes => [qw(necessary analytics
     advertising)], policy_version => 2, updated => 1700000000,
-    source => 'api', gpc => JSON::PP::true }, 'a record the API wrote');
+    source => 'api', gpc => JSON::PP::true,
+    vendors_refused => [qw(criteo Yahoo_JAPAN_Ads)] },
+    'a record the API wrote');
+
+# vendors refused one by one: kept, shown, in the receipt, checked
+$r = ctl(qw(subject set api-10 advertising --vendors-refused),
+    'criteo,Yahoo_JAPAN_Ads');
+is($r->{rc}, 0, 'set --vendors-refused');
+is(hgetall('consent:s:api-10')->{vr}, 'criteo,Yahoo_JAPAN_Ads',
+    'set --vendors-refused: the record keeps the names');
+is_deeply(decode_json_ok($r->{out}, 'set --vendors-refused')->{vendors_refused},
+    [qw(criteo Yahoo_JAPAN_Ads)], 'set --vendors-refused: shown');
+my $rc10 = ctl(qw(receipts api-10));
+like($rc10->{out},
+    qr/"vendors_refused":"criteo,Yahoo_JAPAN_Ads"/,
+    'set --vendors-refused: in the receipt');
+$r = ctl(qw(subject set api-10 advertising --vendors-refused), 'a b');
+is($r->{rc}, 2, 'set --vendors-refused: a bad name is bad usage');
+like($r->{err}, qr/invalid vendor name "a b"/, 'and names it');
+is(hgetall('consent:s:api-10')->{vr}, 'criteo,Yahoo_JAPAN_Ads',
+    'and writes nothing');
+ctl(qw(subject set api-10 advertising));
+is(hgetall('consent:s:api-10')->{vr}, '',
+    'a later set without --vendors-refused refuses none');
 
 $r = ctl(qw(subject get nobody));
 is($r->{rc}, 1, 'get of an unknown subject: exit 1');

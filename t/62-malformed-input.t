@@ -276,7 +276,7 @@ sub flip_char {
 # a consent cookie value the module must not trust
 sub forged_token {
     my ($tok, $sub, $mask) = valid_token();
-    my $now = time;
+    my $now = int time;
     my $sig_at = length($tok) - 43;
     my $k = rnd 24;
     return flip_char($tok, $sig_at + rnd 43) if $k == 0;
@@ -289,7 +289,10 @@ sub forged_token {
     return mint_token('k1', $KEY{k1}, $sub, $mask, 3, $now - 396 * 86400)
         if $k == 6;
     return mint_token('k2', $KEY{k2}, $sub, $mask, 3, $now + 3600) if $k == 7;
-    return sign_payload("2.k1.$sub.00000005.3.$now", $KEY{k1}) if $k == 8;
+    # version 2 without its vendors, or with them out of their one form
+    return sign_payload("2.k1.$sub.00000005.3.$now"
+        . pick('', '.', '.Fyy', '.Fyy7Fyy7', '.njh7Fyy7', '.Fy+7', '.Fyy7.',
+            '.Fyy7=', ".\x80\x81\x82\x83"), $KEY{k1}) if $k == 8;
     return sign_payload('1.k1.' . $sub . '.' . pick('5', '000000005',
         '0000000A', 'zzzzzzzz', '', '-0000001') . ".3.$now", $KEY{k1})
         if $k == 9;
@@ -746,7 +749,7 @@ my @BAD_JSON = (
     ['{"x":' . ('[' x 31) . (']' x 31) . ',"purposes":[]}', 200],
     ['{"x":' . ('[' x 32) . (']' x 32) . ',"purposes":[]}', 400, 'body',
         qr/^JSON nested too deep$/],
-    ['{"x":' . ('[' x 100000), 400, 'body', qr/larger than 4096/],
+    ['{"x":' . ('[' x 100000), 400, 'body', qr/larger than 16384/],
     ['{"purposes":[],"purposes":[]}', 400, 'purposes', qr/duplicate field/],
     ['{"policy_version":3,"policy_version":3,"purposes":[]}', 400,
         'policy_version', qr/duplicate field/],
@@ -899,7 +902,7 @@ my @FORMS = (
     ['purposes=&policy_version=1', 400, 'policy_version', qr/below/],
     ['purposes=&policy_version=3&policy_version=3', 400, 'policy_version',
         qr/duplicate field/],
-    ['purposes=' . ('a,' x 2100), 400, 'body', qr/larger than 4096/],
+    ['purposes=' . ('a,' x 8300), 400, 'body', qr/larger than 16384/],
 );
 
 sub k_api_form {
@@ -964,9 +967,9 @@ sub k_api_chunked {
     if ($k == 2) {
         return spec('api-chunked', [400], method => 'POST', path => '/consent',
             host => $host, headers => \@h,
-            chunks => chunked('{"purposes":[],"x":"' . ('z' x (4100 + rnd 4000))
+            chunks => chunked('{"purposes":[],"x":"' . ('z' x (16400 + rnd 4000))
                 . '"}'),
-            api => 1, field => 'body', error => qr/^larger than 4096 bytes$/);
+            api => 1, field => 'body', error => qr/^larger than 16384 bytes$/);
     }
     # broken framing: nginx answers 400 itself and closes
     return spec('api-chunked', [400], method => 'POST', path => '/consent',
@@ -1092,15 +1095,15 @@ sub k_api_bigbody {
             cl => 1_048_577 + rnd 1e9);
     }
     if ($k == 1) {
-        my $body = '{"purposes":[]' . (' ' x (4096 - 15)) . '}';
+        my $body = '{"purposes":[]' . (' ' x (16384 - 15)) . '}';
         return spec('api-bigbody', [200], method => 'POST',
             path => '/consent', host => $host, headers => \@h,
             body => $body, api => 1, write => 1);
     }
     return spec('api-bigbody', [400], method => 'POST', path => '/consent',
         host => $host, headers => \@h,
-        body => '{"purposes":[],"x":"' . ('a' x (4076 + rnd 5000)) . '"}',
-        api => 1, field => 'body', error => qr/^larger than 4096 bytes$/);
+        body => '{"purposes":[],"x":"' . ('a' x (16364 + rnd 5000)) . '"}',
+        api => 1, field => 'body', error => qr/^larger than 16384 bytes$/);
 }
 
 # 2 to 5 requests written at once on a fresh connection, answered in order

@@ -773,38 +773,10 @@ for my $v (@VISITORS) {
 
 # one request on an open keep-alive connection: a ConsentTest::Response
 sub ka_request {
-    my ($s, $v, $n) = @_;
-    my $req = "GET /ka/$v->{name}/$n HTTP/1.1\r\nHost: localhost\r\n"
-        . "X-Req: ka-$$-$n\r\nX-Country: $v->{country}\r\n"
-        . "Cookie: $v->{cookie}\r\n\r\n";
-    my $off = 0;
-    while ($off < length $req) {
-        my $w = syswrite $s, $req, length($req) - $off, $off;
-        return undef unless $w;
-        $off += $w;
-    }
-    my $buf = '';
-    my $sel = IO::Select->new($s);
-    my $deadline = time + 10 * time_scale();
-    while (time < $deadline) {
-        if ($buf =~ /\A(.*?\r\n\r\n)/s) {
-            my $head = $1;
-            my $need;
-            if ($head =~ /^Content-Length:[ \t]*(\d+)/mi) {
-                $need = length($head) + $1;
-            } elsif ($head =~ /^Transfer-Encoding:[ \t]*chunked/mi) {
-                $need = length($buf) if $buf =~ /\r\n0\r\n\r\n\z/;
-            } else {
-                return undef;
-            }
-            return ConsentTest::Response->parse(substr $buf, 0, $need)
-                if defined $need && length $buf >= $need;
-        }
-        last unless $sel->can_read($deadline - time);
-        my $r = sysread $s, $buf, 65536, length $buf;
-        last unless $r;
-    }
-    return undef;
+    my ($inst, $s, $v, $n) = @_;
+    return $inst->ka_request($s, "GET /ka/$v->{name}/$n HTTP/1.1\r\n"
+        . "Host: localhost\r\nX-Req: ka-$$-$n\r\n"
+        . "X-Country: $v->{country}\r\nCookie: $v->{cookie}\r\n\r\n");
 }
 
 # what is wrong with a visitor's answer, '' when nothing
@@ -825,26 +797,17 @@ sub ka_check {
     return join '; ', @bad;
 }
 
-sub ka_connect {
-    my ($inst) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-        PeerPort => $inst->port, Proto => 'tcp', Timeout => 5)
-        or die "connect: $!";
-    binmode $s;
-    return $s;
-}
-
 sub alternate {
     my ($inst, $label) = @_;
-    my $s = ka_connect($inst);
+    my $s = $inst->ka_connect;
     my @bad;
     my $n = 0;
     for my $round (1 .. 4) {
         for my $v (@VISITORS, reverse @VISITORS) {
-            my $r = ka_request($s, $v, ++$n);
+            my $r = ka_request($inst, $s, $v, ++$n);
             my $why = ka_check($r, $v);
             push @bad, "#$n $v->{name}: $why" if length $why;
-            unless ($r) { $s = ka_connect($inst) }
+            unless ($r) { $s = $inst->ka_connect }
         }
     }
     close $s;
@@ -865,14 +828,14 @@ sub concurrently {
             srand($$ ^ time);
             my @bad;
             my $ok = eval {
-                my $s = ka_connect($inst);
+                my $s = $inst->ka_connect;
                 for my $n (1 .. $each) {
                     my $v = $VISITORS[int rand @VISITORS];
-                    my $r = ka_request($s, $v, $c * 1000 + $n);
+                    my $r = ka_request($inst, $s, $v, $c * 1000 + $n);
                     my $why = ka_check($r, $v);
                     push @bad, "client $c #$n $v->{name}: $why"
                         if length $why;
-                    $s = ka_connect($inst) unless $r;
+                    $s = $inst->ka_connect unless $r;
                 }
                 1;
             };

@@ -2,8 +2,9 @@
 # The local demo (README's first command, via "make run"): a redis-server,
 # a demo origin that echoes the cookies it receives, and nginx with the
 # module in front of it, all on loopback.  The front nginx also serves the
-# consent API (/consent) and an example consent banner (/banner/, a copy
-# of docker/demo/banner/).  Ctrl-C stops everything.
+# consent API (/consent), the rules' vendor list (/consent/vendors) and an
+# example consent banner (/banner/, a copy of docker/demo/banner/).
+# Ctrl-C stops everything.
 #
 # Ports: DEMO_PORT (default 8080), DEMO_ORIGIN_PORT (default DEMO_PORT+1),
 # DEMO_REDIS_PORT (default 6390).  A port another process holds is refused
@@ -155,6 +156,11 @@ http {
             consent_api;
         }
 
+        # the rules' vendors per purpose, for the banner's vendor lists
+        location = /consent/vendors {
+            consent_vendors;
+        }
+
         # the example banner, static files (consent applies here too)
         location = /banner {
             return 301 /banner/;
@@ -282,6 +288,14 @@ Try (tracking cookies + a first-party session cookie):
   # then send the returned consent cookie back: analytics kept, ads stripped
   curl -H 'Cookie: consent=<value from Set-Cookie>; $jar' \\
        http://127.0.0.1:$port/
+  # the vendors each purpose's cookies go to (the banner's vendor lists);
+  # a choice may refuse some of them: their cookies are stripped even
+  # where their purpose is granted
+  curl http://127.0.0.1:$port/consent/vendors
+  curl -i -H 'Origin: http://127.0.0.1:$port' \\
+       -H 'Content-Type: application/json' \\
+       -d '{"purposes":["analytics"],"policy_version":1,"vendors_refused":["Hotjar"]}' \\
+       http://127.0.0.1:$port/consent
   # withdraw everything optional (and expire the tracking cookies)
   curl -i -X DELETE -H 'Origin: http://127.0.0.1:$port' \\
        -H 'Cookie: consent=<value>' http://127.0.0.1:$port/consent

@@ -118,7 +118,8 @@ static int
 fuzz_verify(const unsigned char *p, size_t len, consent_keyring_t *ring,
     int64_t now, int64_t max_age, consent_token_t *tok)
 {
-    int  rc;
+    int                   rc;
+    consent_vendor_set_t  vs;
 
     memset(tok, 0, sizeof(consent_token_t));
 
@@ -139,6 +140,17 @@ fuzz_verify(const unsigned char *p, size_t len, consent_keyring_t *ring,
     FUZZ_ASSERT(tok->issued_at > 0 && tok->issued_at <= FUZZ_IAT_MAX);
     FUZZ_ASSERT(tok->issued_at <= now + FUZZ_SKEW);
     FUZZ_ASSERT(max_age <= 0 || now - tok->issued_at <= max_age);
+
+    /* version 2: the vendors in their one form, inside the token */
+    FUZZ_ASSERT((tok->vendors_len != 0) == (p[0] == '2'));
+
+    if (tok->vendors_len) {
+        FUZZ_ASSERT(tok->vendors > p
+                    && tok->vendors + tok->vendors_len < p + len);
+        FUZZ_ASSERT(consent_vendor_set_decode(&vs, tok->vendors,
+                                              tok->vendors_len) == 0);
+        FUZZ_ASSERT(vs.n * CONSENT_VENDOR_HASH_B64_LEN == tok->vendors_len);
+    }
 
     return rc;
 }
@@ -211,7 +223,10 @@ fuzz_sign_verify(const uint8_t *data, size_t size)
     unsigned char    *out, *out2, *bad;
     consent_token_t   tok, got;
     fuzz_reader_t     r;
+    consent_vendor_set_t  vs;
     unsigned char     subject[CONSENT_SUBJECT_MAX + 8];
+    unsigned char     vendors[CONSENT_VENDORS_REFUSED_MAX
+                              * CONSENT_VENDOR_HASH_B64_LEN];
 
     r.pos = data;
     r.end = data + size;
@@ -247,6 +262,20 @@ fuzz_sign_verify(const uint8_t *data, size_t size)
     case 2:
         tok.issued_at = FUZZ_IAT_MAX;
         break;
+    }
+
+    /* 0x40: refused vendors, so version 2, up to the most a token takes */
+    if (flags & 0x40) {
+        memset(&vs, 0, sizeof(vs));
+        n = fuzz_byte(&r) % (CONSENT_VENDORS_REFUSED_MAX + 1);
+
+        for (i = 0; i < n; i++) {
+            (void) consent_vendor_set_add(&vs, (uint32_t) fuzz_uint(&r, 3));
+        }
+
+        tok.vendors = vendors;
+        tok.vendors_len = consent_vendor_set_encode(&vs, vendors,
+                                                    sizeof(vendors));
     }
 
     valid = consent_subject_valid(tok.subject, tok.subject_len)
@@ -293,6 +322,9 @@ fuzz_sign_verify(const uint8_t *data, size_t size)
     FUZZ_ASSERT(got.purposes == tok.purposes);
     FUZZ_ASSERT(got.policy_version == tok.policy_version);
     FUZZ_ASSERT(got.issued_at == tok.issued_at);
+    FUZZ_ASSERT(got.vendors_len == tok.vendors_len);
+    FUZZ_ASSERT(tok.vendors_len == 0
+                || memcmp(got.vendors, tok.vendors, tok.vendors_len) == 0);
 
     /* the clock: 5 minutes of skew, then the future; max_age */
     rc = fuzz_verify(out, n, &fuzz_ring, tok.issued_at - FUZZ_SKEW, 0, &got);

@@ -9,7 +9,6 @@
 #include "b64.h"
 
 
-static int consent_b64_value(unsigned char c);
 
 
 static const char  consent_b64url[] =
@@ -49,8 +48,8 @@ consent_b64url_encode(const unsigned char *src, size_t len,
 }
 
 
-static int
-consent_b64_value(unsigned char c)
+int
+consent_b64_value(unsigned char c, int url_only)
 {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -64,11 +63,11 @@ consent_b64_value(unsigned char c)
         return c - '0' + 52;
     }
 
-    if (c == '+' || c == '-') {
+    if (c == '-' || (c == '+' && !url_only)) {
         return 62;
     }
 
-    if (c == '/' || c == '_') {
+    if (c == '_' || (c == '/' && !url_only)) {
         return 63;
     }
 
@@ -101,7 +100,7 @@ consent_b64_decode(const unsigned char *src, size_t len, unsigned char *dst,
     n = 0;
 
     for (i = 0; i < len; i++) {
-        v = consent_b64_value(src[i]);
+        v = consent_b64_value(src[i], 0);
         if (v < 0) {
             return -1;
         }

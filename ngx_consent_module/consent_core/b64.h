@@ -26,4 +26,8 @@ long consent_b64_decode(const unsigned char *src, size_t len,
     unsigned char *dst, size_t dstlen);
 
 
+/* one character's 6 bits, or -1; url_only: '+' and '/' are not */
+int consent_b64_value(unsigned char c, int url_only);
+
+
 #endif /* _CONSENT_B64_H_INCLUDED_ */

@@ -1,10 +1,9 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * The consent API's request bodies: a visitor's choice as JSON
- * ({"purposes": ["analytics"], "policy_version": 3}) or as a form
- * (purposes=analytics,advertising&policy_version=3), and JSON string
- * escaping for what the API answers.
+ * The consent API's JSON body: a visitor's choice ({"purposes":
+ * ["analytics"], "policy_version": 3, "vendors_refused": ["criteo"]}),
+ * and what the form reader (choice_form.c) shares with it.
  *
  * The JSON reader is a strict RFC 8259 one for a single object: anything
  * it does not understand is an error that names the field, never a guess.
@@ -15,7 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "consent_core.h"
+#include "choice_int.h"
+#include "rules.h"
 
 
 #define CONSENT_JSON_DEPTH_MAX   32
@@ -27,12 +27,11 @@ typedef struct {
     const unsigned char       *end;
     consent_choice_t          *ch;
     const consent_purposes_t  *ps;
+    const consent_ruleset_t   *rs;
     unsigned                   depth;
 } consent_json_t;
 
 
-static void consent_choice_error(consent_choice_t *ch, const char *field,
-    const char *fmt, const char *arg);
 static int consent_json_syntax(consent_json_t *js);
 static void consent_json_ws(consent_json_t *js);
 static int consent_json_string(consent_json_t *js, unsigned char *out,
@@ -44,15 +43,13 @@ static int consent_json_hex4(const unsigned char *p, unsigned *v);
 static int consent_json_skip(consent_json_t *js);
 static int consent_json_number(consent_json_t *js, uint64_t *v,
     int *integer);
-static int consent_json_purposes(consent_json_t *js);
+static int consent_json_names(consent_json_t *js, const char *field);
 static int consent_json_version(consent_json_t *js);
-static int consent_choice_name(consent_choice_t *ch,
-    const consent_purposes_t *ps, const unsigned char *name, size_t len);
-static int consent_form_decode(const unsigned char *p, size_t len,
-    unsigned char *out, size_t outlen, size_t *olen);
+static void consent_choice_shown(const unsigned char *name, size_t len,
+    size_t max, char *shown);
 
 
-static void
+void
 consent_choice_error(consent_choice_t *ch, const char *field,
     const char *fmt, const char *arg)
 {
@@ -508,13 +505,35 @@ consent_json_skip(consent_json_t *js)
 }
 
 
-static int
+/* a name as an error shows it: printable ASCII, cut short */
+
+static void
+consent_choice_shown(const unsigned char *name, size_t len, size_t max,
+    char *shown)
+{
+    size_t  k;
+
+    for (k = 0; k < len && k < max; k++) {
+        shown[k] = (name[k] >= 0x20 && name[k] < 0x7f && name[k] != '"'
+                    && name[k] != '\\')
+                   ? (char) name[k] : '?';
+    }
+
+    if (len > max) {
+        memcpy(shown + k, "...", 3);
+        k += 3;
+    }
+
+    shown[k] = '\0';
+}
+
+
+int
 consent_choice_name(consent_choice_t *ch, const consent_purposes_t *ps,
     const unsigned char *name, size_t len)
 {
-    int     i;
-    char    shown[CONSENT_PURPOSE_NAME_MAX + 4];
-    size_t  k;
+    int   i;
+    char  shown[CONSENT_PURPOSE_NAME_MAX + 4];
 
     i = (len <= CONSENT_PURPOSE_NAME_MAX)
         ? consent_purpose_find(ps, name, len) : -1;
@@ -524,31 +543,59 @@ consent_choice_name(consent_choice_t *ch, const consent_purposes_t *ps,
         return 0;
     }
 
-    /* the name goes back in the error: printable ASCII, cut short */
-    for (k = 0; k < len && k < CONSENT_PURPOSE_NAME_MAX; k++) {
-        shown[k] = (name[k] >= 0x20 && name[k] < 0x7f && name[k] != '"'
-                    && name[k] != '\\')
-                   ? (char) name[k] : '?';
-    }
-
-    if (len > CONSENT_PURPOSE_NAME_MAX) {
-        memcpy(shown + k, "...", 3);
-        k += 3;
-    }
-
-    shown[k] = '\0';
-
+    consent_choice_shown(name, len, CONSENT_PURPOSE_NAME_MAX, shown);
     consent_choice_error(ch, "purposes", "unknown purpose \"%s\"", shown);
 
     return -1;
 }
 
 
-static int
-consent_json_purposes(consent_json_t *js)
+int
+consent_choice_vendor(consent_choice_t *ch, const consent_ruleset_t *rs,
+    const unsigned char *name, size_t len)
 {
+    int       id;
+    char      shown[CONSENT_VENDOR_MAX + 4];
+    unsigned  i;
+
+    id = (rs && consent_vendor_id_check(name, len) == 0)
+         ? consent_ruleset_vendor_find(rs, name, len) : -1;
+
+    if (id < 0) {
+        consent_choice_shown(name, len, CONSENT_VENDOR_MAX, shown);
+        consent_choice_error(ch, "vendors_refused", "unknown vendor \"%s\"",
+                             shown);
+        return -1;
+    }
+
+    for (i = 0; i < ch->nvendors; i++) {
+        if (ch->vendors[i] == (uint16_t) id) {
+            return 0;
+        }
+    }
+
+    if (ch->nvendors == CONSENT_CHOICE_VENDORS_MAX) {
+        consent_choice_error(ch, "vendors_refused",
+                             "more than 1024 vendors%s", "");
+        return -1;
+    }
+
+    ch->vendors[ch->nvendors++] = (uint16_t) id;
+
+    return 0;
+}
+
+
+/* an array of names: purposes, or vendors_refused */
+
+static int
+consent_json_names(consent_json_t *js, const char *field)
+{
+    int            vendors;
     size_t         len;
-    unsigned char  name[CONSENT_PURPOSE_NAME_MAX + 1];
+    unsigned char  name[CONSENT_VENDOR_MAX + 1];
+
+    vendors = (field[0] == 'v');
 
     consent_json_ws(js);
 
@@ -557,13 +604,12 @@ consent_json_purposes(consent_json_t *js)
             return -1;
         }
 
-        consent_choice_error(js->ch, "purposes",
-                             "must be an array of purpose names%s", "");
+        consent_choice_error(js->ch, field, "must be an array of %s names",
+                             vendors ? "vendor" : "purpose");
         return -1;
     }
 
     js->p++;
-    js->ch->has_purposes = 1;
     consent_json_ws(js);
 
     if (js->p < js->end && *js->p == ']') {
@@ -583,8 +629,8 @@ consent_json_purposes(consent_json_t *js)
                 return -1;
             }
 
-            consent_choice_error(js->ch, "purposes",
-                                 "must be an array of purpose names%s", "");
+            consent_choice_error(js->ch, field, "must be an array of %s names",
+                                 vendors ? "vendor" : "purpose");
             return -1;
         }
 
@@ -593,7 +639,10 @@ consent_json_purposes(consent_json_t *js)
         }
 
         /* a name longer than the buffer is unknown: only its start shows */
-        if (consent_choice_name(js->ch, js->ps, name, len) != 0) {
+        if ((vendors ? consent_choice_vendor(js->ch, js->rs, name, len)
+                     : consent_choice_name(js->ch, js->ps, name, len))
+            != 0)
+        {
             return -1;
         }
 
@@ -646,7 +695,8 @@ consent_json_version(consent_json_t *js)
 
 int
 consent_choice_json(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_choice_t *ch)
+    const consent_purposes_t *ps, const consent_ruleset_t *rs,
+    consent_choice_t *ch)
 {
     size_t          klen;
     unsigned char   key[16];
@@ -660,6 +710,7 @@ consent_choice_json(const unsigned char *p, size_t len,
     js.end = p + len;
     js.ch = ch;
     js.ps = ps;
+    js.rs = rs;
     js.depth = 1;
 
     consent_json_ws(&js);
@@ -707,7 +758,22 @@ consent_choice_json(const unsigned char *p, size_t len,
                 return -1;
             }
 
-            if (consent_json_purposes(&js) != 0) {
+            ch->has_purposes = 1;
+
+            if (consent_json_names(&js, "purposes") != 0) {
+                return -1;
+            }
+
+        } else if (klen == 15 && memcmp(key, "vendors_refused", 15) == 0) {
+            if (ch->has_vendors) {
+                consent_choice_error(ch, "vendors_refused", "duplicate field%s",
+                                     "");
+                return -1;
+            }
+
+            ch->has_vendors = 1;
+
+            if (consent_json_names(&js, "vendors_refused") != 0) {
                 return -1;
             }
 
@@ -755,216 +821,4 @@ done:
     }
 
     return 0;
-}
-
-
-/* percent-decoding, '+' as a space; -1 on a bad escape */
-
-static int
-consent_form_decode(const unsigned char *p, size_t len, unsigned char *out,
-    size_t outlen, size_t *olen)
-{
-    size_t    n, i;
-    unsigned  c, h, l;
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if (c == '+') {
-            c = ' ';
-
-        } else if (c == '%') {
-            if (len - i < 3) {
-                return -1;
-            }
-
-            h = p[i + 1] | 0x20;
-            l = p[i + 2] | 0x20;
-
-            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))
-                || !((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f')))
-            {
-                return -1;
-            }
-
-            h = (h <= '9') ? h - '0' : h - 'a' + 10;
-            l = (l <= '9') ? l - '0' : l - 'a' + 10;
-            c = (h << 4) | l;
-            i += 2;
-        }
-
-        if (n < outlen) {
-            out[n] = (unsigned char) c;
-        }
-
-        n++;
-    }
-
-    *olen = n;
-
-    return 0;
-}
-
-
-int
-consent_choice_form(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_choice_t *ch)
-{
-    size_t                klen, vlen, n;
-    uint64_t              v;
-    const unsigned char  *end, *amp, *eq, *s, *name;
-    unsigned char         key[16];
-    unsigned char         val[CONSENT_CHOICE_BODY_MAX];
-
-    memset(ch, 0, sizeof(consent_choice_t));
-    ch->purposes = CONSENT_BIT(CONSENT_P_NECESSARY);
-
-    end = p + len;
-
-    while (p < end) {
-        amp = memchr(p, '&', (size_t) (end - p));
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        eq = memchr(p, '=', (size_t) (amp - p));
-        if (eq == NULL) {
-            eq = amp;
-        }
-
-        if (consent_form_decode(p, (size_t) (eq - p), key, sizeof(key),
-                                &klen)
-            != 0)
-        {
-            consent_choice_error(ch, "body", "bad percent-encoding%s", "");
-            return -1;
-        }
-
-        vlen = 0;
-
-        if (eq < amp
-            && consent_form_decode(eq + 1, (size_t) (amp - eq - 1), val,
-                                   sizeof(val), &vlen)
-               != 0)
-        {
-            consent_choice_error(ch, "body", "bad percent-encoding%s", "");
-            return -1;
-        }
-
-        if (vlen > sizeof(val)) {
-            vlen = sizeof(val);
-        }
-
-        if (klen == 8 && memcmp(key, "purposes", 8) == 0) {
-            ch->has_purposes = 1;
-
-            /* "a,b", "a b", or purposes=a&purposes=b */
-            for (s = val; s < val + vlen; /* void */) {
-                while (s < val + vlen && (*s == ',' || *s == ' ')) {
-                    s++;
-                }
-
-                name = s;
-
-                while (s < val + vlen && *s != ',' && *s != ' ') {
-                    s++;
-                }
-
-                if (s > name
-                    && consent_choice_name(ch, ps, name, (size_t) (s - name))
-                       != 0)
-                {
-                    return -1;
-                }
-            }
-
-        } else if (klen == 14 && memcmp(key, "policy_version", 14) == 0) {
-            if (ch->has_version) {
-                consent_choice_error(ch, "policy_version",
-                                     "duplicate field%s", "");
-                return -1;
-            }
-
-            v = 0;
-
-            for (n = 0; n < vlen; n++) {
-                if (val[n] < '0' || val[n] > '9' || v > UINT32_MAX) {
-                    break;
-                }
-
-                v = v * 10 + (val[n] - '0');
-            }
-
-            if (vlen == 0 || n != vlen || v > UINT32_MAX) {
-                consent_choice_error(ch, "policy_version",
-                                    "must be an integer from 0 to "
-                                    "4294967295%s", "");
-                return -1;
-            }
-
-            ch->policy_version = (uint32_t) v;
-            ch->has_version = 1;
-        }
-
-        p = (amp < end) ? amp + 1 : end;
-    }
-
-    if (!ch->has_purposes) {
-        consent_choice_error(ch, "purposes", "missing%s", "");
-        return -1;
-    }
-
-    return 0;
-}
-
-
-size_t
-consent_json_escape(const unsigned char *p, size_t len, unsigned char *out,
-    size_t outlen)
-{
-    size_t               n, k, i;
-    unsigned char        e[6];
-    static const char    hex[] = "0123456789abcdef";
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        n += (p[i] == '"' || p[i] == '\\') ? 2
-             : (p[i] < 0x20 || p[i] >= 0x7f) ? 6 : 1;
-    }
-
-    if (out == NULL || n > outlen) {
-        return n;
-    }
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        if (p[i] == '"' || p[i] == '\\') {
-            e[0] = '\\';
-            e[1] = p[i];
-            k = 2;
-
-        } else if (p[i] < 0x20 || p[i] >= 0x7f) {
-            /* control bytes, and bytes that may not be UTF-8 */
-            e[0] = '\\';
-            e[1] = 'u';
-            e[2] = '0';
-            e[3] = '0';
-            e[4] = hex[p[i] >> 4];
-            e[5] = hex[p[i] & 0xf];
-            k = 6;
-
-        } else {
-            e[0] = p[i];
-            k = 1;
-        }
-
-        memcpy(out + n, e, k);
-        n += k;
-    }
-
-    return n;
 }

@@ -246,27 +246,41 @@ int consent_domain_match(const unsigned char *host, size_t host_len,
 
 /* the consent API's request body: a visitor's choice */
 
-#define CONSENT_CHOICE_BODY_MAX     4096
+#define CONSENT_CHOICE_BODY_MAX     16384
+/* distinct vendors a body may name (each id < 65536) */
+#define CONSENT_CHOICE_VENDORS_MAX  1024
+
+typedef struct consent_ruleset_s  consent_ruleset_t;
 
 typedef struct {
     consent_mask_t             purposes;     /* necessary always set */
     uint32_t                   policy_version;
     unsigned                   has_purposes:1;
     unsigned                   has_version:1;
+    unsigned                   has_vendors:1;
+    /* "vendors_refused": rules vendor ids, in body order, once each */
+    unsigned                   nvendors;
+    uint16_t                   vendors[CONSENT_CHOICE_VENDORS_MAX];
     const char                *field;        /* on error: what is at fault */
     char                       error[96];    /* on error: why, for people */
 } consent_choice_t;
 
 /*
- * {"purposes": ["analytics"], "policy_version": 3}: purposes required,
- * policy_version optional, other fields skipped.  0, or -1 with field and
- * error set ("body" for syntax errors).
+ * {"purposes": ["analytics"], "policy_version": 3, "vendors_refused":
+ * ["criteo"]}: purposes required, the others optional, other fields
+ * skipped.  A vendor must be one of rs (NULL: none is known).  0, or -1
+ * with field and error set ("body" for syntax errors).
  */
 int consent_choice_json(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_choice_t *ch);
-/* purposes=analytics,advertising&policy_version=3 (also repeated keys) */
+    const consent_purposes_t *ps, const consent_ruleset_t *rs,
+    consent_choice_t *ch);
+/*
+ * purposes=analytics,advertising&policy_version=3&vendors_refused=criteo
+ * (also repeated keys)
+ */
 int consent_choice_form(const unsigned char *p, size_t len,
-    const consent_purposes_t *ps, consent_choice_t *ch);
+    const consent_purposes_t *ps, const consent_ruleset_t *rs,
+    consent_choice_t *ch);
 /*
  * The inside of a JSON string: '"' and '\\' escaped, control bytes and
  * bytes from 0x7f up as \u00XX.  Returns the length needed; writes only

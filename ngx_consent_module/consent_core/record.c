@@ -350,6 +350,10 @@ consent_record_parse(const void *reply, size_t n, consent_reply_elt_pt elt,
             rec->gpc_on = (v.len != 1) ? -1
                           : (v.data[0] == '1') ? 1
                           : (v.data[0] == '0') ? 0 : -1;
+
+        } else if (k.len == 2 && memcmp(k.data, CONSENT_RECORD_F_VR, 2) == 0)
+        {
+            rec->vr = v;
         }
     }
 
@@ -482,6 +486,10 @@ consent_record_set_argv(const consent_span_t *key, const consent_write_t *w,
     CONSENT_RECORD_LIT(CONSENT_RECORD_F_GPC);
     CONSENT_RECORD_ARG(w->gpc ? "1" : "0", 1);
 
+    /* always written: a new choice replaces the old refusals */
+    CONSENT_RECORD_LIT(CONSENT_RECORD_F_VR);
+    CONSENT_RECORD_SPAN(&w->vendors_refused);
+
     return n;
 }
 
@@ -575,6 +583,11 @@ consent_receipt_argv(const consent_span_t *log, const consent_write_t *w,
     if (w->ip.len) {
         CONSENT_RECORD_LIT(CONSENT_RECEIPT_F_IP);
         CONSENT_RECORD_SPAN(&w->ip);
+    }
+
+    if (w->vendors_refused.len) {
+        CONSENT_RECORD_LIT(CONSENT_RECEIPT_F_VR);
+        CONSENT_RECORD_SPAN(&w->vendors_refused);
     }
 
     return n;

@@ -45,13 +45,15 @@ long consent_redis_key(unsigned kind, const unsigned char *prefix,
     unsigned char *out, size_t outlen);
 
 
-/* the record: HSET <prefix>s:<id> p .. v .. t .. src .. gpc .. */
+/* the record: HSET <prefix>s:<id> p .. v .. t .. src .. gpc .. vr .. */
 
 #define CONSENT_RECORD_F_P             "p"
 #define CONSENT_RECORD_F_V             "v"
 #define CONSENT_RECORD_F_T             "t"
 #define CONSENT_RECORD_F_SRC           "src"
 #define CONSENT_RECORD_F_GPC           "gpc"
+/* vendors refused one by one (vendor_set.h): names joined by ',' */
+#define CONSENT_RECORD_F_VR            "vr"
 
 /* who wrote it: "src" in the record and in the receipt */
 #define CONSENT_WRITER_API             "api"
@@ -113,6 +115,7 @@ typedef struct {
     consent_span_t             t;
     consent_span_t             src;
     consent_span_t             gpc;
+    consent_span_t             vr;
 
     /* what the module reads */
     consent_mask_t             purposes;     /* necessary always set */
@@ -171,6 +174,7 @@ int consent_record_parse_spans(const consent_span_t *elts, size_t n,
 #define CONSENT_RECEIPT_F_GPP          "gpp"
 #define CONSENT_RECEIPT_F_USP          "usp"
 #define CONSENT_RECEIPT_F_IP           "ip"
+#define CONSENT_RECEIPT_F_VR           "vendors_refused"
 
 /* the receipt's "action" */
 #define CONSENT_ACTION_GRANT           "grant"       /* the API's POST */
@@ -189,6 +193,8 @@ typedef struct {
     int64_t                    time;
     consent_span_t             src;          /* CONSENT_WRITER_* */
     unsigned                   gpc:1;
+    /* "vr": names joined by ','; length 0: none (the record says so) */
+    consent_span_t             vendors_refused;
 
     /* the receipt's own */
     consent_span_t             action;       /* CONSENT_ACTION_* */
@@ -209,8 +215,8 @@ typedef struct {
 
 #define CONSENT_HGETALL_ARGS           2
 #define CONSENT_SMEMBERS_ARGS          2
-#define CONSENT_HSET_ARGS              12
-#define CONSENT_XADD_ARGS              32
+#define CONSENT_HSET_ARGS              14
+#define CONSENT_XADD_ARGS              34
 #define CONSENT_PUBLISH_ARGS           3
 
 /* scratch for the numbers: "v" and "t"; MINID, "v" and "t" */
@@ -227,14 +233,14 @@ typedef struct {
 /* HGETALL <prefix>s:<id> */
 int consent_record_get_argv(const consent_span_t *key, const char **argv,
     size_t *argvlen);
-/* HSET <prefix>s:<id> p .. v .. t .. src .. gpc 0|1 */
+/* HSET <prefix>s:<id> p .. v .. t .. src .. gpc 0|1 vr .. (maybe "") */
 int consent_record_set_argv(const consent_span_t *key,
     const consent_write_t *w, unsigned char *scratch, size_t size,
     const char **argv, size_t *argvlen);
 /*
  * XADD <prefix>log [MINID ~ oldest-ms] * subject .. action .. purposes ..
  * v .. t .. src .. [regime ..] gpc 0|1 [region ..] [tcf ..] [gpp ..]
- * [usp ..] [ip ..]
+ * [usp ..] [ip ..] [vendors_refused ..]
  */
 int consent_receipt_argv(const consent_span_t *log,
     const consent_write_t *w, unsigned char *scratch, size_t size,

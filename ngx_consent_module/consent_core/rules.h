@@ -46,7 +46,7 @@ typedef struct {
     uint8_t                    keymode;    /* a set's own */
 } consent_rule_t;
 
-typedef struct consent_ruleset_s  consent_ruleset_t;
+/* consent_ruleset_t: consent_core.h */
 
 /*
  * consent_rule_parse() and consent_vendor_parse() errors: err->code, with

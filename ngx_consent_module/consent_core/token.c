@@ -34,10 +34,12 @@ struct consent_token_seen_s {
     unsigned char              key;          /* index in the ring */
     unsigned char              subject_off;
     unsigned char              subject_len;
+    unsigned char              vendors_off;
+    unsigned char              vendors_len;
     consent_mask_t             purposes;
     uint32_t                   policy_version;
     int64_t                    issued_at;
-    unsigned char              token[CONSENT_TOKEN_MAX_LEN];
+    unsigned char              token[CONSENT_TOKEN_SEEN_LEN];
 };
 
 /* a token's fields, as parsed or as remembered */
@@ -47,6 +49,8 @@ typedef struct {
     const unsigned char       *kid;
     size_t                     kid_len;
     const unsigned char       *sig;          /* CONSENT_SIG_B64_LEN bytes */
+    const unsigned char       *vendors;
+    size_t                     vendors_len;
     consent_mask_t             mask;
     uint64_t                   pv;
     uint64_t                   iat;
@@ -201,9 +205,10 @@ static int
 consent_token_parse(const unsigned char *p, size_t len,
     consent_token_fields_t *tf)
 {
-    size_t                flen[7];
-    unsigned              nf;
-    const unsigned char  *f[7], *q, *end;
+    size_t                 flen[8];
+    unsigned               nf, last;
+    const unsigned char   *f[8], *q, *end;
+    consent_vendor_set_t   vs;
 
     end = p + len;
     nf = 0;
@@ -211,7 +216,7 @@ consent_token_parse(const unsigned char *p, size_t len,
 
     for (q = p; q < end; q++) {
         if (*q == '.') {
-            if (nf == 6) {
+            if (nf == 7) {
                 return -1;
             }
 
@@ -220,14 +225,20 @@ consent_token_parse(const unsigned char *p, size_t len,
         }
     }
 
-    if (nf != 6) {
+    flen[nf] = (size_t) (end - f[nf]);
+
+    /* version 1 has 7 fields, version 2 the vendors before the signature */
+
+    if (flen[0] != 1
+        || !((f[0][0] == '0' + CONSENT_TOKEN_VERSION && nf == 6)
+             || (f[0][0] == '0' + CONSENT_TOKEN_VERSION_VENDORS && nf == 7)))
+    {
         return -1;
     }
 
-    flen[6] = (size_t) (end - f[6]);
+    last = nf;
 
-    if (flen[0] != 1 || f[0][0] != '0' + CONSENT_TOKEN_VERSION
-        || flen[6] != CONSENT_SIG_B64_LEN
+    if (flen[last] != CONSENT_SIG_B64_LEN
         || !consent_subject_valid(f[2], flen[2])
         || consent_hex_mask(f[3], flen[3], &tf->mask) != 0
         || consent_parse_uint(f[4], flen[4], 10, 0xffffffffu, &tf->pv) != 0
@@ -239,11 +250,24 @@ consent_token_parse(const unsigned char *p, size_t len,
         return -1;
     }
 
+    tf->vendors = NULL;
+    tf->vendors_len = 0;
+
+    if (nf == 7) {
+        if (flen[6] == 0 || consent_vendor_set_decode(&vs, f[6], flen[6]) != 0)
+        {
+            return -1;
+        }
+
+        tf->vendors = f[6];
+        tf->vendors_len = flen[6];
+    }
+
     tf->kid = f[1];
     tf->kid_len = flen[1];
     tf->subject = f[2];
     tf->subject_len = flen[2];
-    tf->sig = f[6];
+    tf->sig = f[last];
 
     return 0;
 }
@@ -287,6 +311,8 @@ consent_token_verify(const unsigned char *p, size_t len,
             tf.mask = seen->purposes;
             tf.pv = seen->policy_version;
             tf.iat = (uint64_t) seen->issued_at;
+            tf.vendors = p + seen->vendors_off;
+            tf.vendors_len = seen->vendors_len;
             goto signed_ok;
         }
     }
@@ -310,12 +336,14 @@ consent_token_verify(const unsigned char *p, size_t len,
         return CONSENT_TOKEN_BAD_SIGNATURE;
     }
 
-    if (seen) {
+    if (seen && len <= CONSENT_TOKEN_SEEN_LEN) {
         memcpy(seen->token, p, len);
         seen->len = (unsigned char) len;
         seen->key = (unsigned char) (key - ring->keys);
         seen->subject_off = (unsigned char) (tf.subject - p);
         seen->subject_len = (unsigned char) tf.subject_len;
+        seen->vendors_off = (unsigned char) (tf.vendors ? tf.vendors - p : 0);
+        seen->vendors_len = (unsigned char) tf.vendors_len;
         seen->purposes = tf.mask;
         seen->policy_version = (uint32_t) tf.pv;
         seen->issued_at = (int64_t) tf.iat;
@@ -339,6 +367,8 @@ signed_ok:
     tok->purposes = tf.mask;
     tok->policy_version = (uint32_t) tf.pv;
     tok->issued_at = (int64_t) tf.iat;
+    tok->vendors = tf.vendors;
+    tok->vendors_len = tf.vendors_len;
 
     return CONSENT_TOKEN_OK;
 }
@@ -348,15 +378,20 @@ size_t
 consent_token_sign(consent_keyring_t *ring, const consent_token_t *tok,
     unsigned char *out, size_t outlen)
 {
-    int                   n;
-    size_t                len;
-    const consent_key_t  *key;
-    unsigned char         mac[CONSENT_SIG_LEN];
-    char                  tail[64];
+    int                    n;
+    size_t                 len, max;
+    unsigned char         *p;
+    const consent_key_t   *key;
+    consent_vendor_set_t   vs;
+    unsigned char          mac[CONSENT_SIG_LEN];
+    char                   tail[64];
 
     if (ring == NULL || ring->n == 0
         || !consent_subject_valid(tok->subject, tok->subject_len)
-        || tok->issued_at <= 0)
+        || tok->issued_at <= 0
+        || (tok->vendors_len
+            && consent_vendor_set_decode(&vs, tok->vendors, tok->vendors_len)
+               != 0))
     {
         return 0;
     }
@@ -371,26 +406,43 @@ consent_token_sign(consent_keyring_t *ring, const consent_token_t *tok,
     }
 
     len = 2 + key->kid_len + 1 + tok->subject_len + (size_t) n;
+    max = CONSENT_TOKEN_V1_MAX_LEN;
+
+    if (tok->vendors_len) {
+        len += 1 + tok->vendors_len;
+        max += 1 + tok->vendors_len;
+    }
 
     if (len + 1 + CONSENT_SIG_B64_LEN > outlen
-        || len + 1 + CONSENT_SIG_B64_LEN > CONSENT_TOKEN_MAX_LEN)
+        || len + 1 + CONSENT_SIG_B64_LEN > max)
     {
         return 0;
     }
 
-    out[0] = '0' + CONSENT_TOKEN_VERSION;
-    out[1] = '.';
-    memcpy(out + 2, key->kid, key->kid_len);
-    out[2 + key->kid_len] = '.';
-    memcpy(out + 3 + key->kid_len, tok->subject, tok->subject_len);
-    memcpy(out + 3 + key->kid_len + tok->subject_len, tail, (size_t) n);
+    p = out;
+    *p++ = tok->vendors_len ? '0' + CONSENT_TOKEN_VERSION_VENDORS
+                            : '0' + CONSENT_TOKEN_VERSION;
+    *p++ = '.';
+    memcpy(p, key->kid, key->kid_len);
+    p += key->kid_len;
+    *p++ = '.';
+    memcpy(p, tok->subject, tok->subject_len);
+    p += tok->subject_len;
+    memcpy(p, tail, (size_t) n);
+    p += n;
+
+    if (tok->vendors_len) {
+        *p++ = '.';
+        memcpy(p, tok->vendors, tok->vendors_len);
+        p += tok->vendors_len;
+    }
 
     if (consent_hmac(ring, key, out, len, mac) != 0) {
         return 0;
     }
 
-    out[len] = '.';
-    (void) consent_b64url_encode(mac, CONSENT_SIG_LEN, out + len + 1);
+    *p++ = '.';
+    (void) consent_b64url_encode(mac, CONSENT_SIG_LEN, p);
 
     return len + 1 + CONSENT_SIG_B64_LEN;
 }

@@ -42,6 +42,7 @@ static const char  ctl_usage_text[] =
     "Commands:\n"
     "  subject get ID                 the subject's record, as JSON\n"
     "  subject set ID PURPOSES [--policy-version N]\n"
+    "              [--vendors-refused V1,V2]\n"
     "                                 record a decision (PURPOSES: a comma\n"
     "                                 list, or \"none\"), with a receipt\n"
     "  subject erase ID [--keep-receipts]\n"

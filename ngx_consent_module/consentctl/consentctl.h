@@ -199,7 +199,8 @@ long ctl_record_version(ctl_t *ctl, const char *key, size_t len);
 int ctl_subject_write_init(ctl_t *ctl, const char *id,
     ctl_subject_write_t *w);
 void ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
-    const char *action, const char *purposes, long version, time_t now);
+    const char *action, const char *purposes, const char *vendors,
+    long version, time_t now);
 redisReply *ctl_subject_write_exec(ctl_t *ctl, ctl_subject_write_t *w,
     const ctl_cmd_t *record, int receipt, int *aborted);
 void ctl_subject_write_free(ctl_subject_write_t *w);

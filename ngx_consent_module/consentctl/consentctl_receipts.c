@@ -199,7 +199,7 @@ ctl_erase_record(ctl_t *ctl, const char *id, int keep, long long *record,
             goto done;
         }
 
-        ctl_subject_write_receipt(&w, id, CONSENT_ACTION_ERASE, "",
+        ctl_subject_write_receipt(&w, id, CONSENT_ACTION_ERASE, "", NULL,
                                   v < 0 ? 0 : v, time(NULL));
     }
 

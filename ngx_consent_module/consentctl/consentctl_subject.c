@@ -17,14 +17,18 @@
 
 #include "consentctl.h"
 #include "hiredis_reply.h"
+#include "vendor_set.h"
 
 
 static int ctl_subject_get(ctl_t *ctl, int argc, char **argv);
 static int ctl_subject_set(ctl_t *ctl, int argc, char **argv);
 static int ctl_set_purposes(ctl_t *ctl, const char *list, char *out,
     size_t size);
+static int ctl_set_vendors(const char *list);
+static void ctl_print_vendors(const consent_span_t *vr);
 static int ctl_set_write(ctl_t *ctl, const char *id, const char *names,
-    long version, time_t now, consent_write_t *written, int *aborted);
+    const char *vendors, long version, time_t now, consent_write_t *written,
+    int *aborted);
 static int ctl_print_record(ctl_t *ctl, const char *id,
     const consent_record_t *rec);
 static int ctl_print_number(const consent_span_t *field, unsigned bad,
@@ -181,8 +185,10 @@ ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
         printf("null");
     }
 
-    printf(",\"gpc\":%s}\n",
+    printf(",\"gpc\":%s,\"vendors_refused\":",
            rec->gpc_on == 1 ? "true" : rec->gpc_on == 0 ? "false" : "null");
+    ctl_print_vendors(&rec->vr);
+    printf("}\n");
 
     if (bad_p || bad_v || bad_t) {
         ctl_error("subject \"%s\": malformed record (%s%s%s), the module "
@@ -219,6 +225,79 @@ ctl_print_number(const consent_span_t *field, unsigned bad,
 }
 
 
+/* "vr": the names, as a JSON array */
+
+static void
+ctl_print_vendors(const consent_span_t *vr)
+{
+    size_t                n;
+    const unsigned char  *p, *end, *name;
+
+    printf("[");
+
+    p = vr->data;
+    end = p ? p + vr->len : p;
+    n = 0;
+
+    while (p < end) {
+        name = p;
+
+        while (p < end && *p != ',') {
+            p++;
+        }
+
+        if (p > name) {
+            printf(n++ ? "," : "");
+            ctl_json_str(name, (size_t) (p - name));
+        }
+
+        if (p < end) {
+            p++;
+        }
+    }
+
+    printf("]");
+}
+
+
+/* --vendors-refused: vendor names joined by ',', "" for none */
+
+static int
+ctl_set_vendors(const char *list)
+{
+    size_t       n;
+    const char  *p, *name;
+
+    n = 0;
+
+    for (p = list; *p; /* void */) {
+        name = p;
+        p += strcspn(p, ",");
+
+        if (consent_vendor_id_check((const unsigned char *) name,
+                                    (size_t) (p - name))
+            != 0)
+        {
+            return ctl_arg_error("invalid vendor name \"%.*s\" in "
+                                 "--vendors-refused (letters, digits, "
+                                 "'.', '_', '-', joined by ',')",
+                                 (int) (p - name), name);
+        }
+
+        if (++n > CONSENT_VENDORS_REFUSED_MAX) {
+            return ctl_arg_error("more than %d vendors in --vendors-refused",
+                                 CONSENT_VENDORS_REFUSED_MAX);
+        }
+
+        if (*p == ',') {
+            p++;
+        }
+    }
+
+    return CTL_OK;
+}
+
+
 /* the names the purpose set does not know, after the known ones */
 
 static void
@@ -237,16 +316,19 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
     char              *pos[2], *names;
     size_t             size;
     time_t             now;
-    const char        *pv;
-    ctl_opt_t          opts[2];
+    const char        *pv, *vendors;
+    ctl_opt_t          opts[3];
     consent_write_t    w;
     consent_record_t   rec;
     unsigned char      scratch[CONSENT_HSET_SCRATCH];
 
     pv = NULL;
+    vendors = NULL;
     memset(opts, 0, sizeof(opts));
     opts[0].name = "--policy-version";
     opts[0].value = &pv;
+    opts[1].name = "--vendors-refused";
+    opts[1].value = &vendors;
 
     rc = ctl_subject_args("subject set ID PURPOSES", argc, argv, opts, pos, 2);
     if (rc != CTL_OK) {
@@ -258,6 +340,13 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
     if (pv && ctl_parse_long(pv, 0, 0xffffffffL, &version) != 0) {
         return ctl_arg_error("invalid --policy-version \"%s\" (0 to "
                              "4294967295)", pv);
+    }
+
+    if (vendors) {
+        rc = ctl_set_vendors(vendors);
+        if (rc != CTL_OK) {
+            return rc;
+        }
     }
 
     /* "p" as stored, and its NUL */
@@ -285,7 +374,8 @@ ctl_subject_set(ctl_t *ctl, int argc, char **argv)
     aborted = 0;
 
     for (tries = 0; tries < CTL_WATCH_TRIES; tries++) {
-        rc = ctl_set_write(ctl, pos[0], names, version, now, &w, &aborted);
+        rc = ctl_set_write(ctl, pos[0], names, vendors, version, now, &w,
+                           &aborted);
         if (rc == CTL_OK || !aborted) {
             break;
         }
@@ -365,8 +455,9 @@ ctl_set_purposes(ctl_t *ctl, const char *list, char *out, size_t size)
 
 
 static int
-ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
-    time_t now, consent_write_t *written, int *aborted)
+ctl_set_write(ctl_t *ctl, const char *id, const char *names,
+    const char *vendors, long version, time_t now, consent_write_t *written,
+    int *aborted)
 {
     int                   rc;
     long                  v;
@@ -400,7 +491,8 @@ ctl_set_write(ctl_t *ctl, const char *id, const char *names, long version,
         }
     }
 
-    ctl_subject_write_receipt(&w, id, CONSENT_ACTION_SET, names, v, now);
+    ctl_subject_write_receipt(&w, id, CONSENT_ACTION_SET, names, vendors, v,
+                              now);
 
     /* the record of the same write the receipt is of */
     key.data = (const unsigned char *) w.key;
@@ -476,7 +568,8 @@ ctl_subject_write_init(ctl_t *ctl, const char *id, ctl_subject_write_t *w)
 
 void
 ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
-    const char *action, const char *purposes, long version, time_t now)
+    const char *action, const char *purposes, const char *vendors,
+    long version, time_t now)
 {
     consent_span_t  log;
 
@@ -492,6 +585,11 @@ ctl_subject_write_receipt(ctl_subject_write_t *w, const char *id,
     w->write.src.len = sizeof(CONSENT_WRITER_CONSENTCTL) - 1;
     w->write.action.data = (const unsigned char *) action;
     w->write.action.len = strlen(action);
+
+    if (vendors) {
+        w->write.vendors_refused.data = (const unsigned char *) vendors;
+        w->write.vendors_refused.len = strlen(vendors);
+    }
 
     log.data = (const unsigned char *) w->log;
     log.len = w->log_len;

@@ -53,7 +53,7 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(mint_token sign_payload b64url repo_root module_path
+our @EXPORT_OK = qw(mint_token mint_token_vendors vendor_hash sign_payload b64url repo_root module_path
     nginx_bin keys_line purpose_bit std_rules split_cookies config_test
     PURPOSES time_scale expiry_domains expiry_paths expiries
     nginx_at_least);
@@ -131,6 +131,33 @@ sub mint_token {
     $iat //= time();
     my $payload = sprintf('1.%s.%s.%08x.%d.%d', $kid, $subject, $mask, $pv,
         int($iat));
+    return sign_payload($payload, $key);
+}
+
+# a vendor name's 24-bit hash (consent_core/vendor_set.c: FNV-1a, folded)
+sub vendor_hash {
+    my ($name) = @_;
+    my $h = 2166136261;
+    for my $c (unpack 'C*', $name) {
+        $h ^= $c;
+        # 32-bit multiply without losing bits to doubles
+        $h = (($h * (16777619 & 0xffff))
+              + ((($h * (16777619 >> 16)) & 0xffff) << 16)) & 0xffffffff;
+    }
+    return ($h >> 24) ^ ($h & 0xffffff);
+}
+
+# a version 2 token: the vendors refused one by one, as their hashes
+sub mint_token_vendors {
+    my ($kid, $key, $subject, $mask, $vendors, $pv, $iat) = @_;
+    $pv  //= 1;
+    $iat //= time();
+    my %seen;
+    my @h = sort { $a <=> $b } grep { !$seen{$_}++ }
+        map { vendor_hash($_) } @$vendors;
+    my $form = join '', map { b64url(substr(pack('N', $_), 1)) } @h;
+    my $payload = sprintf('2.%s.%s.%08x.%d.%d.%s', $kid, $subject, $mask,
+        $pv, int($iat), $form);
     return sign_payload($payload, $key);
 }
 
@@ -911,6 +938,50 @@ sub raw {
     my $r = ConsentTest::Response->parse($buf);
     ($r->{req}) = $bytes =~ /^X-Req: *([^\r\n]*)/mi;
     return $r;
+}
+
+# a keep-alive connection to the front (or o{port})
+sub ka_connect {
+    my ($self, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $o{port} || $self->{port}, Proto => 'tcp', Timeout => 5)
+        or die "connect: $!";
+    binmode $s;
+    return $s;
+}
+
+# one raw request on it: the answer (Content-Length or chunked), or undef
+# when the connection went away
+sub ka_request {
+    my ($self, $s, $req) = @_;
+    my $off = 0;
+    while ($off < length $req) {
+        my $w = syswrite $s, $req, length($req) - $off, $off;
+        return undef unless $w;
+        $off += $w;
+    }
+    my $buf = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + 10 * time_scale();
+    while (time < $deadline) {
+        if ($buf =~ /\A(.*?\r\n\r\n)/s) {
+            my $head = $1;
+            my $need;
+            if ($head =~ /^Content-Length:[ \t]*(\d+)/mi) {
+                $need = length($head) + $1;
+            } elsif ($head =~ /^Transfer-Encoding:[ \t]*chunked/mi) {
+                $need = length($buf) if $buf =~ /\r\n0\r\n\r\n\z/;
+            } else {
+                return undef;
+            }
+            return ConsentTest::Response->parse(substr $buf, 0, $need)
+                if defined $need && length $buf >= $need;
+        }
+        last unless $sel->can_read($deadline - time);
+        my $r = sysread $s, $buf, 65536, length $buf;
+        last unless $r;
+    }
+    return undef;
 }
 
 # get($path, headers => [[Name => value], "Name: value", ...],
