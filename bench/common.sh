@@ -56,14 +56,18 @@ bench_rules() {
     echo "consent_rules $2/bench.rules;"
 }
 
-# bench_cookies KEY: a browser-like Cookie value: 10 tracking cookies, a
-# session, and a consent cookie granting analytics signed with KEY
+# bench_cookies KEY [VENDORS]: a browser-like Cookie value: 10 tracking
+# cookies, a session, and a consent cookie granting analytics signed with
+# KEY; VENDORS (names joined by ','): refused one by one, a version 2 token
 bench_cookies() {
     local token
-    token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
-        my ($k, $t) = (decode_base64($ARGV[0]), time);
-        my $m = "1.k1.benchsubject0001.00000005.1.$t";
-        my $s = encode_base64(hmac_sha256($m, $k), "");
-        $s =~ tr{+/}{-_}; $s =~ s/=+$//; print "$m.$s"' "$1")
+    token=$(perl -I"$(dirname "${BASH_SOURCE[0]}")/../t/lib" \
+        -MConsentTest=mint_token,mint_token_vendors -MMIME::Base64 -e '
+        my ($k, $v) = (decode_base64($ARGV[0]), $ARGV[1] // "");
+        print length $v
+            ? mint_token_vendors("k1", $k, "benchsubject0001", 5,
+                                 [split /,/, $v], 1, time)
+            : mint_token("k1", $k, "benchsubject0001", 5, 1, time)' \
+        "$1" "${2:-}")
     echo "_ga=GA1.2.1111.2222; _gid=GA1.2.333.444; _gat_UA1=1; _fbp=fb.1.1.2; _fbc=fb.1.3.4; _gcl_au=1.1.555; IDE=AHWqTUm; _uetsid=abc; _uetvid=def; _hjSessionUser_1=eyJ; session=s3cr3t; consent=$token"
 }

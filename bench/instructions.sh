@@ -6,11 +6,15 @@
 #
 #   bench/instructions.sh [requests=N] [rules=shipped|default|N]
 #                         [iab=cached|uncached] [csp=on]
+#                         [vendors=NAME,NAME...]
 #
 # iab=: the visitor has no consent cookie but a CMP's TC string (about
 # 600 bytes: 11 purposes, 400 vendors, as large CMP strings are), which
 # decides under consent_iab on; "uncached" turns the worker's cache of
 # decoded strings off, to show what one decode costs.
+#
+# vendors=: the consent cookie also refuses these vendors one by one (a
+# version 2 token), so their cookies go though analytics is granted.
 #
 # csp=on: the origin sends a 1 KB Content-Security-Policy naming a dozen
 # vendors' hosts, and consent_csp rewrites it for the visitor (who granted
@@ -24,6 +28,7 @@ requests=500
 nrules=shipped
 iab=
 csp=
+vendors=
 
 for a in "$@"; do
     case $a in
@@ -31,6 +36,7 @@ for a in "$@"; do
         rules=*) nrules=${a#rules=} ;;
         iab=*) iab=${a#iab=} ;;
         csp=*) csp=${a#csp=} ;;
+        vendors=*) vendors=${a#vendors=} ;;
     esac
 done
 
@@ -45,7 +51,7 @@ port=$(free_port)
 key=$(bench_keys "$dir")
 
 rules=$(bench_rules "$nrules" "$dir")
-cookies=$(bench_cookies "$key")
+cookies=$(bench_cookies "$key" "$vendors")
 
 if [ -n "$iab" ]; then
     tc=$(perl -I"$top/t/lib" -MConsentIAB=tcf_string -e '
@@ -158,7 +164,7 @@ total() {
 plain=$(total "$plain_out")
 mod=$(total "$mod_out")
 
-echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp})"
+echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp}${vendors:+, vendors refused: $vendors})"
 awk -v p="$plain" -v m="$mod" -v n="$requests" 'BEGIN {
     printf "plain proxy_pass: %8.0f instructions per request\n", p / n;
     printf "with the module:  %8.0f instructions per request (+%.0f, %.1f%%)\n",

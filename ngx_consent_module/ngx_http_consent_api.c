@@ -243,12 +243,15 @@ ngx_http_consent_api_body(ngx_http_request_t *r)
 
     rc = ngx_http_consent_vendor_choice(r, &ch, ch.purposes, vc, &error);
 
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "vendors_refused", error);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, (rc == NGX_DECLINED)
-                          ? ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                                       "vendors_refused",
-                                                       error)
-                          : NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -483,13 +486,6 @@ ngx_http_consent_api_written(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_http_consent_api_cookie(r, rec) != NGX_OK
-        || ngx_http_consent_api_expire(r, rec->purposes) != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
     /* the answer shows the state as the next request will see it */
     ngx_memzero(&st, sizeof(ngx_http_consent_state_t));
     st.purposes = rec->purposes;
@@ -500,6 +496,15 @@ ngx_http_consent_api_written(ngx_http_request_t *r)
 
     ctx->subject = rec->subject;
     ngx_http_consent_decide_recorded(r, ctx, &st);
+
+    /* the cookies of refused purposes and vendors expire in the browser */
+    if (ngx_http_consent_api_cookie(r, rec) != NGX_OK
+        || ngx_http_consent_api_expire(r, rec->purposes, ctx->vendors_refused)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     ngx_http_finalize_request(r, ngx_http_consent_api_state(r, ctx));
 }

@@ -15,6 +15,7 @@
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_rules.h"
 
+#include "strip.h"
 #include "token.h"
 
 
@@ -284,7 +285,8 @@ ngx_http_consent_api_cookie(ngx_http_request_t *r,
 /* the rule-matched cookies the browser sent that the new state refuses */
 
 ngx_int_t
-ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes)
+ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes,
+    const u_char *vendors)
 {
     ngx_str_t                        *name;
     ngx_array_t                      *names;
@@ -320,8 +322,7 @@ ngx_http_consent_api_expire(ngx_http_request_t *r, consent_mask_t purposes)
                        consent_ruleset_match_in(cmcf->rules, &scope, c.name,
                                                 c.name_len));
 
-            if (rule == NULL || rule->purpose == CONSENT_P_NECESSARY
-                || (purposes & CONSENT_BIT(rule->purpose)))
+            if (rule == NULL || !consent_rule_refused(rule, purposes, vendors))
             {
                 continue;
             }

@@ -23,8 +23,9 @@ ngx_int_t ngx_http_consent_api_error(ngx_http_request_t *r,
 /* after a confirmed write: the consent cookie, and the expiries */
 ngx_int_t ngx_http_consent_api_cookie(ngx_http_request_t *r,
     ngx_http_consent_record_t *rec);
+/* the rule-matched cookies sent that purposes or vendors (bits) refuse */
 ngx_int_t ngx_http_consent_api_expire(ngx_http_request_t *r,
-    consent_mask_t purposes);
+    consent_mask_t purposes, const u_char *vendors);
 
 
 #endif /* _NGX_HTTP_CONSENT_API_ANSWER_H_INCLUDED_ */

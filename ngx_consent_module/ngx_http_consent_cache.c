@@ -6,9 +6,11 @@
  * LRU queue.  An allocation failure evicts from the LRU tail and retries,
  * so a full zone degrades to a smaller hit ratio, never to an error.  An
  * entry fits one 256-byte slab chunk unless its subject refused many
- * vendors one by one (3 bytes each, after the id).  Negative entries ("Redis has no
- * record") are cached too, with their own TTL.  The zone is reused across
- * "nginx -s reload".
+ * vendors one by one (3 bytes each, after the id): such an entry, of a
+ * larger slab size, takes only what expired, never others' places (its
+ * subject could be anyone's, made to flush the zone).  Negative entries
+ * ("Redis has no record") are cached too, with their own TTL.  The zone
+ * is reused across "nginx -s reload".
  *
  * Invalidations are numbered in the zone, so that a Redis reply read
  * before an invalidation but stored after it (its connection is not the
@@ -248,6 +250,13 @@ ngx_http_consent_cache_get(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
     state->vendors = NULL;
 
+    /* more than a set holds is no entry this module wrote: a miss */
+    if (cn->nvendors > CONSENT_VENDORS_REFUSED_MAX) {
+        ngx_http_consent_cache_remove(cache, node);
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
     if (cn->nvendors) {
         /* no memory: a miss, and Redis is asked */
         state->vendors = ngx_palloc(pool, sizeof(consent_vendor_set_t));
@@ -318,7 +327,8 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
     node = ngx_http_consent_cache_find(cache, id, hash);
 
-    if (!ngx_http_consent_cache_heard
+    /* a record refusing every vendor, not understood: asked each time */
+    if (!ngx_http_consent_cache_heard || state->vendors_all
         || ngx_http_consent_cache_stale(cache, hash, epoch))
     {
         if (node) {
@@ -349,14 +359,14 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
 
         node = ngx_slab_alloc_locked(cache->shpool, size);
 
-        if (node == NULL) {
+        if (node == NULL && nvendors == 0) {
             ngx_http_consent_cache_evict(cache, 8);
-
             node = ngx_slab_alloc_locked(cache->shpool, size);
-            if (node == NULL) {
-                ngx_shmtx_unlock(&cache->shpool->mutex);
-                return;
-            }
+        }
+
+        if (node == NULL) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return;
         }
 
         node->key = hash;

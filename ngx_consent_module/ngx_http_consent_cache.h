@@ -21,8 +21,9 @@ typedef struct {
     uint32_t                    purposes;
     uint32_t                    policy_version;
     time_t                      updated;
-    /* vendors refused one by one, or NULL */
+    /* vendors refused one by one, or NULL; all: a "vr" not understood */
     consent_vendor_set_t       *vendors;
+    unsigned                    vendors_all:1;
     unsigned                    found:1;
 } ngx_http_consent_state_t;
 

@@ -376,6 +376,7 @@ ngx_http_consent_parse_record(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_str_t *subject,
     redisReply *reply, ngx_http_consent_state_t *st)
 {
+    ngx_int_t         rc;
     consent_record_t  rec;
 
     ngx_memzero(st, sizeof(ngx_http_consent_state_t));
@@ -407,7 +408,14 @@ ngx_http_consent_parse_record(ngx_http_request_t *r,
     st->updated = (time_t) rec.updated;
     st->found = rec.found;
 
-    return ngx_http_consent_vendor_record(r, &rec.vr, &st->vendors);
+    rc = ngx_http_consent_vendor_record(r, &rec.vr, &st->vendors);
+
+    if (rc == NGX_DECLINED) {
+        st->vendors_all = 1;
+        return NGX_OK;
+    }
+
+    return rc;
 }
 
 
@@ -516,8 +524,10 @@ ngx_http_consent_apply_vendors(ngx_http_request_t *r,
 
     case CONSENT_SRC_REDIS:
     case CONSENT_SRC_CACHE:
-        rc = ngx_http_consent_vendor_bits(r, ctx->record_state.vendors, NULL,
-                                          &bits);
+        rc = ctx->record_state.vendors_all
+             ? NGX_ERROR
+             : ngx_http_consent_vendor_bits(r, ctx->record_state.vendors,
+                                            NULL, &bits);
         break;
 
     case CONSENT_SRC_COOKIE:
@@ -634,18 +644,9 @@ ngx_http_consent_token(ngx_http_request_t *r,
                 ctx->subject.len = tok.subject_len;
             }
 
-            /* a copy: stripping may rewrite the Cookie line in place */
-            if (tok.vendors_len) {
-                ctx->token_vendors.data = ngx_pnalloc(r->pool,
-                                                      tok.vendors_len);
-                if (ctx->token_vendors.data == NULL) {
-                    continue;
-                }
-
-                ngx_memcpy(ctx->token_vendors.data, tok.vendors,
-                           tok.vendors_len);
-                ctx->token_vendors.len = tok.vendors_len;
-            }
+            /* in the Cookie line, as the subject: stripping copies it */
+            ctx->token_vendors.data = (u_char *) tok.vendors;
+            ctx->token_vendors.len = tok.vendors_len;
 
             ctx->has_token = 1;
             ctx->token_purposes = tok.purposes;

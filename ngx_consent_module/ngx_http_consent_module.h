@@ -83,6 +83,8 @@ typedef struct {
 
     /* the rules' vendors by name hash; every bit set, if memory runs out */
     uint64_t                   *vendor_index;
+    /* the purposes a refusal of each vendor concerns */
+    consent_mask_t             *vendor_refusable;
     u_char                     *vendors_all;
     ngx_uint_t                  vendors_n;
 

@@ -13,7 +13,27 @@ char *
 ngx_http_consent_vendor_choice_init_main(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *cmcf)
 {
+    ngx_uint_t  i;
+
     cmcf->vendors_n = consent_ruleset_vendors(cmcf->rules);
+
+    /*
+     * What a refusal of a vendor can concern: its "@vendor purposes=" and
+     * every purpose its rules name (a cookie rule under another purpose
+     * than the line says is still its cookie), never necessary.
+     */
+    cmcf->vendor_refusable = ngx_palloc(cf->pool, (cmcf->vendors_n + 1)
+                                                  * sizeof(consent_mask_t));
+    if (cmcf->vendor_refusable == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < cmcf->vendors_n; i++) {
+        cmcf->vendor_refusable[i] =
+            (cmcf->vendor_purposes[i]
+             | consent_ruleset_vendor_rule_purposes(cmcf->rules, i))
+            & ~CONSENT_BIT(CONSENT_P_NECESSARY);
+    }
 
     cmcf->vendor_index = ngx_palloc(cf->pool,
                                     (cmcf->vendors_n + 1) * sizeof(uint64_t));
@@ -57,7 +77,7 @@ ngx_http_consent_vendor_choice(ngx_http_request_t *r,
 
     for (i = 0; i < ch->nvendors; i++) {
         id = ch->vendors[i];
-        vp = cmcf->vendor_purposes[id] & ~CONSENT_BIT(CONSENT_P_NECESSARY);
+        vp = cmcf->vendor_refusable[id];
 
         if ((vp & purposes) == 0) {
             continue;
@@ -86,7 +106,7 @@ ngx_http_consent_vendor_choice(ngx_http_request_t *r,
 
     for (i = 0; i < ch->nvendors; i++) {
         id = ch->vendors[i];
-        vp = cmcf->vendor_purposes[id] & ~CONSENT_BIT(CONSENT_P_NECESSARY);
+        vp = cmcf->vendor_refusable[id];
 
         if ((vp & purposes) == 0) {
             continue;
@@ -131,11 +151,17 @@ ngx_http_consent_vendor_record(ngx_http_request_t *r,
 
     bad = 0;
 
-    /* written by the API or consentctl: more or worse is someone else's */
+    /*
+     * The API and consentctl write at most 128 names: more, or what is not
+     * a name, is someone else's writing.  What it meant cannot be known:
+     * every vendor is refused (NGX_DECLINED), never one let through.
+     */
     if (consent_vendor_set_names(vs, vr->data, vr->len, &bad) != 0 || bad) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "consent record: refused vendors beyond %d or not "
-                      "vendor names ignored", CONSENT_VENDORS_REFUSED_MAX);
+                      "consent record: \"vr\" of more than %d vendors or "
+                      "not vendor names: every vendor refused",
+                      CONSENT_VENDORS_REFUSED_MAX);
+        return NGX_DECLINED;
     }
 
     *set = vs->n ? vs : NULL;

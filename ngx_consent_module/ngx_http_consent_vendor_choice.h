@@ -39,7 +39,8 @@ ngx_int_t ngx_http_consent_vendor_choice(ngx_http_request_t *r,
 
 /*
  * A record's "vr" as a set from the pool, *set NULL when it names none.
- * NGX_OK or NGX_ERROR: losing a refusal is never quiet.
+ * NGX_OK; NGX_DECLINED for a "vr" the module did not write (more than
+ * 128 names, or not names): every vendor is to be refused; NGX_ERROR.
  */
 ngx_int_t ngx_http_consent_vendor_record(ngx_http_request_t *r,
     const consent_span_t *vr, consent_vendor_set_t **set);

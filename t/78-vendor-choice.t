@@ -43,6 +43,8 @@ _hjid        analytics     hotjar
 both_id      analytics     both
 @vendor mycmp purposes=necessary domains=cmp.example
 cmp_id       necessary     mycmp
+@vendor odd purposes=analytics
+odd_ad       advertising   odd
 EOF
     $r .= "\@vendor v$_ purposes=advertising\nv${_}_id advertising v$_\n"
         for 0 .. $MANY - 1;
@@ -204,6 +206,30 @@ is(hgetall("consent:s:$subject")->{vr}, '', 'the record says so');
 like(consent_cookie($r), qr/^1\./, 'and the token is version 1 again');
 ok(!exists last_receipt()->{vendors_refused}, 'the receipt names none');
 
+# a vendor whose line says analytics but whose cookie rule says
+# advertising: refusing it with advertising granted is kept, and its
+# advertising cookie goes
+$r = api(method => 'POST', body => $json->encode({
+    purposes => ['advertising'], vendors_refused => ['odd'],
+}));
+is_deeply(decode($r)->{vendors_refused}, ['odd'],
+    'a vendor refused for a purpose only its rules name is kept');
+my ($vo) = $t->get('/page', headers => [
+    [Cookie => 'consent=' . consent_cookie($r) . '; odd_ad=1; B=2'],
+    ['X-Country' => 'FR']]);
+like($vo->body, qr/cookie=\[[^\]]*B=2/, 'another advertising cookie kept');
+unlike($vo->body, qr/odd_ad/, 'its advertising cookie stripped');
+
+# a POST refusing a vendor expires its cookies the browser sent, as it
+# does for the purposes it turns off
+$r = api(method => 'POST', cookie => 'cto_bundle=1; B=2; _hjid=3',
+    body => $json->encode({ purposes => [qw(analytics advertising)],
+        vendors_refused => ['criteo'] }));
+my @exp = grep { /Max-Age=0|Expires=Thu, 01 Jan 1970/ }
+    $r->header_all('Set-Cookie');
+ok((grep { /^cto_bundle=/ } @exp), 'the refused vendor\'s cookie expires');
+ok(!(grep { /^(?:B|_hjid)=/ } @exp), 'the others do not');
+
 # the form
 $r = api(method => 'POST', type => 'application/x-www-form-urlencoded',
     body => 'purposes=advertising&vendors_refused=yahoo_japan%2Cv3'
@@ -348,17 +374,29 @@ for my $bad (
 
 # a record written by hand (consentctl, an old writer): names it does not
 # know, and ones that are not names, ignored; the others enforced
-my $warned = $t->error_log_count(qr/refused vendors beyond 128/);
 $t->redis_cmd(HSET => 'consent:s:hand-1', p => 'analytics,advertising',
     v => 2, t => time, src => 'consentctl', gpc => 0,
-    vr => 'gone_vendor,criteo,bad name');
+    vr => 'gone_vendor,criteo');
 my $hand = mint_token('k1', $key, 'hand-1', 0x0d, 2);
 ($v, $kept) = visit($hand);
 is($v->var('source'), 'redis', 'a hand-written record decides');
-is($kept, 'B,_hjid,both_id,cmp_id,v7_id', 'its known vendor enforced');
-ok($t->wait_error_log(qr/refused vendors beyond 128 or not vendor names/,
-        $warned),
-    'what is not a vendor name is logged');
+is($kept, 'B,_hjid,both_id,cmp_id,v7_id',
+    'its known vendor enforced, the gone one matches nothing');
+
+# a "vr" the module did not write (not names, or more than 128): what it
+# meant cannot be known, so every vendor is refused, never one let through
+my $warned = $t->error_log_count(qr/"vr" of more than 128 vendors/);
+for my $vr ('criteo,bad name', join(',', map { "v$_" } 0 .. 128)) {
+    $t->redis_cmd(HSET => 'consent:s:hand-2', p => 'analytics,advertising',
+        v => 2, t => time, src => 'consentctl', gpc => 0, vr => $vr);
+    $t->redis_cmd(PUBLISH => 'consent:inval', 'hand-2');
+    ($v, $kept) = visit(mint_token('k1', $key, 'hand-2', 0x0d, 2));
+    is($kept, 'cmp_id', 'a "vr" not understood ('
+        . substr($vr, 0, 20) . '...): every vendor refused');
+    is($v->var('source'), 'redis', 'and never cached: from Redis');
+}
+ok($t->wait_error_log(qr/"vr" of more than 128 vendors or not vendor names/,
+        $warned), 'and it is logged');
 
 # withdrawal clears them
 $r = api(method => 'DELETE', cookie => "consent=$refuser");

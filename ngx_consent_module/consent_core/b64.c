@@ -9,8 +9,6 @@
 #include "b64.h"
 
 
-
-
 static const char  consent_b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

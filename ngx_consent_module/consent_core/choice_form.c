@@ -68,7 +68,7 @@ consent_form_decode(const unsigned char *p, size_t len, unsigned char *out,
 }
 
 
-/* "a,b" or "a b": purposes (rs NULL) or vendors */
+/* "a,b" or "a b": purposes (ps given) or vendors (ps NULL) */
 
 static int
 consent_form_names(consent_choice_t *ch, const consent_purposes_t *ps,

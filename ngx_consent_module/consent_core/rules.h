@@ -191,6 +191,9 @@ const consent_rule_t *consent_ruleset_match_domain(
 /* a vendor's purposes: "@vendor purposes=", else its rules' (see .c) */
 consent_mask_t consent_ruleset_vendor_purposes(const consent_ruleset_t *rs,
     unsigned id);
+/* the purposes of a vendor's rules alone */
+consent_mask_t consent_ruleset_vendor_rule_purposes(
+    const consent_ruleset_t *rs, unsigned id);
 /* vendor id by name, or -1 */
 int consent_ruleset_vendor_find(const consent_ruleset_t *rs,
     const unsigned char *name, size_t len);

@@ -181,15 +181,25 @@ consent_ruleset_vendor_find(const consent_ruleset_t *rs,
 consent_mask_t
 consent_ruleset_vendor_purposes(const consent_ruleset_t *rs, unsigned id)
 {
+    if (id < rs->nvendors
+        && rs->vendors[id].has_meta && rs->vendors[id].meta.purposes)
+    {
+        return rs->vendors[id].meta.purposes;
+    }
+
+    return consent_ruleset_vendor_rule_purposes(rs, id);
+}
+
+
+consent_mask_t
+consent_ruleset_vendor_rule_purposes(const consent_ruleset_t *rs,
+    unsigned id)
+{
     unsigned        i;
     consent_mask_t  mask;
 
     if (id >= rs->nvendors) {
         return 0;
-    }
-
-    if (rs->vendors[id].has_meta && rs->vendors[id].meta.purposes) {
-        return rs->vendors[id].meta.purposes;
     }
 
     mask = 0;

@@ -311,7 +311,7 @@ consent_token_verify(const unsigned char *p, size_t len,
             tf.mask = seen->purposes;
             tf.pv = seen->policy_version;
             tf.iat = (uint64_t) seen->issued_at;
-            tf.vendors = p + seen->vendors_off;
+            tf.vendors = seen->vendors_len ? p + seen->vendors_off : NULL;
             tf.vendors_len = seen->vendors_len;
             goto signed_ok;
         }
