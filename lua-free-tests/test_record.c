@@ -625,6 +625,20 @@ test_record_write(void)
     CHECK(strncmp(joined(n, argv, argvlen),
                   "XADD consent:log MINID ~ 0000 * ", 32) == 0);
 
+    /* the record's retention, in the same transaction */
+    n = consent_record_expire_argv(&k, 400 * 86400, scratch,
+                                   CONSENT_EXPIRE_SCRATCH, argv, argvlen);
+    CHECK_INT(n, CONSENT_EXPIRE_ARGS);
+    CHECK(strcmp(joined(n, argv, argvlen),
+                 "EXPIRE consent:s:alice 34560000") == 0);
+    n = consent_record_expire_argv(&k, 0, scratch, CONSENT_EXPIRE_SCRATCH,
+                                   argv, argvlen);
+    CHECK_INT(n, 2);
+    CHECK(strcmp(joined(n, argv, argvlen), "PERSIST consent:s:alice") == 0);
+    CHECK_INT(consent_record_expire_argv(&k, 1, scratch,
+                                         CONSENT_EXPIRE_SCRATCH - 1, argv,
+                                         argvlen), -1);
+
     /* what consentctl writes: no regime, no region, nothing optional */
     memset(&w, 0, sizeof(consent_write_t));
     span(&w.subject, "bob");

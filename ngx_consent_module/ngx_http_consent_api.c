@@ -35,6 +35,11 @@ static ngx_int_t ngx_http_consent_api_write(ngx_http_request_t *r,
     uint32_t policy_version, ngx_http_consent_vendor_choice_t *vendors,
     ngx_uint_t action);
 static void ngx_http_consent_api_written(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_api_clear(ngx_http_request_t *r);
+
+
+#define NGX_HTTP_CONSENT_CLEAR_COOKIES  0x01
+#define NGX_HTTP_CONSENT_CLEAR_STORAGE  0x02
 
 
 static ngx_int_t
@@ -500,13 +505,93 @@ ngx_http_consent_api_written(ngx_http_request_t *r)
     /* the cookies of refused purposes and vendors expire in the browser */
     if (ngx_http_consent_api_cookie(r, rec) != NGX_OK
         || ngx_http_consent_api_expire(r, rec->purposes, ctx->vendors_refused)
-           != NGX_OK)
+           != NGX_OK
+        || (rec->action == NGX_HTTP_CONSENT_WITHDRAW
+            && ngx_http_consent_api_clear(r) != NGX_OK))
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_http_finalize_request(r, ngx_http_consent_api_state(r, ctx));
+}
+
+
+/*
+ * A withdrawal's Clear-Site-Data: what scripts of refused vendors left in
+ * the browser (localStorage, IndexedDB...) goes with their cookies.
+ */
+
+static ngx_int_t
+ngx_http_consent_api_clear(ngx_http_request_t *r)
+{
+    ngx_str_t                     v;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    switch (lcf->clear_site_data) {
+
+    case 0:
+        return NGX_OK;
+
+    case NGX_HTTP_CONSENT_CLEAR_COOKIES:
+        ngx_str_set(&v, "\"cookies\"");
+        break;
+
+    case NGX_HTTP_CONSENT_CLEAR_STORAGE:
+        ngx_str_set(&v, "\"storage\"");
+        break;
+
+    default:
+        ngx_str_set(&v, "\"cookies\", \"storage\"");
+        break;
+    }
+
+    return ngx_http_consent_add_header(r, "Clear-Site-Data", 15, v.data, v.len)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+char *
+ngx_http_consent_clear_site_data(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, bits;
+
+    if (lcf->clear_site_data != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    bits = 0;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->clear_site_data = 0;
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "cookies") == 0) {
+            bits |= NGX_HTTP_CONSENT_CLEAR_COOKIES;
+
+        } else if (ngx_strcmp(value[i].data, "storage") == 0) {
+            bits |= NGX_HTTP_CONSENT_CLEAR_STORAGE;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" (cookies, storage, or "
+                               "off alone)", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    lcf->clear_site_data = bits;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -301,6 +301,20 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_record_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_record_ttl,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_clear_site_data"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_clear_site_data,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -396,6 +410,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     cmcf->cookie_secure = NGX_CONF_UNSET_UINT;
     cmcf->redis_fail = NGX_CONF_UNSET_UINT;
     cmcf->receipts_retain = NGX_CONF_UNSET;
+    cmcf->record_ttl = NGX_CONF_UNSET;
     cmcf->receipts_ip = NGX_CONF_UNSET;
     cmcf->iab_cache = NGX_CONF_UNSET;
 
@@ -438,6 +453,16 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->cookie_secure, NGX_HTTP_CONSENT_SECURE_AUTO);
     ngx_conf_init_uint_value(cmcf->redis_fail, NGX_HTTP_CONSENT_FAIL_CLOSED);
     ngx_conf_init_value(cmcf->receipts_retain, 0);
+    ngx_conf_init_value(cmcf->record_ttl, 0);
+
+    /*
+     * A decision lives as long as its record: the signed cookie, issued
+     * with it, is not to outlive it (else an expired record's decision
+     * would still stand from the cookie).
+     */
+    if (cmcf->record_ttl && cmcf->record_ttl < cmcf->cookie_max_age) {
+        cmcf->cookie_max_age = cmcf->record_ttl;
+    }
     ngx_conf_init_value(cmcf->receipts_ip, 0);
 
     /* the API records in Redis and answers with a signed cookie */
@@ -526,6 +551,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->policy_version = NGX_CONF_UNSET_UINT;
     conf->reconsent_below = NGX_CONF_UNSET_UINT;
     conf->api = NGX_CONF_UNSET;
+    conf->clear_site_data = NGX_CONF_UNSET_UINT;
     conf->iab = NGX_CONF_UNSET_PTR;
     conf->csp = NGX_CONF_UNSET;
 
@@ -596,6 +622,9 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_init_uint_value(conf->policy_version, 1);
     ngx_conf_init_uint_value(conf->reconsent_below, 0);
+
+    ngx_conf_merge_uint_value(conf->clear_site_data, prev->clear_site_data,
+                              0);
 
     /* a content handler is a location's own */
     ngx_conf_init_value(conf->api, 0);

@@ -64,6 +64,8 @@ typedef struct {
     /* consent_receipts: the stream's retention (0: kept) and IP hashing */
     time_t                      receipts_retain;
     ngx_flag_t                  receipts_ip;
+    /* consent_record_ttl: seconds from the last decision, 0 kept */
+    time_t                      record_ttl;
     ngx_uint_t                  api_used;
 
     /* consent_iab_map (purposes set by a directive), consent_iab_cache */
@@ -136,6 +138,8 @@ typedef struct {
     ngx_uint_t                  reconsent_below;
 
     ngx_flag_t                  api;              /* consent_api here */
+    /* consent_clear_site_data: NGX_HTTP_CONSENT_CLEAR_* bits, 0 off */
+    ngx_uint_t                  clear_site_data;
 
     consent_iab_policy_t       *iab;              /* NULL for off */
 

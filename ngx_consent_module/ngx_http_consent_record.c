@@ -30,11 +30,14 @@
 /* IAB strings kept in a receipt: at most this long, plain bytes only */
 #define NGX_HTTP_CONSENT_IAB_MAX        2048
 
-/* the three commands of a write, and what their arguments point into */
+/* the four commands of a write, and what their arguments point into */
 typedef struct {
-    ngx_http_consent_redis_argv_t   cmds[3];
+    ngx_http_consent_redis_argv_t   cmds[4];
     const char                     *hset[CONSENT_HSET_ARGS];
     size_t                          hset_len[CONSENT_HSET_ARGS];
+    const char                     *expire[CONSENT_EXPIRE_ARGS];
+    size_t                          expire_len[CONSENT_EXPIRE_ARGS];
+    unsigned char                   expire_scratch[CONSENT_EXPIRE_SCRATCH];
     const char                     *xadd[CONSENT_XADD_ARGS];
     size_t                          xadd_len[CONSENT_XADD_ARGS];
     const char                     *pub[CONSENT_PUBLISH_ARGS];
@@ -89,7 +92,7 @@ ngx_http_consent_record_write(ngx_http_request_t *r,
     rec->wait.resume_handler = done;
 
     /* formatted into the connection's buffer at once: w may go */
-    rc = ngx_http_consent_wait_transaction(&rec->wait, r, 3, w.cmds);
+    rc = ngx_http_consent_wait_transaction(&rec->wait, r, 4, w.cmds);
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -163,7 +166,7 @@ ngx_http_consent_record_commands(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_record_t *rec,
     ngx_http_consent_write_t *w)
 {
-    int                            n[3];
+    int                            n[4];
     size_t                         len;
     u_char                        *names;
     ngx_str_t                      key;
@@ -247,8 +250,12 @@ ngx_http_consent_record_commands(ngx_http_request_t *r,
                                 w->xadd_len);
     n[2] = consent_inval_argv(&inval, rec->subject.data, rec->subject.len,
                               w->pub, w->pub_len);
+    n[3] = consent_record_expire_argv(&skey, cmcf->record_ttl,
+                                      w->expire_scratch,
+                                      sizeof(w->expire_scratch), w->expire,
+                                      w->expire_len);
 
-    if (n[0] < 0 || n[1] < 0 || n[2] < 0) {
+    if (n[0] < 0 || n[1] < 0 || n[2] < 0 || n[3] < 0) {
         return NGX_ERROR;
     }
 
@@ -261,6 +268,11 @@ ngx_http_consent_record_commands(ngx_http_request_t *r,
     w->cmds[2].argc = n[2];
     w->cmds[2].argv = w->pub;
     w->cmds[2].argvlen = w->pub_len;
+
+    /* the retention from this decision, in the same transaction */
+    w->cmds[3].argc = n[3];
+    w->cmds[3].argv = w->expire;
+    w->cmds[3].argvlen = w->expire_len;
 
     return NGX_OK;
 }
@@ -388,7 +400,7 @@ ngx_http_consent_record_reply(void *data, void *reply)
         return;
     }
 
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "consent record: unexpected EXEC reply for \"%V\"",
                       &rec->subject);
@@ -442,6 +454,33 @@ ngx_http_consent_record_cleanup(void *data)
     ngx_http_consent_record_t  *rec = data;
 
     ngx_http_consent_wait_cleanup(&rec->wait);
+}
+
+
+char *
+ngx_http_consent_record_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (cmcf->record_ttl != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_consent_param_sec_off(&value[1], &t) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" (a time, or off)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->record_ttl = t;
+
+    return NGX_CONF_OK;
 }
 
 

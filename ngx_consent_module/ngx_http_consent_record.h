@@ -49,6 +49,10 @@ ngx_int_t ngx_http_consent_record_write(ngx_http_request_t *r,
 consent_vendor_set_t *ngx_http_consent_record_vendors(
     ngx_http_consent_record_t *rec);
 
+/* consent_record_ttl time|off */
+char *ngx_http_consent_record_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* consent_receipts [retain=time|off] [ip=hash|off] */
 char *ngx_http_consent_receipts(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -276,6 +276,49 @@ ctl(qw(subject set api-10 advertising));
 is(hgetall('consent:s:api-10')->{vr}, '',
     'a later set without --vendors-refused refuses none');
 
+# retention: records whose last decision is older than a limit (under a
+# prefix of their own, so that the other records do not count)
+{
+    my $now = int time;
+    $t->redis_cmd(HSET => 'ret:s:ret-old', p => 'analytics', v => 1,
+        t => $now - 500 * 86400, src => 'api', gpc => 0);
+    $t->redis_cmd(HSET => 'ret:s:ret-older', p => '', v => 1,
+        t => $now - 800 * 86400, src => 'api', gpc => 0);
+    $t->redis_cmd(HSET => 'ret:s:ret-new', p => 'analytics', v => 1,
+        t => $now - 10, src => 'api', gpc => 0);
+    $t->redis_cmd(HSET => 'ret:s:ret-odd', p => 'analytics', v => 1,
+        t => 'yesterday', src => 'api', gpc => 0);
+    $t->redis_cmd(XADD => 'ret:log', '*', subject => 'ret-old');
+    my @R = ('--prefix', 'ret:', 'records');
+    my $rep = ctl(@R, qw(report --older-than 400d));
+    is($rep->{rc}, 0, 'records report');
+    my $j = decode_json_ok($rep->{out}, 'records report');
+    is_deeply([@$j{qw(records older no_time oldest)}],
+        [4, 2, 1, $now - 800 * 86400],
+        'records report: 4 records, 2 older than 400d, 1 without a time, '
+        . 'the oldest') or diag $rep->{out};
+    is($t->redis_cmd(EXISTS => 'ret:s:ret-old'), 1,
+        'records report deletes nothing');
+    $rep = ctl(@R, qw(purge --older-than 400d));
+    is($rep->{rc}, 0, 'records purge');
+    $j = decode_json_ok($rep->{out}, 'records purge');
+    is($j->{purged}, 2, 'records purge: two purged') or diag $rep->{out};
+    is($t->redis_cmd(EXISTS => 'ret:s:ret-old'), 0, 'the old one gone');
+    is($t->redis_cmd(EXISTS => 'ret:s:ret-older'), 0, 'the older too');
+    is($t->redis_cmd(EXISTS => 'ret:s:ret-new'), 1, 'the recent kept');
+    is($t->redis_cmd(EXISTS => 'ret:s:ret-odd'), 1,
+        'one without a time kept (reported, never guessed)');
+    is($t->redis_cmd(XLEN => 'ret:log'), 1,
+        'receipts untouched: their own retention');
+    $rep = ctl(@R, qw(report --older-than 400d));
+    is(jdec($rep->{out})->{older}, 0, 'none older after the purge');
+    for my $bad ([qw(report)], [qw(report --older-than 0)],
+        [qw(report --older-than 3q)], [qw(wipe --older-than 1d)])
+    {
+        is(ctl(@R, @$bad)->{rc}, 2, "bad usage: records @$bad");
+    }
+}
+
 $r = ctl(qw(subject get nobody));
 is($r->{rc}, 1, 'get of an unknown subject: exit 1');
 like($r->{err}, qr/^consentctl: subject "nobody": not found$/m,

@@ -452,6 +452,35 @@ consent_record_get_argv(const consent_span_t *key, const char **argv,
 
 
 int
+consent_record_expire_argv(const consent_span_t *key, int64_t ttl,
+    unsigned char *scratch, size_t size, const char **argv, size_t *argvlen)
+{
+    int             n;
+    unsigned char  *p;
+
+    if (size < CONSENT_EXPIRE_SCRATCH) {
+        return -1;
+    }
+
+    n = 0;
+
+    if (ttl <= 0) {
+        CONSENT_RECORD_LIT("PERSIST");
+        CONSENT_RECORD_SPAN(key);
+        return n;
+    }
+
+    p = consent_record_int(scratch, ttl);
+
+    CONSENT_RECORD_LIT("EXPIRE");
+    CONSENT_RECORD_SPAN(key);
+    CONSENT_RECORD_ARG(scratch, p - scratch);
+
+    return n;
+}
+
+
+int
 consent_record_set_argv(const consent_span_t *key, const consent_write_t *w,
     unsigned char *scratch, size_t size, const char **argv, size_t *argvlen)
 {

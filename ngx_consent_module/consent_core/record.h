@@ -218,10 +218,12 @@ typedef struct {
 #define CONSENT_HSET_ARGS              14
 #define CONSENT_XADD_ARGS              34
 #define CONSENT_PUBLISH_ARGS           3
+#define CONSENT_EXPIRE_ARGS            3
 
 /* scratch for the numbers: "v" and "t"; MINID, "v" and "t" */
 #define CONSENT_HSET_SCRATCH           (2 * CONSENT_RECORD_INT_LEN)
 #define CONSENT_XADD_SCRATCH           (3 * CONSENT_RECORD_INT_LEN + 3)
+#define CONSENT_EXPIRE_SCRATCH         CONSENT_RECORD_INT_LEN
 
 /*
  * Each builder fills argv/argvlen (room for CONSENT_*_ARGS) and returns
@@ -237,6 +239,13 @@ int consent_record_get_argv(const consent_span_t *key, const char **argv,
 int consent_record_set_argv(const consent_span_t *key,
     const consent_write_t *w, unsigned char *scratch, size_t size,
     const char **argv, size_t *argvlen);
+/*
+ * The record's retention, in the write's MULTI: EXPIRE <key> ttl (seconds
+ * from this decision), or PERSIST <key> for ttl 0 (kept: a record written
+ * under an earlier retention loses it)
+ */
+int consent_record_expire_argv(const consent_span_t *key, int64_t ttl,
+    unsigned char *scratch, size_t size, const char **argv, size_t *argvlen);
 /*
  * XADD <prefix>log [MINID ~ oldest-ms] * subject .. action .. purposes ..
  * v .. t .. src .. [regime ..] gpc 0|1 [region ..] [tcf ..] [gpp ..]

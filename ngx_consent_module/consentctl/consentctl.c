@@ -59,6 +59,10 @@ static const char  ctl_usage_text[] =
     "                                 rules file, on stdout\n"
     "  stats                          counts of subjects, purposes, "
     "receipts\n"
+    "  records report --older-than TIME\n"
+    "                                 records whose last decision is older\n"
+    "  records purge --older-than TIME\n"
+    "                                 delete them (not their receipts)\n"
     "  keys generate [KID]            a new consent_keys line: KID (default\n"
     "                                 k and today's UTC date) and 32 random\n"
     "                                 bytes in base64\n"
@@ -102,6 +106,7 @@ static const ctl_handler_t  ctl_commands[] = {
     { "receipts", ctl_receipts },
     { "rules",    ctl_rules },
     { "stats",    ctl_stats },
+    { "records",  ctl_records },
     { "keys",     ctl_keys },
     { "help",     ctl_help },
     { NULL,       NULL }

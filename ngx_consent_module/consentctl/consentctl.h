@@ -94,6 +94,8 @@ typedef int (*ctl_entry_pt)(ctl_t *ctl, const redisReply *id,
     const redisReply *fields, void *data);
 /* after each batch, while its entries are still valid; 0 or -1 */
 typedef int (*ctl_batch_pt)(ctl_t *ctl, void *data);
+/* a SCAN reply's keys, all strings */
+typedef int (*ctl_keys_pt)(ctl_t *ctl, const redisReply *keys, void *data);
 
 
 /*
@@ -171,6 +173,7 @@ redisReply *ctl_pipeline_reply(ctl_t *ctl);
 redisReply *ctl_transaction(ctl_t *ctl, int n, const ctl_cmd_t *cmds,
     int *aborted);
 int ctl_key_type(ctl_t *ctl, const char *key, size_t len, const char *want);
+int ctl_scan_subjects(ctl_t *ctl, ctl_keys_pt batch, void *data);
 int ctl_stream_walk(ctl_t *ctl, const char *key, size_t len,
     ctl_entry_pt entry, ctl_batch_pt batch, void *data);
 void ctl_xrange_argv(const char *cmd, const char *key, size_t len,
@@ -215,6 +218,9 @@ redisReply *ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len);
 
 /* consentctl_stats.c */
 int ctl_stats(ctl_t *ctl, int argc, char **argv);
+
+/* consentctl_records.c */
+int ctl_records(ctl_t *ctl, int argc, char **argv);
 
 /* consentctl_keys.c */
 int ctl_keys(ctl_t *ctl, int argc, char **argv);

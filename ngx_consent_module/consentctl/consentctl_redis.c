@@ -25,6 +25,7 @@ static void ctl_io_error(ctl_t *ctl);
 static int ctl_stream_entries(ctl_t *ctl, const char *key,
     const redisReply *r, ctl_entry_pt entry, void *data);
 static int ctl_next_id(const redisReply *id, char *buf, size_t size);
+static int ctl_scan_keys(ctl_t *ctl, const redisReply *keys);
 
 
 int
@@ -707,4 +708,106 @@ ctl_reply_cmp(const void *a, const void *b)
     }
 
     return ra->len < rb->len ? -1 : ra->len > rb->len;
+}
+
+
+/* the keys of a SCAN reply: all strings */
+
+static int
+ctl_scan_keys(ctl_t *ctl, const redisReply *keys)
+{
+    size_t  i;
+
+    for (i = 0; i < keys->elements; i++) {
+        if (keys->element[i]->type != REDIS_REPLY_STRING) {
+            ctl_error("redis at %s: SCAN: unexpected reply", ctl->addr);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Every record, by SCAN MATCH (never KEYS): batch gets each reply's keys
+ * (strings checked); its non-zero return stops the walk.  0 or -1.
+ */
+
+int
+ctl_scan_subjects(ctl_t *ctl, ctl_keys_pt batch, void *data)
+{
+    int          rc;
+    char        *pattern, cursor[32];
+    size_t       n, argvlen[6];
+    const char  *argv[6];
+    redisReply  *r;
+
+    /* the prefix is matched literally: its glob characters escaped */
+    pattern = ctl_key(ctl, CONSENT_REDIS_SUBJECTS, NULL, &n);
+    if (pattern == NULL) {
+        return -1;
+    }
+
+    memcpy(cursor, "0", 2);
+
+    argv[0] = "SCAN";
+    argvlen[0] = 4;
+    argv[1] = cursor;
+    argv[2] = "MATCH";
+    argvlen[2] = 5;
+    argv[3] = pattern;
+    argvlen[3] = n;
+    argv[4] = "COUNT";
+    argvlen[4] = 5;
+    argv[5] = CTL_STR(CTL_BATCH);
+    argvlen[5] = sizeof(CTL_STR(CTL_BATCH)) - 1;
+
+    rc = -1;
+
+    for ( ;; ) {
+        argvlen[1] = strlen(cursor);
+
+        r = ctl_command(ctl, 6, argv, argvlen);
+        if (r == NULL) {
+            break;
+        }
+
+        if (ctl_reply_error(ctl, r, "SCAN") != 0) {
+            freeReplyObject(r);
+            break;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[0]->len == 0
+            || r->element[0]->len >= sizeof(cursor)
+            || r->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            ctl_error("redis at %s: SCAN: unexpected reply", ctl->addr);
+            freeReplyObject(r);
+            break;
+        }
+
+        if (ctl_scan_keys(ctl, r->element[1]) != 0
+            || batch(ctl, r->element[1], data) != 0)
+        {
+            freeReplyObject(r);
+            break;
+        }
+
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+
+        freeReplyObject(r);
+
+        if (strcmp(cursor, "0") == 0) {
+            rc = 0;
+            break;
+        }
+    }
+
+    free(pattern);
+
+    return rc;
 }

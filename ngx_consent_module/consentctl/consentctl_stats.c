@@ -29,7 +29,7 @@ typedef struct {
 
 static int ctl_stats_subjects(ctl_t *ctl, ctl_counts_t *c);
 static int ctl_stats_batch(ctl_t *ctl, const redisReply *keys,
-    ctl_counts_t *c);
+    void *data);
 static void ctl_stats_record(ctl_t *ctl, const redisReply *p,
     ctl_counts_t *c);
 static int ctl_stats_receipts(ctl_t *ctl, const char *key, size_t len,
@@ -105,99 +105,22 @@ done:
 static int
 ctl_stats_subjects(ctl_t *ctl, ctl_counts_t *c)
 {
-    int          rc;
-    char        *pattern, cursor[32];
-    size_t       n, argvlen[6];
-    const char  *argv[6];
-    redisReply  *r;
-
-    /* the prefix is matched literally: its glob characters escaped */
-    pattern = ctl_key(ctl, CONSENT_REDIS_SUBJECTS, NULL, &n);
-    if (pattern == NULL) {
-        return -1;
-    }
-
-    memcpy(cursor, "0", 2);
-
-    argv[0] = "SCAN";
-    argvlen[0] = 4;
-    argv[1] = cursor;
-    argv[2] = "MATCH";
-    argvlen[2] = 5;
-    argv[3] = pattern;
-    argvlen[3] = n;
-    argv[4] = "COUNT";
-    argvlen[4] = 5;
-    argv[5] = CTL_STR(CTL_BATCH);
-    argvlen[5] = sizeof(CTL_STR(CTL_BATCH)) - 1;
-
-    rc = -1;
-
-    for ( ;; ) {
-        argvlen[1] = strlen(cursor);
-
-        r = ctl_command(ctl, 6, argv, argvlen);
-        if (r == NULL) {
-            break;
-        }
-
-        if (ctl_reply_error(ctl, r, "SCAN") != 0) {
-            freeReplyObject(r);
-            break;
-        }
-
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-            || r->element[0]->type != REDIS_REPLY_STRING
-            || r->element[0]->len == 0
-            || r->element[0]->len >= sizeof(cursor)
-            || r->element[1]->type != REDIS_REPLY_ARRAY)
-        {
-            ctl_error("redis at %s: SCAN: unexpected reply", ctl->addr);
-            freeReplyObject(r);
-            break;
-        }
-
-        if (ctl_stats_batch(ctl, r->element[1], c) != 0) {
-            freeReplyObject(r);
-            break;
-        }
-
-        memcpy(cursor, r->element[0]->str, r->element[0]->len);
-        cursor[r->element[0]->len] = '\0';
-
-        freeReplyObject(r);
-
-        if (strcmp(cursor, "0") == 0) {
-            rc = 0;
-            break;
-        }
-    }
-
-    free(pattern);
-
-    return rc;
+    return ctl_scan_subjects(ctl, ctl_stats_batch, c);
 }
 
 
 /* HGET p and HLEN of each key, pipelined: one round trip a batch */
 
 static int
-ctl_stats_batch(ctl_t *ctl, const redisReply *keys, ctl_counts_t *c)
+ctl_stats_batch(ctl_t *ctl, const redisReply *keys, void *data)
 {
+    ctl_counts_t *c = data;
+
     int          bad;
     size_t       i, argvlen[3];
     ctl_cmd_t    cmd;
     const char  *argv[3];
     redisReply  *k, *p, *n;
-
-    for (i = 0; i < keys->elements; i++) {
-        k = keys->element[i];
-
-        if (k->type != REDIS_REPLY_STRING) {
-            ctl_error("redis at %s: SCAN: unexpected reply", ctl->addr);
-            return -1;
-        }
-    }
 
     cmd.argv = argv;
     cmd.argvlen = argvlen;
