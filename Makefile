@@ -34,7 +34,7 @@ DEB_PKGS   := nginx nginx-dev libhiredis-dev libpcre2-dev libssl-dev \
               redis-server curl nghttp2-client wrk clang gcc make perl \
               libclang-rt-14-dev \
               python3 python3-werkzeug python3-django php-cgi ruby ruby-rack \
-              nodejs zlib1g-dev
+              nodejs zlib1g-dev libfaketime
 
 SRCS       := $(wildcard ngx_consent_module/*.c ngx_consent_module/*.h \
                          ngx_consent_module/consent_core/*.c \
@@ -309,7 +309,7 @@ test-valgrind: deps
 	    > $(VG_BUILD)/nodlclose.c
 	$(CC) -shared -fPIC -O2 -o $(VG_BUILD)/nodlclose.so \
 	    $(VG_BUILD)/nodlclose.c
-	printf '#!/bin/sh\nLD_PRELOAD=%s exec valgrind %s /usr/sbin/nginx "$$@"\n' \
+	printf '#!/bin/sh\nLD_PRELOAD=%s$${LD_PRELOAD:+:$$LD_PRELOAD} exec valgrind %s /usr/sbin/nginx "$$@"\n' \
 	    "$(CURDIR)/$(VG_BUILD)/nodlclose.so" "$(VG_OPTS)" \
 	    > $(VG_BUILD)/nginx-vg
 	chmod +x $(VG_BUILD)/nginx-vg

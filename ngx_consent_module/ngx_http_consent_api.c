@@ -17,6 +17,7 @@
 #include "ngx_http_consent_api.h"
 #include "ngx_http_consent_api_answer.h"
 #include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_policy.h"
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_request.h"
 
@@ -47,6 +48,7 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_policy_t     policy;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
@@ -108,9 +110,11 @@ ngx_http_consent_api_handler(ngx_http_request_t *r)
             return rc;
         }
 
+        ngx_http_consent_policy(lcf, ngx_time(), &policy);
+
         rc = ngx_http_consent_api_write(r, ctx,
                                         CONSENT_BIT(CONSENT_P_NECESSARY),
-                                        (uint32_t) lcf->policy_version,
+                                        (uint32_t) policy.version,
                                         NULL, NGX_HTTP_CONSENT_WITHDRAW);
 
         if (rc == NGX_DONE) {
@@ -351,6 +355,7 @@ ngx_http_consent_api_choice(ngx_http_request_t *r, ngx_str_t *body,
     u_char                        *p, *semi;
     size_t                         type_len;
     ngx_int_t                      rc;
+    ngx_http_consent_policy_t      policy;
     ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *cmcf;
     u_char                         msg[128];
@@ -398,21 +403,26 @@ ngx_http_consent_api_choice(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_DECLINED;
     }
 
+    ngx_http_consent_policy(lcf, ngx_time(), &policy);
+
     if (!ch->has_version) {
-        ch->policy_version = (uint32_t) lcf->policy_version;
+        ch->policy_version = (uint32_t) policy.version;
     }
 
-    if (ch->policy_version > lcf->policy_version) {
+    /* the announced version may be agreed to before it is in force */
+    if (ch->policy_version > policy.version
+        && ch->policy_version != policy.next)
+    {
         ngx_sprintf(msg, "newer than the current policy version %ui%Z",
-                    lcf->policy_version);
+                    policy.version);
         *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
                                              "policy_version", (char *) msg);
         return NGX_DECLINED;
     }
 
-    if (ch->policy_version < lcf->reconsent_below) {
+    if (ch->policy_version < policy.reconsent_below) {
         ngx_sprintf(msg, "below the re-consent floor %ui%Z",
-                    lcf->reconsent_below);
+                    policy.reconsent_below);
         *answer = ngx_http_consent_api_error(r, NGX_HTTP_BAD_REQUEST,
                                              "policy_version", (char *) msg);
         return NGX_DECLINED;
@@ -614,57 +624,6 @@ ngx_http_consent_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_consent_api_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-char *
-ngx_http_consent_policy_version(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_consent_loc_conf_t *lcf = conf;
-
-    ngx_int_t   n, floor;
-    ngx_str_t  *value;
-
-    if (lcf->policy_version != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    n = ngx_atoi(value[1].data, value[1].len);
-    if (n == NGX_ERROR || n > 0xffffffff) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid policy version \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    floor = 0;
-
-    if (cf->args->nelts == 3) {
-        if (value[2].len <= 16
-            || ngx_strncmp(value[2].data, "reconsent_below=", 16) != 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        floor = ngx_atoi(value[2].data + 16, value[2].len - 16);
-
-        /* a floor above the version would ask everyone again, forever */
-        if (floor == NGX_ERROR || floor > n) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": must be a number no greater "
-                               "than the policy version", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    lcf->policy_version = (ngx_uint_t) n;
-    lcf->reconsent_below = (ngx_uint_t) floor;
 
     return NGX_CONF_OK;
 }

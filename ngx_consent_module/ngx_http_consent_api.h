@@ -18,8 +18,6 @@ char *ngx_http_consent_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* consent_clear_site_data [cookies] [storage] | off */
 char *ngx_http_consent_clear_site_data(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_consent_policy_version(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 
 
 #endif /* _NGX_HTTP_CONSENT_API_H_INCLUDED_ */

@@ -12,6 +12,7 @@
 #include "ngx_http_consent_api_answer.h"
 #include "ngx_http_consent_expire.h"
 #include "ngx_http_consent_overrides.h"
+#include "ngx_http_consent_policy.h"
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_rules.h"
 
@@ -65,11 +66,14 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
     size_t                         len;
     const char                    *regime;
     const u_char                  *vendors;
+    ngx_http_consent_policy_t      policy;
     ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    ngx_http_consent_policy(lcf, ngx_time(), &policy);
 
     /* the recorded choice's own refusals, not a TC string's */
     vendors = ctx->recorded ? ctx->vendors_refused : NULL;
@@ -78,12 +82,13 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
                  "\"policy_version\":,\"current_policy_version\":,"
                  "\"reconsent\":false,\"source\":\"\",\"regime\":\"\","
                  "\"region\":,\"gpc\":false,\"updated\":,"
+                 "\"next_policy_version\":,\"next_policy_effective\":,"
                  "\"vendors_refused\":}\n")
           + 2 * (2 + cmcf->purposes.n * (CONSENT_PURPOSE_NAME_MAX + 3))
           + 2 + ctx->subject.len
           + 2 + consent_json_escape(ctx->region.data, ctx->region.len,
                                     NULL, 0)
-          + 3 * NGX_TIME_T_LEN + 32
+          + 5 * NGX_TIME_T_LEN + 32
           + ngx_http_consent_vendor_json_len(cmcf, vendors);
 
     body = ngx_pnalloc(r->pool, len);
@@ -120,7 +125,7 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
 
     p = ngx_sprintf(p, ",\"current_policy_version\":%ui,\"reconsent\":%s,"
                     "\"source\":\"%s\",\"regime\":\"%s\",\"region\":",
-                    lcf->policy_version, ctx->recorded ? "false" : "true",
+                    policy.version, ctx->recorded ? "false" : "true",
                     consent_source_name(ctx->source), regime);
 
     if (ctx->region.len) {
@@ -141,6 +146,19 @@ ngx_http_consent_api_state(ngx_http_request_t *r,
 
     } else {
         p = ngx_cpymem(p, "null", 4);
+    }
+
+    /* announced, not yet in force: a banner tells of it ahead */
+    if (policy.next) {
+        p = ngx_sprintf(p, ",\"next_policy_version\":%ui,"
+                        "\"next_policy_effective\":%T", policy.next,
+                        policy.next_effective);
+
+    } else {
+        p = ngx_cpymem(p, ",\"next_policy_version\":null,"
+                       "\"next_policy_effective\":null",
+                       sizeof(",\"next_policy_version\":null,"
+                              "\"next_policy_effective\":null") - 1);
     }
 
     p = ngx_cpymem(p, ",\"vendors_refused\":", 19);

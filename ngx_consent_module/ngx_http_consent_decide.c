@@ -20,6 +20,7 @@
 #include "ngx_http_consent_cache.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_iab.h"
+#include "ngx_http_consent_policy.h"
 #include "ngx_http_consent_vendor_choice.h"
 
 #include "hiredis_reply.h"
@@ -443,6 +444,7 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 {
     consent_decide_in_t            in;
     consent_decision_t             out;
+    ngx_http_consent_policy_t      policy;
     ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *cmcf;
 
@@ -453,7 +455,8 @@ ngx_http_consent_apply(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     in.all = consent_purposes_all(&cmcf->purposes);
     in.regime = cmcf->regime_purposes[ctx->regime];
-    in.reconsent_below = (uint32_t) lcf->reconsent_below;
+    ngx_http_consent_policy(lcf, ngx_time(), &policy);
+    in.reconsent_below = (uint32_t) policy.reconsent_below;
     in.fail_open = (cmcf->redis_fail == NGX_HTTP_CONSENT_FAIL_OPEN);
     in.gpc = ctx->gpc;
     in.honour_gpc = lcf->gpc ? 1 : 0;
@@ -515,6 +518,8 @@ ngx_http_consent_apply_vendors(ngx_http_request_t *r,
     u_char                        *bits;
     ngx_int_t                      rc;
     ngx_http_consent_main_conf_t  *cmcf;
+
+    bits = NULL;
 
     switch (out->source) {
 

@@ -23,6 +23,7 @@
 #include "ngx_http_consent_variables.h"
 #include "ngx_http_consent_vendors.h"
 #include "ngx_http_consent_vendor_choice.h"
+#include "ngx_http_consent_policy.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -294,6 +295,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_policy_next"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_policy_next,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_receipts"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_consent_receipts,
@@ -550,6 +558,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->strip_args = NGX_CONF_UNSET_PTR;
     conf->policy_version = NGX_CONF_UNSET_UINT;
     conf->reconsent_below = NGX_CONF_UNSET_UINT;
+    conf->next_version = NGX_CONF_UNSET_UINT;
     conf->api = NGX_CONF_UNSET;
     conf->clear_site_data = NGX_CONF_UNSET_UINT;
     conf->iab = NGX_CONF_UNSET_PTR;
@@ -614,14 +623,9 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->policy_link = prev->policy_link;
     }
 
-    /* the version and its floor go together */
-    if (conf->policy_version == NGX_CONF_UNSET_UINT) {
-        conf->policy_version = prev->policy_version;
-        conf->reconsent_below = prev->reconsent_below;
+    if (ngx_http_consent_policy_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
-
-    ngx_conf_init_uint_value(conf->policy_version, 1);
-    ngx_conf_init_uint_value(conf->reconsent_below, 0);
 
     ngx_conf_merge_uint_value(conf->clear_site_data, prev->clear_site_data,
                               0);

@@ -136,6 +136,10 @@ typedef struct {
     /* consent_policy_version N [reconsent_below=M] */
     ngx_uint_t                  policy_version;
     ngx_uint_t                  reconsent_below;
+    /* consent_policy_next: 0 none, else in force from next_effective */
+    ngx_uint_t                  next_version;
+    ngx_uint_t                  next_reconsent_below;
+    time_t                      next_effective;
 
     ngx_flag_t                  api;              /* consent_api here */
     /* consent_clear_site_data: NGX_HTTP_CONSENT_CLEAR_* bits, 0 off */

@@ -117,6 +117,7 @@ is_deeply($d, {
     policy_version => undef, current_policy_version => 3,
     reconsent => JSON::PP::true, source => 'default', regime => 'opt_in',
     region => 'FR', gpc => JSON::PP::false, updated => undef,
+    next_policy_version => undef, next_policy_effective => undef,
     vendors_refused => [],
 }, 'GET: no decision yet, the visitor is to be asked');
 

@@ -341,6 +341,7 @@ sub new {
         files   => $a{files} || {},
         h2      => $a{h2} ? 1 : 0,
         want_redis => $a{redis} ? 1 : 0,
+        nginx_env  => $a{nginx_env},
         module  => $a{module} // module_path(),
         pids    => {},
     }, $class;
@@ -602,9 +603,11 @@ sub _wait_ports {
 
 sub _spawn {
     my ($self, $log, @cmd) = @_;
+    my $env = ref $cmd[0] eq 'HASH' ? shift @cmd : {};
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
+        $ENV{$_} = $env->{$_} for keys %$env;
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $log;
         open STDERR, '>&', \*STDOUT;
@@ -619,7 +622,8 @@ sub start {
     die "module not built: $self->{module} (run make at the repo root)\n"
         unless -f $self->{module};
 
-    my $pid = $self->_spawn("$self->{dir}/stderr.log", nginx_bin(),
+    my $pid = $self->_spawn("$self->{dir}/stderr.log",
+        $self->{nginx_env} || {}, nginx_bin(),
         '-p', "$self->{dir}/", '-c', $self->conf_path);
     my $err = $self->_wait_ports($pid, $self->_listen_ports);
     if (defined $err) {

@@ -62,6 +62,9 @@
       reconsent: (was, now) => 'Our privacy policy has changed since you'
         + ' chose (version ' + was + ', now ' + now + '). Please choose'
         + ' again. ',
+      policyNext: (v, date) => 'Our privacy policy changes on ' + date
+        + ' (version ' + v + '). Your choices stay as they are until then;'
+        + ' you can review them at any time with "Privacy choices".',
       gpc: 'Your browser sends a Global Privacy Control signal. We honour'
         + ' it: advertising and the sale or sharing of your data stay off.',
       legend: 'Purposes',
@@ -127,6 +130,9 @@
       reconsent: (was, now) => '前回の選択（バージョン' + was + '）の後に'
         + 'プライバシーポリシーが変更されました（現在はバージョン' + now
         + '）。もう一度お選びください。',
+      policyNext: (v, date) => date + 'にプライバシーポリシーを改定します'
+        + '（バージョン' + v + '）。それまでは現在の選択のままです。'
+        + '「プライバシーの選択」からいつでも確認できます。',
       gpc: 'お使いのブラウザはグローバル・プライバシー・コントロール（GPC）の'
         + 'シグナルを送信しています。これに従い、広告と個人データの販売・'
         + '第三者提供はオフのままにします。',
@@ -212,6 +218,7 @@
   const title = $('consent-title');
   const intro = $('consent-intro');
   const gpcNote = $('consent-gpc');
+  const policyNote = $('consent-policy-next');
   const form = $('consent-form');
   const list = $('consent-purposes');
   const vendorsStatus = $('consent-vendors-status');
@@ -630,11 +637,25 @@
     }
   }
 
+  // an announced policy version: told ahead, nothing asked again
+  function paintPolicyNext() {
+    const s = state;
+    policyNote.hidden = !(s && s.next_policy_version);
+    if (policyNote.hidden) {
+      return;
+    }
+    const date = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-GB',
+      { dateStyle: 'long', timeZone: 'UTC' })
+      .format(new Date(s.next_policy_effective * 1000));
+    policyNote.textContent = T().policyNext(s.next_policy_version, date);
+  }
+
   function render(s) {
     state = s;
 
     gpcNote.hidden = !s.gpc;
     paintIntro();
+    paintPolicyNext();
 
     // a decision can always be withdrawn; one is needed before closing
     buttons.withdraw.hidden = !decided(s);
@@ -732,6 +753,7 @@
 
     paintTexts();
     paintIntro();
+    paintPolicyNext();
     paintSaid();
     if (state && draft) {
       renderPurposes();   // from the draft: unsaved choices stay
