@@ -705,7 +705,8 @@ test_csp_vendor_list(void)
     static const char  *lines[] = {
         "@vendor Criteo name=\"Criteo\" controller=\"Criteo SA\" "
         "purposes=advertising country=FR policy=https://c.example/p "
-        "optout=https://c.example/o gvl=91 domains=criteo.com,criteo.net",
+        "optout=https://c.example/o gvl=91 domains=criteo.com,criteo.net "
+        "storage=criteo_id,cto_*",
         "cto_bundle advertising Criteo",
         "_ga analytics Google",
         "_gcl_au advertising Google",
@@ -724,7 +725,8 @@ test_csp_vendor_list(void)
         "{\"id\":\"Criteo\",\"name\":\"Criteo\",\"controller\":"
         "\"Criteo SA\",\"country\":\"FR\",\"policy\":"
         "\"https://c.example/p\",\"optout\":\"https://c.example/o\","
-        "\"gvl\":91,\"domains\":[\"criteo.com\",\"criteo.net\"]},"
+        "\"gvl\":91,\"domains\":[\"criteo.com\",\"criteo.net\"],"
+        "\"storage\":[\"criteo_id\",\"cto_*\"]},"
         "{\"id\":\"Google\",\"name\":\"Google\"}]},"
         "{\"purpose\":\"personalization\",\"vendors\":["
         "{\"id\":\"Yahoo\",\"name\":\"\xe3\x83\xa4\xe3\x83\x95"

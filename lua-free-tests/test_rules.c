@@ -646,7 +646,8 @@ test_rules_vendor_lines(void)
             "purposes=advertising,sharing country=FR "
             "policy=https://www.criteo.com/privacy/ "
             "optout=https://www.criteo.com/privacy/disable-criteo-services"
-            "-on-internet-browsers/ gvl=91 domains=criteo.com,criteo.net",
+            "-on-internet-browsers/ gvl=91 domains=criteo.com,criteo.net "
+            "storage=criteo_id,cto_*",
         "cto_bundle advertising Criteo",
         "@vendor Later name=First",
         "@vendor Later name=\"\xe3\x83\x95\xe3\x83\xaa\"\t",
@@ -686,6 +687,9 @@ test_rules_vendor_lines(void)
     CHECK_INT(consent_vendor_domain_next(&m->domains, &pos, &d), 1);
     CHECK(d.len == 10 && memcmp(d.data, "criteo.net", 10) == 0);
     CHECK_INT(consent_vendor_domain_next(&m->domains, &pos, &d), 0);
+    CHECK_INT(m->nstorage, 2);
+    CHECK(m->storage.len == 15
+          && memcmp(m->storage.data, "criteo_id,cto_*", 15) == 0);
 
     /* the later line replaces the earlier one */
     m = consent_ruleset_vendor_meta(rs, 1);
@@ -769,6 +773,17 @@ test_rules_vendor_errors(void)
                         CONSENT_RULE_E_VALUE);
     expect_vendor_error("@vendor X domains=a_b.com", CONSENT_RULE_E_VALUE);
     expect_vendor_error("@vendor X domains=", CONSENT_RULE_E_VALUE);
+    /* storage keys: no spaces, quotes or backslashes, '*' only last */
+    expect_vendor_error("@vendor X storage=", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a,", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a,,b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=*", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a*b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a\"b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a\\b", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=\x80", CONSENT_RULE_E_VALUE);
+    expect_vendor_error("@vendor X storage=a storage=b",
+                        CONSENT_RULE_E_VALUE);
 }
 
 

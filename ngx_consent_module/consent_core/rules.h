@@ -94,6 +94,8 @@ int consent_domain_check(const unsigned char *p, size_t len);
 #define CONSENT_VENDOR_TEXT_MAX     128
 #define CONSENT_VENDOR_URL_MAX      512
 #define CONSENT_VENDOR_DOMAINS_MAX  64
+#define CONSENT_VENDOR_STORAGE_MAX  64
+#define CONSENT_VENDOR_KEY_MAX      128
 
 typedef struct {
     consent_span_t             id;
@@ -102,8 +104,11 @@ typedef struct {
     consent_span_t             policy;       /* privacy policy URL */
     consent_span_t             optout;       /* opt-out page URL */
     consent_span_t             domains;      /* "a.com,b.net", checked */
+    /* the browser storage keys its scripts use: "_hj*,criteo_id" */
+    consent_span_t             storage;
     consent_mask_t             purposes;     /* 0: not said */
     unsigned                   ndomains;
+    unsigned                   nstorage;
     uint16_t                   gvl;          /* IAB GVL id, 0: none */
     char                       country[3];   /* ISO 3166-1 alpha-2, or "" */
 } consent_vendor_meta_t;

@@ -109,7 +109,8 @@ consent_ruleset_vendor_set(consent_ruleset_t *rs,
         || consent_span_copy(rs, &m.controller, &meta->controller) != 0
         || consent_span_copy(rs, &m.policy, &meta->policy) != 0
         || consent_span_copy(rs, &m.optout, &meta->optout) != 0
-        || consent_span_copy(rs, &m.domains, &meta->domains) != 0)
+        || consent_span_copy(rs, &m.domains, &meta->domains) != 0
+        || consent_span_copy(rs, &m.storage, &meta->storage) != 0)
     {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -5,7 +5,7 @@
  *
  *     @vendor ID [name="..."] [controller="..."] [purposes=P,P]
  *                [country=CC] [policy=URL] [optout=URL] [gvl=N]
- *                [domains=D,D]
+ *                [domains=D,D] [storage=KEY,PREFIX*]
  *
  * Every value may end up in a banner, a JSON answer or a header, so what
  * may be in each is decided here: text is printable UTF-8 without '"',
@@ -29,6 +29,7 @@ static int consent_vendor_value(const consent_span_t *key,
     consent_vendor_meta_t *meta, consent_err_t *err);
 static int consent_vendor_purposes(const consent_span_t *val,
     const consent_purposes_t *ps, consent_mask_t *mask);
+static int consent_vendor_storage(const consent_span_t *val, unsigned *n);
 static int consent_vendor_domains(const consent_span_t *val,
     unsigned *n);
 
@@ -190,6 +191,9 @@ consent_vendor_value(const consent_span_t *key, const consent_span_t *val,
     } else if (consent_key_is(key, "domains")) {
         dst = &meta->domains;
 
+    } else if (consent_key_is(key, "storage")) {
+        dst = &meta->storage;
+
     } else if (consent_key_is(key, "purposes")) {
         if (meta->purposes
             || consent_vendor_purposes(val, ps, &meta->purposes) != 0)
@@ -250,6 +254,11 @@ consent_vendor_value(const consent_span_t *key, const consent_span_t *val,
 
     } else if (dst == &meta->domains) {
         if (consent_vendor_domains(val, &meta->ndomains) != 0) {
+            goto invalid;
+        }
+
+    } else if (dst == &meta->storage) {
+        if (consent_vendor_storage(val, &meta->nstorage) != 0) {
             goto invalid;
         }
 
@@ -365,6 +374,45 @@ consent_vendor_purposes(const consent_span_t *val,
     }
 
     return *mask ? 0 : -1;
+}
+
+
+/*
+ * localStorage keys: 1 to 128 printable ASCII bytes without ',', '"',
+ * '\\' or spaces, a '*' only last (a prefix)
+ */
+
+static int
+consent_vendor_storage(const consent_span_t *val, unsigned *n)
+{
+    size_t          pos, i;
+    consent_span_t  k;
+
+    if (val->len == 0 || val->data[val->len - 1] == ',') {
+        return -1;
+    }
+
+    *n = 0;
+    pos = 0;
+
+    while (consent_vendor_domain_next(val, &pos, &k)) {
+        if (++*n > CONSENT_VENDOR_STORAGE_MAX || k.len == 0
+            || k.len > CONSENT_VENDOR_KEY_MAX
+            || (k.len == 1 && k.data[0] == '*'))
+        {
+            return -1;
+        }
+
+        for (i = 0; i < k.len; i++) {
+            if (k.data[i] <= 0x20 || k.data[i] >= 0x7f || k.data[i] == '"'
+                || k.data[i] == '\\' || (k.data[i] == '*' && i != k.len - 1))
+            {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 

@@ -23,6 +23,8 @@ static void consent_vj_str(consent_vj_t *w, const unsigned char *p,
     size_t len);
 static void consent_vj_field(consent_vj_t *w, const char *name,
     const consent_span_t *v);
+static void consent_vj_list(consent_vj_t *w, const char *open,
+    const consent_span_t *l);
 static void consent_vj_vendor(consent_vj_t *w, const consent_ruleset_t *rs,
     unsigned id);
 
@@ -83,7 +85,7 @@ static void
 consent_vj_vendor(consent_vj_t *w, const consent_ruleset_t *rs, unsigned id)
 {
     int                           len;
-    size_t                        pos, idlen;
+    size_t                        idlen;
     char                          num[16];
     consent_span_t                d, name;
     const unsigned char          *vid;
@@ -125,22 +127,37 @@ consent_vj_vendor(consent_vj_t *w, const consent_ruleset_t *rs, unsigned id)
         consent_vj_raw(w, num, (size_t) len);
     }
 
-    if (meta->ndomains) {
-        consent_vj_raw(w, ",\"domains\":[", 12);
-        pos = 0;
-
-        while (consent_vendor_domain_next(&meta->domains, &pos, &d)) {
-            if (d.data != meta->domains.data) {
-                consent_vj_raw(w, ",", 1);
-            }
-
-            consent_vj_str(w, d.data, d.len);
-        }
-
-        consent_vj_raw(w, "]", 1);
-    }
+    consent_vj_list(w, ",\"domains\":[", &meta->domains);
+    consent_vj_list(w, ",\"storage\":[", &meta->storage);
 
     consent_vj_raw(w, "}", 1);
+}
+
+
+/* a comma-separated list as a JSON array, when it is not empty */
+
+static void
+consent_vj_list(consent_vj_t *w, const char *open, const consent_span_t *l)
+{
+    size_t          pos;
+    consent_span_t  e;
+
+    if (l->len == 0) {
+        return;
+    }
+
+    consent_vj_raw(w, open, strlen(open));
+    pos = 0;
+
+    while (consent_vendor_domain_next(l, &pos, &e)) {
+        if (e.data != l->data) {
+            consent_vj_raw(w, ",", 1);
+        }
+
+        consent_vj_str(w, e.data, e.len);
+    }
+
+    consent_vj_raw(w, "]", 1);
 }
 
 

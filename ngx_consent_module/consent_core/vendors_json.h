@@ -7,7 +7,8 @@
  *
  *   {"purposes":[{"purpose":"advertising","vendors":[{"id":"criteo",
  *   "name":"Criteo","country":"FR","policy":"https://...","optout":
- *   "https://...","gvl":91,"domains":["criteo.com"]}]}, ...]}
+ *   "https://...","gvl":91,"domains":["criteo.com"],"storage":["cto_*"]}]},
+ *   ...]}
  *
  * A vendor is listed under each purpose it is there for (its purposes=,
  * else its rules' purposes; consent_ruleset_vendor_purposes()), never

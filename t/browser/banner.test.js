@@ -41,13 +41,13 @@ const HOST = 'shop.test';
 const BANNER_DIR = path.join(h.REPO, 'docker', 'demo', 'banner');
 
 const RULES = `# the banner's browser test: 3 advertising vendors, 2 analytics ones
-@vendor adsone name="Ads One" purposes=advertising country=FR policy=https://ads-one.example/privacy optout=https://ads-one.example/optout
+@vendor adsone name="Ads One" purposes=advertising country=FR policy=https://ads-one.example/privacy optout=https://ads-one.example/optout storage=ads1_*
 ads1_id         advertising     adsone
-@vendor adstwo name="Ads Two" controller="Ads Two KK" purposes=advertising country=JP policy=https://ads-two.example/privacy
+@vendor adstwo name="Ads Two" controller="Ads Two KK" purposes=advertising country=JP policy=https://ads-two.example/privacy storage=ads2_key
 ads2_id         advertising     adstwo
 @vendor adsthree name="Ads Three" purposes=advertising country=US
 ads3_id         advertising     adsthree
-@vendor statsone name="Stats One" purposes=analytics country=DE policy=https://stats-one.example/privacy
+@vendor statsone name="Stats One" purposes=analytics country=DE policy=https://stats-one.example/privacy storage=stats1
 stats1_id       analytics       statsone
 @vendor statstwo name="Stats Two" purposes=analytics
 stats2_id       analytics       statstwo
@@ -341,6 +341,14 @@ async function englishChoice(ngx, redis) {
             `${t} the toggle counts it`);
         await shot(tab, '2-en-adsone-off');
 
+        // what the vendors' scripts would have left in localStorage
+        await tab.evaluate(() => {
+            for (const k of ['ads1_x', 'ads1_y', 'ads2_key', 'stats1',
+                'site_pref']) {
+                window.localStorage.setItem(k, '1');
+            }
+        });
+
         // save: the POST, then the demo page's own request to the origin
         const posted = tab.waitForResponse((r) =>
             new URL(r.url()).pathname === '/consent'
@@ -367,6 +375,15 @@ async function englishChoice(ngx, redis) {
             `${t} its answer shows adsone refused`);
         await waitIn(tab, 'the banner closed', () =>
             document.getElementById('consent-banner').hidden);
+        // storage= of refused vendors goes: adsone (switched off) and
+        // statsone (analytics refused); adstwo's and the site's stay
+        await waitIn(tab, 'refused vendors\' localStorage cleared', () =>
+            window.localStorage.getItem('ads1_x') === null).catch(() => {});
+        h.is(await tab.evaluate(() => Object.keys(window.localStorage)
+            .filter((k) => k !== 'consent-banner-lang').sort()),
+            ['ads2_key', 'site_pref'],
+            `${t} localStorage: the refused vendors' keys removed (ads1_*, `
+            + 'stats1), the granted vendor\'s and the site\'s kept');
         s = await tab.evaluate(snapshot);
         h.is([s.status, s.openerShown], ['Saved: your choices.', true],
             `${t} the banner closes, says so, offers "Privacy choices"`);

@@ -773,6 +773,53 @@
     });
   }
 
+  /*
+   * What refused companies' scripts keep in localStorage (the "storage"
+   * keys of their "@vendor" lines: a name, or a prefix ending in '*')
+   * goes with their cookies: a company is refused when none of the
+   * purposes it is listed under is granted, or it was switched off.
+   */
+  async function forgetRefusedStorage(s) {
+    await loadVendors();
+    if (vendorsLoad !== 'ready' || !s) {
+      return;
+    }
+
+    const granted = new Set(s.purposes || []);
+    const switchedOff = new Set(s.vendors_refused || []);
+    const kept = new Set();
+    const patterns = new Map();
+
+    vendors.forEach((list, purpose) => {
+      list.forEach((v) => {
+        if (granted.has(purpose) && !switchedOff.has(v.id)) {
+          kept.add(v.id);
+        }
+        if (Array.isArray(v.storage)) {
+          patterns.set(v.id, v.storage.filter((k) => typeof k === 'string'));
+        }
+      });
+    });
+
+    let keys;
+    try {
+      keys = Object.keys(window.localStorage);
+    } catch (e) {
+      return;   // no storage to clear
+    }
+
+    patterns.forEach((list, id) => {
+      if (kept.has(id)) {
+        return;
+      }
+      list.forEach((p) => {
+        const prefix = p.endsWith('*') ? p.slice(0, -1) : null;
+        keys.filter((k) => (prefix !== null ? k.startsWith(prefix) : k === p))
+          .forEach((k) => window.localStorage.removeItem(k));
+      });
+    });
+  }
+
   /* ---- actions ---- */
 
   async function write(method, choice, done) {
@@ -792,6 +839,7 @@
       render(await call(method, body));
       close();
       say(done, status);
+      forgetRefusedStorage(state);
     } catch (e) {
       // nothing was recorded: the banner stays open with the reason
       say(e.text || (() => e.message), message);
