@@ -21,7 +21,11 @@ ngx_http_consent_policy(ngx_http_consent_loc_conf_t *lcf, time_t now,
 {
     if (lcf->next_version && now >= lcf->next_effective) {
         p->version = lcf->next_version;
-        p->reconsent_below = lcf->next_reconsent_below;
+
+        /* no floor of its own: the location's current one stands */
+        p->reconsent_below =
+            (lcf->next_reconsent_below == NGX_CONF_UNSET_UINT)
+            ? lcf->reconsent_below : lcf->next_reconsent_below;
         p->next = 0;
         p->next_effective = 0;
         return;
@@ -169,17 +173,15 @@ ngx_http_consent_policy_merge(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
+    /* here or inherited: either way an announcement of the past is wrong */
     if (conf->next_version <= conf->policy_version) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "consent_policy_next %ui is not above "
-                           "consent_policy_version %ui",
-                           conf->next_version, conf->policy_version);
+                           "consent_policy_next %ui (here or inherited) is "
+                           "not above consent_policy_version %ui: raise it, "
+                           "or say \"consent_policy_next off\" where the "
+                           "version is set", conf->next_version,
+                           conf->policy_version);
         return NGX_CONF_ERROR;
-    }
-
-    /* no floor of its own: the current one stands */
-    if (conf->next_reconsent_below == NGX_CONF_UNSET_UINT) {
-        conf->next_reconsent_below = conf->reconsent_below;
     }
 
     return NGX_CONF_OK;
@@ -222,9 +224,10 @@ static time_t
 ngx_http_consent_policy_date(ngx_str_t *s)
 {
     u_char      *p, *end;
+    time_t       t;
     ngx_int_t    v[6];
     ngx_uint_t   i, n;
-    struct tm    tm;
+    struct tm    tm, back;
 
     static const size_t  width[6] = { 4, 2, 2, 2, 2, 2 };
     static const u_char  sep[6] = { '-', '-', 'T', ':', ':', 'Z' };
@@ -274,5 +277,14 @@ ngx_http_consent_policy_date(ngx_str_t *s)
     tm.tm_min = (int) v[4];
     tm.tm_sec = (int) v[5];
 
-    return timegm(&tm);
+    t = timegm(&tm);
+
+    /* timegm() rolls 2027-02-31 over into March: a day that is not one */
+    if (t == (time_t) -1 || gmtime_r(&t, &back) == NULL
+        || back.tm_mday != (int) v[2] || back.tm_mon != (int) v[1] - 1)
+    {
+        return (time_t) NGX_ERROR;
+    }
+
+    return t;
 }

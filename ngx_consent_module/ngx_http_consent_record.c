@@ -471,10 +471,13 @@ ngx_http_consent_record_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_http_consent_param_sec_off(&value[1], &t) != NGX_OK) {
+    /* Redis refuses an EXPIRE past its limits: 100 years is plenty */
+    if (ngx_http_consent_param_sec_off(&value[1], &t) != NGX_OK
+        || t > (time_t) 100 * 365 * 86400)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" (a time, or off)",
-                           &value[1]);
+                           "invalid value \"%V\" (a time up to 100y, or "
+                           "off)", &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -149,6 +149,7 @@ $t->stop;
 for my $c (
     ['consent_record_ttl 0;', qr/invalid value "0"/],
     ['consent_record_ttl soon;', qr/invalid value "soon"/],
+    ['consent_record_ttl 101y;', qr/invalid value "101y" \(a time up to 100y/],
     ['consent_record_ttl 1d; consent_record_ttl 2d;', qr/is duplicate/],
 ) {
     my ($rc, $out) = config_test(http => $c->[0]);

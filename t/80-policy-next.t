@@ -62,14 +62,33 @@ my $t = ConsentTest->new(
     consent_keys %%DIR%%/keys;
     consent_redis 127.0.0.1:%%REDIS_PORT%% timeout=2s;
     consent_policy_version 4 reconsent_below=3;
-    consent_policy_next 5 effective=\@$EFFECTIVE reconsent_below=5;
+    # announced here without a floor of its own: each place's current
+    # floor applies from the date
+    consent_policy_next 5 effective=\@$EFFECTIVE;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name strict.test;
+        consent on;
+        consent_region \$http_x_country;
+        location = /consent {
+            consent_policy_version 4 reconsent_below=4;
+            consent_api;
+        }
+    }
 EOF
-    server => <<'EOF',
+    server => <<"EOF",
     consent on;
-    consent_region $http_x_country;
+    consent_region \$http_x_country;
+    consent_policy_next 5 effective=\@$EFFECTIVE reconsent_below=5;
     location = /consent { consent_api; }
     location = /later {
         consent_policy_next off;
+        consent_api;
+    }
+    # its own version and floor, the server's announcement inherited
+    location = /strict {
+        consent_policy_version 4 reconsent_below=4;
         consent_api;
     }
     location / {
@@ -86,12 +105,14 @@ sub api {
     push @h, [Origin => 'http://localhost'], ['Content-Type' =>
         'application/json'] if $o{body};
     return $t->get($o{path} // '/consent', method => $o{body} ? 'POST' : 'GET',
-        headers => \@h, ($o{body} ? (body => $o{body}) : ()));
+        headers => \@h, ($o{host} ? (host => $o{host}) : ()),
+        ($o{body} ? (body => $o{body}) : ()));
 }
 
 sub decode { my $d = eval { $json->decode($_[0]->body) }; $d || {} }
 
 my $v4 = mint_token('k1', $key, 'visitor-v4', 0x05, 4);
+my $v3b = mint_token('k1', $key, 'visitor-v3b', 0x05, 3);
 my $v3 = mint_token('k1', $key, 'visitor-v3', 0x05, 3);
 
 # ------------------------------------------------------------ before
@@ -140,6 +161,18 @@ unlike($p->origin->{cookie}, qr/_ga/, 'analytics refused until asked again');
 is(decode(api(path => '/later', token => $v4))->{current_policy_version}, 4,
     'a location with consent_policy_next off keeps version 4');
 
+# the announcement's own floor (5) applies everywhere it is inherited
+is(decode(api(path => '/strict', token => $v4))->{reconsent}, JSON::PP::true,
+    'a location with its own floor: the announced floor applies after');
+
+# one without a floor of its own: the place's current floor (4 here, not
+# http's 3) decides from the date
+$d = decode(api(host => 'strict.test', token => $v4));
+is($d->{current_policy_version}, 5, 'another server: version 5 is current');
+is($d->{reconsent}, JSON::PP::false, 'its floor is 4: a v4 decision stands');
+is(decode(api(host => 'strict.test', token => $v3b))->{reconsent},
+    JSON::PP::true, 'and a v3 one is asked again (not the http floor 3)');
+
 $r = api(body => '{"purposes":["analytics"],"policy_version":4}');
 is($r->status, 400, 'a choice under version 4 is below the new floor');
 
@@ -157,6 +190,12 @@ for my $c (
     ['consent_policy_next 5;', qr/needs effective=DATE/],
     ['consent_policy_next 5 effective=2027-13-01;', qr/invalid "effective=/],
     ['consent_policy_next 5 effective=01/01/2027;', qr/invalid "effective=/],
+    ['consent_policy_next 5 effective=2027-02-31;', qr/invalid "effective=/],
+    ['consent_policy_next 5 effective=2027-04-31;', qr/invalid "effective=/],
+    ['consent_policy_next 5 effective=2027-02-29;', qr/invalid "effective=/],
+    ['consent_policy_next 5 effective=2027-01-01T24:00:00Z;',
+        qr/invalid "effective=/],
+    ['consent_policy_next 5 effective=@-5;', qr/invalid "effective=/],
     ['consent_policy_next 5 effective=2027-01-01 reconsent_below=6;',
         qr/no greater than the policy version/],
     ['consent_policy_next 5 effective=2027-01-01T09:00:00Z; '
@@ -171,5 +210,16 @@ for my $c (
 my ($rc, $out) = config_test(http => "consent_policy_version 4;\n"
     . 'consent_policy_next 5 effective=2027-01-01T09:00:00Z;');
 is($rc, 0, 'a date and time in UTC') or diag $out;
+($rc, $out) = config_test(http => "consent_policy_version 4;\n"
+    . 'consent_policy_next 5 effective=2028-02-29;');
+is($rc, 0, 'a leap day') or diag $out;
+
+# a location raising its version past an inherited announcement is told
+($rc, $out) = config_test(http => "consent_policy_version 4;\n"
+    . 'consent_policy_next 5 effective=2028-02-29;',
+    extra => 'location /x { consent_policy_version 5; }');
+isnt($rc, 0, 'an inherited announcement not above a location\'s version');
+like($out, qr/here or inherited.*consent_policy_next off/,
+    'and says what to do');
 
 done_testing();

@@ -242,6 +242,7 @@
   // GET /consent/vendors: purpose -> [vendor], once
   let vendors = null;
   let vendorsLoad = 'idle';   // 'loading', 'ready', 'failed'
+  let vendorsPromise = null;
 
   /* ---- the API ---- */
 
@@ -303,11 +304,15 @@
     }
   }
 
-  async function loadVendors() {
-    if (vendorsLoad === 'loading' || vendorsLoad === 'ready') {
-      return;
+  // one fetch at a time: whoever asks meanwhile waits for the same one
+  function loadVendors() {
+    if (vendorsLoad !== 'loading' && vendorsLoad !== 'ready') {
+      vendorsPromise = fetchVendors();
     }
+    return vendorsPromise || Promise.resolve();
+  }
 
+  async function fetchVendors() {
     vendorsLoad = 'loading';
     paintVendorsStatus();
 
