@@ -45,6 +45,8 @@ static int consent_json_number(consent_json_t *js, uint64_t *v,
     int *integer);
 static int consent_json_names(consent_json_t *js, const char *field);
 static int consent_json_version(consent_json_t *js);
+static int consent_json_field(consent_json_t *js, const unsigned char *key,
+    size_t klen);
 static void consent_choice_shown(const unsigned char *name, size_t len,
     size_t max, char *shown);
 
@@ -693,6 +695,52 @@ consent_json_version(consent_json_t *js)
 }
 
 
+/* one field's value: the three the API knows, others skipped */
+
+static int
+consent_json_field(consent_json_t *js, const unsigned char *key, size_t klen)
+{
+    consent_choice_t  *ch;
+
+    ch = js->ch;
+
+    if (klen == 8 && memcmp(key, "purposes", 8) == 0) {
+        if (ch->has_purposes) {
+            consent_choice_error(ch, "purposes", "duplicate field%s", "");
+            return -1;
+        }
+
+        ch->has_purposes = 1;
+
+        return consent_json_names(js, "purposes");
+    }
+
+    if (klen == 15 && memcmp(key, "vendors_refused", 15) == 0) {
+        if (ch->has_vendors) {
+            consent_choice_error(ch, "vendors_refused", "duplicate field%s",
+                                 "");
+            return -1;
+        }
+
+        ch->has_vendors = 1;
+
+        return consent_json_names(js, "vendors_refused");
+    }
+
+    if (klen == 14 && memcmp(key, "policy_version", 14) == 0) {
+        if (ch->has_version) {
+            consent_choice_error(ch, "policy_version", "duplicate field%s",
+                                 "");
+            return -1;
+        }
+
+        return consent_json_version(js);
+    }
+
+    return consent_json_skip(js);
+}
+
+
 int
 consent_choice_json(const unsigned char *p, size_t len,
     const consent_purposes_t *ps, const consent_ruleset_t *rs,
@@ -752,43 +800,7 @@ consent_choice_json(const unsigned char *p, size_t len,
 
         js.p++;
 
-        if (klen == 8 && memcmp(key, "purposes", 8) == 0) {
-            if (ch->has_purposes) {
-                consent_choice_error(ch, "purposes", "duplicate field%s", "");
-                return -1;
-            }
-
-            ch->has_purposes = 1;
-
-            if (consent_json_names(&js, "purposes") != 0) {
-                return -1;
-            }
-
-        } else if (klen == 15 && memcmp(key, "vendors_refused", 15) == 0) {
-            if (ch->has_vendors) {
-                consent_choice_error(ch, "vendors_refused", "duplicate field%s",
-                                     "");
-                return -1;
-            }
-
-            ch->has_vendors = 1;
-
-            if (consent_json_names(&js, "vendors_refused") != 0) {
-                return -1;
-            }
-
-        } else if (klen == 14 && memcmp(key, "policy_version", 14) == 0) {
-            if (ch->has_version) {
-                consent_choice_error(ch, "policy_version",
-                                     "duplicate field%s", "");
-                return -1;
-            }
-
-            if (consent_json_version(&js) != 0) {
-                return -1;
-            }
-
-        } else if (consent_json_skip(&js) != 0) {
+        if (consent_json_field(&js, key, klen) != 0) {
             return -1;
         }
 

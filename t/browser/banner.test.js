@@ -657,14 +657,4 @@ async function main() {
 // skips stopping nginx and redis
 process.on('unhandledRejection', (e) => h.bail(e));
 
-// the whole file within 150 s, whatever hangs
-const guard = setTimeout(() => {
-    h.bail(new Error('banner.test.js: not done after 150 s'));
-    h.done(__filename);
-    process.exit(1);
-}, 150000);
-
-main().catch(h.bail).finally(() => {
-    clearTimeout(guard);
-    h.done(__filename);
-});
+h.run(__filename, main, 150000);

@@ -295,14 +295,4 @@ async function main() {
     }
 }
 
-// the whole file within 150 s, whatever hangs
-const guard = setTimeout(() => {
-    h.bail(new Error('csp.test.js: not done after 150 s'));
-    h.done(__filename);
-    process.exit(1);
-}, 150000);
-
-main().catch(h.bail).finally(() => {
-    clearTimeout(guard);
-    h.done(__filename);
-});
+h.run(__filename, main, 150000);

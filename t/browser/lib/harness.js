@@ -77,6 +77,22 @@ function bail(err) {
     note(err && err.stack ? err.stack : String(err));
 }
 
+// a test file's main, within limitMs whatever hangs; the summary printed
+// either way
+function run(file, main, limitMs) {
+    const guard = setTimeout(() => {
+        bail(new Error(`${path.basename(file)}: not done after `
+            + `${limitMs / 1000} s`));
+        done(file);
+        process.exit(1);
+    }, limitMs);
+
+    main().catch(bail).finally(() => {
+        clearTimeout(guard);
+        done(file);
+    });
+}
+
 function done(file) {
     console.log(`1..${nTests}`);
     const name = path.basename(file || process.argv[1]);
@@ -461,6 +477,6 @@ async function launchBrowser({ hosts, lang, args: extra = [] }) {
 
 module.exports = {
     REPO, ARTEFACTS, CHROMIUM, NGINX_BIN, MODULE, PURPOSE_BITS,
-    ok, is, note, bail, done, poll, failed: () => nFailed, get, mintToken, keysLine,
+    ok, is, note, bail, done, run, poll, failed: () => nFailed, get, mintToken, keysLine,
     startNginx, launchBrowser, startRedis, redisCmd,
 };
