@@ -99,7 +99,12 @@ extern const char  test_keys_text[];
 int test_choice_body(int as_form, const char *s,
     const consent_ruleset_t *rules, consent_choice_t *ch);
 
-/* a compiled rule set (test_alloc) from rules and "@vendor" lines */
+/*
+ * A compiled rule set (test_alloc) from rules, "@vendor" and blank lines:
+ * NULL on error, with the message in err, or for test_ruleset() on stderr
+ */
+consent_ruleset_t *test_ruleset_err(consent_purposes_t *ps,
+    const char *const *lines, char *err, size_t errlen);
 consent_ruleset_t *test_ruleset(consent_purposes_t *ps,
     const char *const *lines);
 

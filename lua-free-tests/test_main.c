@@ -78,12 +78,12 @@ test_alloc_reset(void)
 
 
 
-/* a compiled rule set from lines; NULL on error */
+/* a compiled set from rule lines; NULL and a message on error */
 consent_ruleset_t *
-test_ruleset(consent_purposes_t *ps, const char *const *lines)
+test_ruleset_err(consent_purposes_t *ps, const char *const *lines,
+    char *err, size_t errlen)
 {
     int                     rc;
-    char                    err[256];
     consent_err_t           e;
     consent_rule_t          rule;
     consent_ruleset_t      *rs;
@@ -91,40 +91,65 @@ test_ruleset(consent_purposes_t *ps, const char *const *lines)
 
     rs = consent_ruleset_create(&test_alloc);
     if (rs == NULL) {
+        snprintf(err, errlen, "create failed");
         return NULL;
     }
 
     for ( /* void */ ; *lines; lines++) {
         rc = consent_rule_parse(U(*lines), strlen(*lines), ps, &rule, &e);
 
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", e.msg);
+            return NULL;
+        }
+
+        if (rc == CONSENT_LINE_BLANK) {
+            continue;
+        }
+
         if (rc == CONSENT_LINE_VENDOR) {
             if (consent_vendor_parse(U(*lines), strlen(*lines), ps, &meta,
-                                     &e) != 1
-                || consent_ruleset_vendor_set(rs, &meta, err, sizeof(err))
-                   != 0)
+                                     &e) != 1)
             {
-                fprintf(stderr, "%s: %s\n", *lines, e.msg);
+                snprintf(err, errlen, "%s", e.msg);
+                return NULL;
+            }
+
+            if (consent_ruleset_vendor_set(rs, &meta, err, errlen) != 0) {
                 return NULL;
             }
 
             continue;
         }
 
-        if (rc != CONSENT_LINE_RULE
-            || consent_ruleset_add(rs, &rule, err, sizeof(err)) != 0)
-        {
-            fprintf(stderr, "%s: bad rule\n", *lines);
+        if (consent_ruleset_add(rs, &rule, err, errlen) != 0) {
             return NULL;
         }
     }
 
-    if (consent_ruleset_compile(rs, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
+    if (consent_ruleset_compile(rs, err, errlen) != 0) {
         return NULL;
     }
 
     return rs;
 }
+
+
+/* the same, the message on stderr */
+consent_ruleset_t *
+test_ruleset(consent_purposes_t *ps, const char *const *lines)
+{
+    char                err[256];
+    consent_ruleset_t  *rs;
+
+    rs = test_ruleset_err(ps, lines, err, sizeof(err));
+    if (rs == NULL) {
+        fprintf(stderr, "test rule set: %s\n", err);
+    }
+
+    return rs;
+}
+
 
 int
 main(int argc, char **argv)

@@ -15,55 +15,7 @@ static consent_purposes_t  ps;
 static consent_ruleset_t *
 ruleset(const char *const *lines, char *err, size_t errlen)
 {
-    int                     rc;
-    consent_err_t           e;
-    consent_rule_t          rule;
-    consent_ruleset_t      *rs;
-    consent_vendor_meta_t   meta;
-
-    rs = consent_ruleset_create(&test_alloc);
-    if (rs == NULL) {
-        snprintf(err, errlen, "create failed");
-        return NULL;
-    }
-
-    for ( /* void */ ; *lines; lines++) {
-        rc = consent_rule_parse(U(*lines), strlen(*lines), &ps, &rule, &e);
-
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", e.msg);
-            return NULL;
-        }
-
-        if (rc == CONSENT_LINE_BLANK) {
-            continue;
-        }
-
-        if (rc == CONSENT_LINE_VENDOR) {
-            if (consent_vendor_parse(U(*lines), strlen(*lines), &ps, &meta,
-                                     &e) != 1)
-            {
-                snprintf(err, errlen, "%s", e.msg);
-                return NULL;
-            }
-
-            if (consent_ruleset_vendor_set(rs, &meta, err, errlen) != 0) {
-                return NULL;
-            }
-
-            continue;
-        }
-
-        if (consent_ruleset_add(rs, &rule, err, errlen) != 0) {
-            return NULL;
-        }
-    }
-
-    if (consent_ruleset_compile(rs, err, errlen) != 0) {
-        return NULL;
-    }
-
-    return rs;
+    return test_ruleset_err(&ps, lines, err, errlen);
 }
 
 
