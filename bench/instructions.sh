@@ -6,7 +6,7 @@
 #
 #   bench/instructions.sh [requests=N] [rules=shipped|default|N]
 #                         [iab=cached|uncached] [csp=on]
-#                         [vendors=NAME,NAME...]
+#                         [vendors=NAME,NAME...] [redis=on] [provision=on]
 #
 # iab=: the visitor has no consent cookie but a CMP's TC string (about
 # 600 bytes: 11 purposes, 400 vendors, as large CMP strings are), which
@@ -15,6 +15,11 @@
 #
 # vendors=: the consent cookie also refuses these vendors one by one (a
 # version 2 token), so their cookies go though analytics is granted.
+#
+# redis=on: a local redis-server, consent_redis and a consent_zone (the
+# visitor's record is looked up once, then answered by the zone).
+# provision=on: the same, and consent_provision_log on: compare with
+# redis=on for what the provision log costs.
 #
 # csp=on: the origin sends a 1 KB Content-Security-Policy naming a dozen
 # vendors' hosts, and consent_csp rewrites it for the visitor (who granted
@@ -29,6 +34,8 @@ nrules=shipped
 iab=
 csp=
 vendors=
+redis=
+provision=
 
 for a in "$@"; do
     case $a in
@@ -37,6 +44,8 @@ for a in "$@"; do
         iab=*) iab=${a#iab=} ;;
         csp=*) csp=${a#csp=} ;;
         vendors=*) vendors=${a#vendors=} ;;
+        redis=*) redis=${a#redis=} ;;
+        provision=on) redis=on; provision=on ;;
     esac
 done
 
@@ -45,7 +54,7 @@ command -v valgrind >/dev/null || { echo "valgrind is missing" >&2; exit 1; }
 
 dir=$(mktemp -d /tmp/consent-callgrind.XXXXXX)
 mkdir -p "$dir/logs" "$dir/tmp"
-trap 'kill $(cat "$dir/nginx.pid" 2>/dev/null) 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"' EXIT
+trap 'kill $(cat "$dir/nginx.pid" "$dir/redis.pid" 2>/dev/null) 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"' EXIT
 
 port=$(free_port)
 key=$(bench_keys "$dir")
@@ -66,6 +75,19 @@ if [ -n "$iab" ]; then
     MOD_CONF="consent_iab on cmp=any; ${MOD_CONF:-}"
     [ "$iab" = uncached ] && HTTP_CONF="consent_iab_cache 0;"
     echo "TC string: ${#tc} bytes"
+fi
+
+if [ "$redis" = on ]; then
+    rport=$(free_port)
+    redis-server --port "$rport" --save '' --appendonly no \
+        --daemonize yes --pidfile "$dir/redis.pid" \
+        --logfile "$dir/logs/redis.log" >/dev/null
+    wait_port "$rport" 100 0.05
+    HTTP_CONF="consent_redis 127.0.0.1:$rport timeout=1s; \
+consent_zone zone=consent:1m ttl=600s negative_ttl=600s; ${HTTP_CONF:-}"
+    if [ "$provision" = on ]; then
+        MOD_CONF="consent_provision_log on; ${MOD_CONF:-}"
+    fi
 fi
 
 if [ "$csp" = on ]; then
@@ -164,7 +186,7 @@ total() {
 plain=$(total "$plain_out")
 mod=$(total "$mod_out")
 
-echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp}${vendors:+, vendors refused: $vendors})"
+echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp}${vendors:+, vendors refused: $vendors}${redis:+, redis}${provision:+, provision log})"
 awk -v p="$plain" -v m="$mod" -v n="$requests" 'BEGIN {
     printf "plain proxy_pass: %8.0f instructions per request\n", p / n;
     printf "with the module:  %8.0f instructions per request (+%.0f, %.1f%%)\n",

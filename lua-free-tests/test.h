@@ -134,6 +134,7 @@ void test_gpp(void);
 void test_iab(void);
 void test_csp(void);
 void test_vendor_set(void);
+void test_provision(void);
 
 
 #endif /* _CONSENT_TEST_H_INCLUDED_ */

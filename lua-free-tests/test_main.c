@@ -83,11 +83,7 @@ consent_ruleset_t *
 test_ruleset_err(consent_purposes_t *ps, const char *const *lines,
     char *err, size_t errlen)
 {
-    int                     rc;
-    consent_err_t           e;
-    consent_rule_t          rule;
-    consent_ruleset_t      *rs;
-    consent_vendor_meta_t   meta;
+    consent_ruleset_t  *rs;
 
     rs = consent_ruleset_create(&test_alloc);
     if (rs == NULL) {
@@ -96,33 +92,10 @@ test_ruleset_err(consent_purposes_t *ps, const char *const *lines,
     }
 
     for ( /* void */ ; *lines; lines++) {
-        rc = consent_rule_parse(U(*lines), strlen(*lines), ps, &rule, &e);
-
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", e.msg);
-            return NULL;
-        }
-
-        if (rc == CONSENT_LINE_BLANK) {
-            continue;
-        }
-
-        if (rc == CONSENT_LINE_VENDOR) {
-            if (consent_vendor_parse(U(*lines), strlen(*lines), ps, &meta,
-                                     &e) != 1)
-            {
-                snprintf(err, errlen, "%s", e.msg);
-                return NULL;
-            }
-
-            if (consent_ruleset_vendor_set(rs, &meta, err, errlen) != 0) {
-                return NULL;
-            }
-
-            continue;
-        }
-
-        if (consent_ruleset_add(rs, &rule, err, errlen) != 0) {
+        if (consent_ruleset_add_line(rs, ps, U(*lines), strlen(*lines), 0,
+                                     err, errlen)
+            != 0)
+        {
             return NULL;
         }
     }
@@ -184,6 +157,7 @@ main(int argc, char **argv)
         { "iab", test_iab },
         { "csp", test_csp },
         { "vendorset", test_vendor_set },
+        { "provision", test_provision },
     };
 
     int       i, j;

@@ -98,6 +98,11 @@ test_record_keys(void)
     /* elsewhere the prefix is taken as it is */
     CHECK(strcmp(key(CONSENT_REDIS_SUBJECT, "st*:", "x"), "st*:s:x") == 0);
 
+    /* the provision log: a subject's too */
+    CHECK(strcmp(key(CONSENT_REDIS_PROVISION, "consent:", "alice"),
+                 "consent:pv:alice") == 0);
+    CHECK_INT(consent_redis_key_size(CONSENT_REDIS_PROVISION, 8, 5), 17);
+
     /* sizes: the NUL counted; the pattern's is an upper bound */
     CHECK_INT(consent_redis_key_size(CONSENT_REDIS_SUBJECT, 8, 5), 16);
     CHECK_INT(consent_redis_key_size(CONSENT_REDIS_LOG, 8, 99), 12);
@@ -108,7 +113,7 @@ test_record_keys(void)
 
     /* unknown kinds and absurd lengths */
     CHECK_INT(consent_redis_key_size(0, 8, 0), 0);
-    CHECK_INT(consent_redis_key_size(6, 8, 0), 0);
+    CHECK_INT(consent_redis_key_size(7, 8, 0), 0);
     CHECK_INT(consent_redis_key_size(CONSENT_REDIS_SUBJECT, (size_t) -1, 1),
               0);
     CHECK_INT(consent_redis_key_size(CONSENT_REDIS_SUBJECT, 8,

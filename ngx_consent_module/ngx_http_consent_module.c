@@ -24,6 +24,8 @@
 #include "ngx_http_consent_vendors.h"
 #include "ngx_http_consent_vendor_choice.h"
 #include "ngx_http_consent_policy.h"
+#include "ngx_http_consent_provision.h"
+#include "ngx_http_consent_regime.h"
 
 
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
@@ -43,12 +45,6 @@ static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_subject(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_consent_default_regime(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_consent_regime_purposes(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 
 static void *ngx_http_consent_pool_alloc(void *data, size_t size);
 static void ngx_http_consent_rules_cleanup(void *data);
@@ -323,6 +319,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_provision_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_consent_provision_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, provision_log),
+      NULL },
+
       ngx_null_command
 };
 
@@ -563,6 +566,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->clear_site_data = NGX_CONF_UNSET_UINT;
     conf->iab = NGX_CONF_UNSET_PTR;
     conf->csp = NGX_CONF_UNSET;
+    conf->provision_log = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -573,6 +577,8 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_consent_loc_conf_t *prev = parent;
     ngx_http_consent_loc_conf_t *conf = child;
+
+    ngx_http_consent_main_conf_t  *cmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->gpc, prev->gpc, 1);
@@ -637,6 +643,16 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->csp, prev->csp, 0);
     ngx_conf_merge_str_value(conf->csp_base, prev->csp_base, "");
+
+    ngx_conf_merge_value(conf->provision_log, prev->provision_log, 0);
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    if (conf->provision_log && cmcf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_provision_log\" needs \"consent_redis\"");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -864,125 +880,6 @@ ngx_http_consent_subject(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_consent_parse_regime(ngx_conf_t *cf, ngx_str_t *name)
-{
-    int  regime;
-
-    regime = consent_regime_parse(name->data, name->len);
-
-    if (regime < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown regime \"%V\" (opt_in, opt_out or notice)",
-                           name);
-        return NGX_ERROR;
-    }
-
-    return regime;
-}
-
-
-static char *
-ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_consent_main_conf_t *cmcf = conf;
-
-    ngx_int_t    regime;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    value = cf->args->elts;
-
-    regime = ngx_http_consent_parse_regime(cf, &value[1]);
-    if (regime == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        if (consent_regions_set(&cmcf->regions, value[i].data, value[i].len,
-                                (unsigned) regime)
-            != 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid region code \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_consent_default_regime(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_consent_main_conf_t *cmcf = conf;
-
-    ngx_int_t   regime;
-    ngx_str_t  *value;
-
-    if (cmcf->default_regime != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    regime = ngx_http_consent_parse_regime(cf, &value[1]);
-    if (regime == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    cmcf->default_regime = (ngx_uint_t) regime;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_consent_regime_purposes(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_consent_main_conf_t *cmcf = conf;
-
-    int              p;
-    ngx_int_t        regime;
-    ngx_str_t       *value;
-    ngx_uint_t       i;
-    consent_mask_t   mask;
-
-    value = cf->args->elts;
-
-    regime = ngx_http_consent_parse_regime(cf, &value[1]);
-    if (regime == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (cmcf->regime_set[regime]) {
-        return "is duplicate";
-    }
-
-    mask = CONSENT_BIT(CONSENT_P_NECESSARY);
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        p = consent_purpose_find(&cmcf->purposes, value[i].data,
-                                 value[i].len);
-        if (p < 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown purpose \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        mask |= CONSENT_BIT(p);
-    }
-
-    cmcf->regime_purposes[regime] = mask;
-    cmcf->regime_set[regime] = 1;
 
     return NGX_CONF_OK;
 }

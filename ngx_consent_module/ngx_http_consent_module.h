@@ -90,6 +90,8 @@ typedef struct {
     u_char                     *vendors_all;
     ngx_uint_t                  vendors_n;
 
+    /* consent_provision_log: the once-a-day memo, when a place has it */
+    ngx_shm_zone_t             *provision_zone;
     /* consent_vendors: the vendor list, built once */
     ngx_uint_t                  vendors_used;
     ngx_str_t                   vendors_json;
@@ -149,6 +151,7 @@ typedef struct {
 
     ngx_flag_t                  csp;
     ngx_str_t                   csp_base;         /* empty for none */
+    ngx_flag_t                  provision_log;
 } ngx_http_consent_loc_conf_t;
 
 

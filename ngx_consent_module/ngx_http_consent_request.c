@@ -19,6 +19,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_overrides.h"
+#include "ngx_http_consent_provision.h"
 #include "ngx_http_consent_request.h"
 #include "ngx_http_consent_rules.h"
 #include "ngx_http_consent_upstream.h"
@@ -192,6 +193,7 @@ static ngx_int_t
 ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
+    ngx_uint_t                    provide;
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_loc_conf_t  *lcf;
 
@@ -227,9 +229,12 @@ ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    provide = 0;
+
     if (r == r->main) {
         if (!ctx->filtered) {
             ctx->filtered = 1;
+            provide = lcf->provision_log;
 
             if (ngx_http_consent_strip(r, ctx, &r->headers_in, 1) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -254,7 +259,16 @@ ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
     }
 
     /* consent_require, consent_strip_args, the upstream Consent header */
-    return ngx_http_consent_upstream(r, ctx, lcf);
+    rc = ngx_http_consent_upstream(r, ctx, lcf);
+
+    /* what goes on to the origin: not a request consent_require refused */
+    if (provide && rc == NGX_DECLINED
+        && ngx_http_consent_provision(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return rc;
 }
 
 

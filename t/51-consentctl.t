@@ -349,7 +349,8 @@ for my $id ('--16fDcXk0Qz9vW3bYtR2a', '---', '-----aZ', '--x') {
     $r = ctl('receipts', $id);
     is(jdec($r->{out})->{subject}, $id, "receipts $id");
     $r = ctl('subject', 'erase', $id, '--keep-receipts');
-    is_deeply(jdec($r->{out}), { subject => $id, record => 1, receipts => 0 },
+    is_deeply(jdec($r->{out}), { subject => $id, record => 1, provision => 0,
+        receipts => 0 },
         "subject erase $id --keep-receipts");
 }
 my $mid = '--16fDcXk0Qz9vW3bYtR2b';
@@ -369,7 +370,7 @@ like($r->{err}, qr/missing arguments/, 'says an argument is missing');
 ctl('subject', 'set', '--', '--keep-receipts', 'analytics');
 $r = ctl('subject', 'erase', '--', '--keep-receipts');
 is_deeply(jdec($r->{out}), { subject => '--keep-receipts', record => 1,
-    receipts => 1 }, '"--" then an id that is an option name');
+    provision => 0, receipts => 1 }, '"--" then an id that is an option name');
 $r = ctl('subject', 'get', '--frob');
 is($r->{rc}, 1, '"--frob" where the id goes is an id: not found, exit 1');
 like($r->{err}, qr/subject "--frob": not found/, 'and says so');
@@ -489,7 +490,7 @@ ctl(qw(subject set stay-1 analytics));
 $r = ctl(qw(subject erase gone-1));
 is($r->{rc}, 0, 'erase: exit 0') or diag($r->{err});
 is_deeply(decode_json_ok($r->{out}, 'erase'),
-    { subject => 'gone-1', record => 1, receipts => 2 },
+    { subject => 'gone-1', record => 1, provision => 0, receipts => 2 },
     'erase: what was removed');
 is_deeply($t->redis_cmd(HGETALL => 'consent:s:gone-1'), [], 'record gone');
 is(scalar(grep { $_->[1]{subject} eq 'gone-1' } stream()), 0,
@@ -497,12 +498,12 @@ is(scalar(grep { $_->[1]{subject} eq 'gone-1' } stream()), 0,
 is(scalar(grep { $_->[1]{subject} eq 'stay-1' } stream()), 1,
     'another subject\'s receipts stay');
 is_deeply(decode_json_ok(ctl(qw(subject erase gone-1))->{out}, 'again'),
-    { subject => 'gone-1', record => 0, receipts => 0 },
+    { subject => 'gone-1', record => 0, provision => 0, receipts => 0 },
     'erase again: nothing left, still exit 0');
 
 $r = ctl(qw(subject erase bulk));
 is_deeply(decode_json_ok($r->{out}, 'erase bulk'),
-    { subject => 'bulk', record => 0, receipts => 833 },
+    { subject => 'bulk', record => 0, provision => 0, receipts => 833 },
     'erase across batches: every receipt');
 is(scalar(grep { $_->[1]{subject} eq 'other' } stream()), 1667,
     'the others\' receipts untouched');
@@ -510,7 +511,7 @@ is(scalar(grep { $_->[1]{subject} eq 'other' } stream()), 1667,
 ctl(qw(subject set keep-1 analytics --policy-version 2));
 $r = ctl(qw(subject erase keep-1 --keep-receipts));
 is_deeply(decode_json_ok($r->{out}, 'erase --keep-receipts'),
-    { subject => 'keep-1', record => 1, receipts => 0 },
+    { subject => 'keep-1', record => 1, provision => 0, receipts => 0 },
     '--keep-receipts: the record only');
 @rec = map { jdec($_) } split /\n/, ctl(qw(receipts keep-1))->{out};
 is_deeply([map { $_->{action} } @rec], [qw(set erase)],

@@ -10,6 +10,7 @@
  */
 
 #include "strip.h"
+#include "provision.h"
 #include "fuzz.h"
 
 
@@ -97,6 +98,43 @@ fuzz_name(void *data, const unsigned char *name, size_t len)
 }
 
 
+static void
+fuzz_provision(const unsigned char *p, size_t len)
+{
+    unsigned        nvendors, set, i, n, bits;
+    uint16_t        ids[8];
+    unsigned char  *vendors;
+
+    nvendors = consent_ruleset_vendors(fuzz_rs);
+    vendors = calloc(nvendors / 8 + 2, 1);
+    FUZZ_ASSERT(vendors != NULL);
+
+    n = 0;
+    set = consent_provision_scan(fuzz_rs, NULL, NULL, NULL,
+                                 (const unsigned char *) "consent", 7, p, len,
+                                 vendors, ids, &n, 8);
+    FUZZ_ASSERT(set == n && n <= 8);
+
+    bits = 0;
+
+    for (i = 0; i < (nvendors / 8 + 2) * 8; i++) {
+        if ((vendors[i >> 3] >> (i & 7)) & 1) {
+            FUZZ_ASSERT(i < nvendors);
+            bits++;
+        }
+    }
+
+    FUZZ_ASSERT(bits == set);
+
+    for (i = 0; i < n; i++) {
+        FUZZ_ASSERT(ids[i] < nvendors);
+        FUZZ_ASSERT((vendors[ids[i] >> 3] >> (ids[i] & 7)) & 1);
+    }
+
+    free(vendors);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -153,6 +191,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     FUZZ_ASSERT(kept > 0 || n == 0);
+
+    /* the provision log reads what went on: bits within the vendors */
+    fuzz_provision(out, n);
 
     free(scratch);
     free(out);

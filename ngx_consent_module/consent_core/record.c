@@ -24,7 +24,8 @@ static const consent_record_name_t  consent_redis_names[] = {
     { "log", 3 },
     { "inval", 5 },
     { "rules:disabled", 14 },
-    { "s:*", 3 }
+    { "s:*", 3 },
+    { "pv:", 3 }
 };
 
 #define CONSENT_REDIS_KINDS                                                \
@@ -59,6 +60,7 @@ consent_redis_key_size(unsigned kind, size_t prefix_len, size_t id_len)
     switch (kind) {
 
     case CONSENT_REDIS_SUBJECT:
+    case CONSENT_REDIS_PROVISION:
         if (id_len > (size_t) -1 - CONSENT_REDIS_KEY_SLACK - prefix_len) {
             return 0;
         }
@@ -86,7 +88,7 @@ consent_redis_key(unsigned kind, const unsigned char *prefix,
         return -1;
     }
 
-    if (kind != CONSENT_REDIS_SUBJECT) {
+    if (kind != CONSENT_REDIS_SUBJECT && kind != CONSENT_REDIS_PROVISION) {
         id_len = 0;
     }
 

@@ -27,11 +27,14 @@
 #define CONSENT_REDIS_RULES_DISABLED   4   /* "rules:disabled": a set */
 /* SCAN MATCH of every record: the prefix with "*?[]\" escaped, "s:*" */
 #define CONSENT_REDIS_SUBJECTS         5
+/* "pv:<id>": the provision log, a hash (see provision.h) */
+#define CONSENT_REDIS_PROVISION        6
 
 /*
  * Bytes consent_redis_key() needs, its NUL included (for the pattern, as
  * if every byte of the prefix were escaped); id counts only for a
- * subject.  0 for an unknown kind or lengths that overflow.
+ * subject's keys (record, provision log).  0 for an unknown kind or
+ * lengths that overflow.
  */
 size_t consent_redis_key_size(unsigned kind, size_t prefix_len,
     size_t id_len);

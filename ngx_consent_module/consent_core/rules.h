@@ -146,6 +146,13 @@ int consent_ruleset_add(consent_ruleset_t *rs, const consent_rule_t *rule,
  */
 int consent_ruleset_vendor_set(consent_ruleset_t *rs,
     const consent_vendor_meta_t *meta, char *err, size_t errlen);
+/*
+ * One line of a rules file (a rule, a "@vendor" line, a blank or a
+ * comment) into the set: 0, or -1 with why in err.
+ */
+int consent_ruleset_add_line(consent_ruleset_t *rs,
+    const consent_purposes_t *ps, const unsigned char *p, size_t len,
+    uint32_t line, char *err, size_t errlen);
 /* releases what the allocator does not own (PCRE2's JIT code) */
 void consent_ruleset_free(consent_ruleset_t *rs);
 /* builds the exact hash, the prefix trie and the regex alternation */

@@ -33,6 +33,16 @@ size_t
 consent_vendors_json(const consent_ruleset_t *rs,
     const consent_purposes_t *ps, unsigned char *out, size_t outlen)
 {
+    return consent_vendors_json_for(rs, ps, consent_purposes_all(ps), NULL,
+                                    out, outlen);
+}
+
+
+size_t
+consent_vendors_json_for(const consent_ruleset_t *rs,
+    const consent_purposes_t *ps, consent_mask_t purposes,
+    const unsigned char *skip, unsigned char *out, size_t outlen)
+{
     unsigned      p, id, nvendors, first_purpose, first_vendor;
     consent_vj_t  w;
 
@@ -46,10 +56,16 @@ consent_vendors_json(const consent_ruleset_t *rs,
     consent_vj_raw(&w, "{\"purposes\":[", 13);
 
     for (p = 1; p < ps->n; p++) {
+        if (!(purposes & CONSENT_BIT(p))) {
+            continue;
+        }
+
         first_vendor = 1;
 
         for (id = 0; id < nvendors; id++) {
-            if (!(consent_ruleset_vendor_purposes(rs, id) & CONSENT_BIT(p))) {
+            if (!(consent_ruleset_vendor_purposes(rs, id) & CONSENT_BIT(p))
+                || (skip && (skip[id >> 3] >> (id & 7)) & 1))
+            {
                 continue;
             }
 

@@ -31,6 +31,14 @@
  */
 size_t consent_vendors_json(const consent_ruleset_t *rs,
     const consent_purposes_t *ps, unsigned char *out, size_t outlen);
+/*
+ * The same for the purposes of a mask only, leaving out the vendors whose
+ * bit (by rules vendor id) skip has set (NULL: none): what a subject's
+ * decision lets receive data, for a disclosure export.
+ */
+size_t consent_vendors_json_for(const consent_ruleset_t *rs,
+    const consent_purposes_t *ps, consent_mask_t purposes,
+    const unsigned char *skip, unsigned char *out, size_t outlen);
 
 
 #endif /* _CONSENT_VENDORS_JSON_H_INCLUDED_ */

@@ -37,6 +37,10 @@
 #define CTL_DEFAULT_RULES_LIST                                              \
     CTL_DEFAULT_RULES_DIR "{ocd,default,japan,keep}.rules"
 
+/* --rules FILE, given up to this many times; a file's size at most */
+#define CTL_RULES_FILES             16
+#define CTL_RULES_FILE_MAX          (64 * 1024 * 1024)
+
 /* entries asked for at once when walking the stream or the keyspace */
 #define CTL_BATCH                   1000
 
@@ -158,6 +162,23 @@ int ctl_parse_long(const char *s, long min, long max, long *out);
  */
 char *ctl_read_file(const char *path, const char *what, size_t max,
     const char *hint, size_t *len);
+/*
+ * A consent_alloc_t of malloc()ed blocks freed all at once: data points
+ * to a ctl_block_t * that starts NULL.
+ */
+typedef struct ctl_block_s  ctl_block_t;
+
+struct ctl_block_s {
+    ctl_block_t               *next;
+    long double                align;
+};
+
+void *ctl_arena_alloc(void *data, size_t size);
+void ctl_arena_free(ctl_block_t *blocks);
+/* with no --rules, the shipped files that are installed */
+void ctl_rules_files_default(const char **files, int *nfiles);
+/* a rules file, with a hint when it is a shipped one that is missing */
+char *ctl_read_rules_file(const char *path, size_t *len);
 
 /* consentctl_redis.c */
 int ctl_connect(ctl_t *ctl);
@@ -197,6 +218,10 @@ int ctl_purpose_next(const char **pos, const char *end, const char **name,
 
 /* consentctl_subject.c */
 int ctl_subject(ctl_t *ctl, int argc, char **argv);
+redisReply *ctl_record_fetch(ctl_t *ctl, const char *id,
+    consent_record_t *rec);
+int ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec);
+void ctl_print_vendors(const consent_span_t *vr);
 int ctl_watch(ctl_t *ctl, const char *key, size_t len);
 long ctl_record_version(ctl_t *ctl, const char *key, size_t len);
 int ctl_subject_write_init(ctl_t *ctl, const char *id,
@@ -211,7 +236,11 @@ void ctl_subject_write_free(ctl_subject_write_t *w);
 /* consentctl_receipts.c */
 int ctl_subject_erase(ctl_t *ctl, int argc, char **argv);
 int ctl_receipts(ctl_t *ctl, int argc, char **argv);
+/* a subject's receipts, a JSON line each, or one JSON array */
+int ctl_receipts_print(ctl_t *ctl, const char *id, int array);
 
+/* consentctl_export.c */
+int ctl_subject_export(ctl_t *ctl, int argc, char **argv);
 /* consentctl_rules.c */
 int ctl_rules(ctl_t *ctl, int argc, char **argv);
 redisReply *ctl_disabled_vendors(ctl_t *ctl, const char *key, size_t len);

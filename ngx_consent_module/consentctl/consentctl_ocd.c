@@ -21,13 +21,6 @@
 #define CTL_OCD_FILE_MAX            (64 * 1024 * 1024)
 
 
-/* a malloc allocator that frees all its blocks at once */
-typedef struct ctl_ocd_block_s  ctl_ocd_block_t;
-
-struct ctl_ocd_block_s {
-    ctl_ocd_block_t           *next;
-    long double                align;
-};
 
 
 /* the rules file, in memory until it is complete */
@@ -38,8 +31,6 @@ typedef struct {
 } ctl_ocd_buf_t;
 
 
-static void *ctl_ocd_alloc(void *data, size_t size);
-static void ctl_ocd_free(ctl_ocd_block_t *blocks);
 static int ctl_ocd_append(void *data, const unsigned char *p, size_t len);
 
 
@@ -53,7 +44,7 @@ ctl_rules_import_ocd(ctl_t *ctl, int argc, char **argv)
     ctl_ocd_buf_t         out;
     consent_err_t         err;
     consent_alloc_t       a;
-    ctl_ocd_block_t      *blocks;
+    ctl_block_t          *blocks;
 
     rc = ctl_args("rules import-ocd", argc, argv, NULL, &path, 1);
     if (rc != CTL_OK) {
@@ -67,7 +58,7 @@ ctl_rules_import_ocd(ctl_t *ctl, int argc, char **argv)
     }
 
     blocks = NULL;
-    a.alloc = ctl_ocd_alloc;
+    a.alloc = ctl_arena_alloc;
     a.data = &blocks;
 
     memset(&out, 0, sizeof(ctl_ocd_buf_t));
@@ -92,45 +83,10 @@ ctl_rules_import_ocd(ctl_t *ctl, int argc, char **argv)
     }
 
     free(out.data);
-    ctl_ocd_free(blocks);
+    ctl_arena_free(blocks);
     free(csv);
 
     return rc;
-}
-
-
-static void *
-ctl_ocd_alloc(void *data, size_t size)
-{
-    ctl_ocd_block_t  **blocks, *b;
-
-    blocks = data;
-
-    if (size > (size_t) -1 - sizeof(ctl_ocd_block_t)) {
-        return NULL;
-    }
-
-    b = malloc(sizeof(ctl_ocd_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = *blocks;
-    *blocks = b;
-
-    return b + 1;
-}
-
-
-static void
-ctl_ocd_free(ctl_ocd_block_t *blocks)
-{
-    ctl_ocd_block_t  *next;
-
-    for ( /* void */ ; blocks; blocks = next) {
-        next = blocks->next;
-        free(blocks);
-    }
 }
 
 

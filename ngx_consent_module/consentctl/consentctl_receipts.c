@@ -30,12 +30,17 @@ typedef struct {
     size_t                    *argvlen;
     int                        argc;
     unsigned long long         deleted;
+
+    /* receipts: one JSON array rather than a line each, and how many */
+    int                        array;
+    unsigned long long         printed;
 } ctl_walk_t;
 
 
 static int ctl_erase_record(ctl_t *ctl, const char *id, int keep,
     long long *record, int *aborted);
 static int ctl_erase_receipts(ctl_t *ctl, ctl_walk_t *w);
+static long long ctl_erase_provision(ctl_t *ctl, const char *id);
 static int ctl_receipt_mine(const ctl_walk_t *w, const redisReply *fields);
 static int ctl_receipt_print(ctl_t *ctl, const redisReply *id,
     const redisReply *fields, void *data);
@@ -49,7 +54,7 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
 {
     int          rc, keep, tries, aborted;
     char        *pos[1];
-    long long    record;
+    long long    record, provision;
     ctl_opt_t    opts[2];
     ctl_walk_t   w;
 
@@ -88,6 +93,12 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
         return rc;
     }
 
+    /* the provision log: who received data, which the erasure ends too */
+    provision = ctl_erase_provision(ctl, pos[0]);
+    if (provision < 0) {
+        return CTL_ERROR;
+    }
+
     memset(&w, 0, sizeof(ctl_walk_t));
     w.subject = pos[0];
     w.subject_len = strlen(pos[0]);
@@ -101,7 +112,8 @@ ctl_subject_erase(ctl_t *ctl, int argc, char **argv)
 
     printf("{\"subject\":");
     ctl_json_cstr(pos[0]);
-    printf(",\"record\":%lld,\"receipts\":%llu}\n", record, w.deleted);
+    printf(",\"record\":%lld,\"provision\":%lld,\"receipts\":%llu}\n",
+           record, provision, w.deleted);
 
     return CTL_OK;
 }
@@ -156,6 +168,37 @@ done:
     free(w->argvlen);
 
     return rc;
+}
+
+
+/* DEL of the provision log: 1 or 0, -1 after a message */
+
+static long long
+ctl_erase_provision(ctl_t *ctl, const char *id)
+{
+    char        *key;
+    size_t       len;
+    long long    n;
+    redisReply  *r;
+
+    key = ctl_key(ctl, CONSENT_REDIS_PROVISION, id, &len);
+    if (key == NULL) {
+        return -1;
+    }
+
+    r = ctl_key_command(ctl, "DEL", key, len, NULL);
+    free(key);
+
+    if (r == NULL) {
+        ctl_error("subject \"%s\": the record is erased, not the provision "
+                  "log; run the command again", id);
+        return -1;
+    }
+
+    n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+
+    return n;
 }
 
 
@@ -230,9 +273,8 @@ done:
 int
 ctl_receipts(ctl_t *ctl, int argc, char **argv)
 {
-    int          rc;
-    char        *pos[1];
-    ctl_walk_t   w;
+    int    rc;
+    char  *pos[1];
 
     rc = ctl_subject_args("receipts ID", argc, argv, NULL, pos, 1);
     if (rc != CTL_OK) {
@@ -243,18 +285,37 @@ ctl_receipts(ctl_t *ctl, int argc, char **argv)
         return CTL_ERROR;
     }
 
+    return ctl_receipts_print(ctl, pos[0], 0);
+}
+
+
+int
+ctl_receipts_print(ctl_t *ctl, const char *id, int array)
+{
+    int         rc;
+    ctl_walk_t  w;
+
     memset(&w, 0, sizeof(ctl_walk_t));
-    w.subject = pos[0];
-    w.subject_len = strlen(pos[0]);
+    w.subject = id;
+    w.subject_len = strlen(id);
+    w.array = array;
 
     w.key = ctl_key(ctl, CONSENT_REDIS_LOG, NULL, &w.key_len);
     if (w.key == NULL) {
         return CTL_ERROR;
     }
 
+    if (array) {
+        printf("[");
+    }
+
     /* the whole stream is read, a batch at a time: receipts by time */
     rc = ctl_stream_walk(ctl, w.key, w.key_len, ctl_receipt_print, NULL, &w)
          == 0 ? CTL_OK : CTL_ERROR;
+
+    if (array) {
+        printf("]");
+    }
 
     free(w.key);
 
@@ -295,7 +356,8 @@ ctl_receipt_print(ctl_t *ctl, const redisReply *id, const redisReply *fields,
         return 0;
     }
 
-    printf("{\"id\":");
+    printf(w->array && w->printed ? ",{\"id\":" : "{\"id\":");
+    w->printed++;
     ctl_json_str(id->str, id->len);
 
     for (i = 0; i < fields->elements; i += 2) {
@@ -306,7 +368,7 @@ ctl_receipt_print(ctl_t *ctl, const redisReply *id, const redisReply *fields,
                      fields->element[i + 1]->len);
     }
 
-    printf("}\n");
+    printf(w->array ? "}" : "}\n");
 
     return 0;
 }

@@ -14,15 +14,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <strings.h>
 
 #include "consentctl.h"
 #include "consentctl_ocd.h"
-
-
-#define CTL_RULES_FILES             16
-#define CTL_RULES_FILE_MAX          (64 * 1024 * 1024)
 
 
 typedef struct {
@@ -297,44 +292,16 @@ ctl_vendors_print(ctl_t *ctl, const ctl_vendors_t *vs, redisReply **extra,
 
 /* the vendors of the rules files named, or of the default file */
 
-static const char  *ctl_default_rules[] = {
-    CTL_DEFAULT_RULES_DIR "ocd.rules",
-    CTL_DEFAULT_RULES_DIR "default.rules",
-    CTL_DEFAULT_RULES_DIR "japan.rules",
-    CTL_DEFAULT_RULES_DIR "keep.rules",
-    NULL
-};
-
-
 static int
 ctl_vendors_load(ctl_t *ctl, ctl_vendors_t *vs)
 {
-    int           i;
-    size_t        len;
-    const char  **f;
+    int     i;
+    size_t  len;
 
-    /* the shipped files that are there; none at all is an error below */
-    if (vs->nfiles == 0) {
-        for (f = ctl_default_rules; *f; f++) {
-            if (access(*f, F_OK) == 0) {
-                vs->files[vs->nfiles++] = *f;
-            }
-        }
-
-        if (vs->nfiles == 0) {
-            vs->files[vs->nfiles++] = ctl_default_rules[1];
-        }
-    }
+    ctl_rules_files_default(vs->files, &vs->nfiles);
 
     for (i = 0; i < vs->nfiles; i++) {
-        vs->bufs[i] = ctl_read_file(vs->files[i], "rules file",
-                                    CTL_RULES_FILE_MAX,
-                                    strncmp(vs->files[i],
-                                            CTL_DEFAULT_RULES_DIR,
-                                            sizeof(CTL_DEFAULT_RULES_DIR)
-                                            - 1) == 0
-                                    ? " (name the files nginx loads with "
-                                      "--rules)" : "", &len);
+        vs->bufs[i] = ctl_read_rules_file(vs->files[i], &len);
         if (vs->bufs[i] == NULL) {
             return CTL_ERROR;
         }

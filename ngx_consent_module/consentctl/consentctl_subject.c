@@ -25,12 +25,9 @@ static int ctl_subject_set(ctl_t *ctl, int argc, char **argv);
 static int ctl_set_purposes(ctl_t *ctl, const char *list, char *out,
     size_t size);
 static int ctl_set_vendors(const char *list);
-static void ctl_print_vendors(const consent_span_t *vr);
 static int ctl_set_write(ctl_t *ctl, const char *id, const char *names,
     const char *vendors, long version, time_t now, consent_write_t *written,
     int *aborted);
-static int ctl_print_record(ctl_t *ctl, const char *id,
-    const consent_record_t *rec);
 static int ctl_print_number(const consent_span_t *field, unsigned bad,
     unsigned long long n);
 static void ctl_print_unknown(void *data, const unsigned char *name,
@@ -41,6 +38,7 @@ static const ctl_handler_t  ctl_subject_commands[] = {
     { "get",   ctl_subject_get },
     { "set",   ctl_subject_set },
     { "erase", ctl_subject_erase },
+    { "export", ctl_subject_export },
     { NULL,    NULL }
 };
 
@@ -48,7 +46,7 @@ static const ctl_handler_t  ctl_subject_commands[] = {
 int
 ctl_subject(ctl_t *ctl, int argc, char **argv)
 {
-    return ctl_run(ctl, "subject: ", "get, set or erase?",
+    return ctl_run(ctl, "subject: ", "get, set, export or erase?",
                    ctl_subject_commands, argc, argv);
 }
 
@@ -56,13 +54,9 @@ ctl_subject(ctl_t *ctl, int argc, char **argv)
 static int
 ctl_subject_get(ctl_t *ctl, int argc, char **argv)
 {
-    int                rc, n;
-    char              *key, *pos[1];
-    size_t             len, argvlen[CONSENT_HGETALL_ARGS];
-    const char        *argv2[CONSENT_HGETALL_ARGS];
+    int                rc;
+    char              *pos[1];
     redisReply        *r;
-    consent_err_t      err;
-    consent_span_t     k;
     consent_record_t   rec;
 
     rc = ctl_subject_args("subject get ID", argc, argv, NULL, pos, 1);
@@ -74,46 +68,8 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
         return CTL_ERROR;
     }
 
-    key = ctl_key(ctl, CONSENT_REDIS_SUBJECT, pos[0], &len);
-    if (key == NULL) {
-        return CTL_ERROR;
-    }
-
-    k.data = (const unsigned char *) key;
-    k.len = len;
-    n = consent_record_get_argv(&k, argv2, argvlen);
-
-    r = ctl_command(ctl, n, argv2, argvlen);
+    r = ctl_record_fetch(ctl, pos[0], &rec);
     if (r == NULL) {
-        free(key);
-        return CTL_ERROR;
-    }
-
-    if (r->type == REDIS_REPLY_ERROR && r->len > 9
-        && memcmp(r->str, "WRONGTYPE", 9) == 0)
-    {
-        ctl_error("\"%s\" is not a hash: not a subject record", key);
-        free(key);
-        freeReplyObject(r);
-        return CTL_ERROR;
-    }
-
-    free(key);
-
-    if (ctl_reply_error(ctl, r, "HGETALL") != 0) {
-        freeReplyObject(r);
-        return CTL_ERROR;
-    }
-
-    /* read as the module reads it; what it would refuse is shown too */
-    if (r->type != REDIS_REPLY_ARRAY
-        || (consent_record_parse(r, r->elements, consent_hiredis_element,
-                                 &ctl->purposes, NULL, NULL, &rec, &err)
-            != 0
-            && err.code == CONSENT_RECORD_E_ODD))
-    {
-        ctl_error("redis at %s: HGETALL: unexpected reply", ctl->addr);
-        freeReplyObject(r);
         return CTL_ERROR;
     }
 
@@ -124,6 +80,7 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
     }
 
     rc = ctl_print_record(ctl, pos[0], &rec);
+    printf("\n");
 
     freeReplyObject(r);
 
@@ -132,12 +89,76 @@ ctl_subject_get(ctl_t *ctl, int argc, char **argv)
 
 
 /*
- * The record as JSON.  What the module would refuse as malformed (no
- * "p", a "v" or "t" that is not a number) is still shown, with nulls,
- * and said on stderr: exit 1, since the module ignores such a record.
+ * HGETALL of the subject's record, read as the module reads it (rec
+ * points into the reply, which the caller frees).  NULL after a message.
  */
 
-static int
+redisReply *
+ctl_record_fetch(ctl_t *ctl, const char *id, consent_record_t *rec)
+{
+    int              n;
+    char            *key;
+    size_t           len, argvlen[CONSENT_HGETALL_ARGS];
+    const char      *argv[CONSENT_HGETALL_ARGS];
+    redisReply      *r;
+    consent_err_t    err;
+    consent_span_t   k;
+
+    key = ctl_key(ctl, CONSENT_REDIS_SUBJECT, id, &len);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    k.data = (const unsigned char *) key;
+    k.len = len;
+    n = consent_record_get_argv(&k, argv, argvlen);
+
+    r = ctl_command(ctl, n, argv, argvlen);
+    if (r == NULL) {
+        free(key);
+        return NULL;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR && r->len > 9
+        && memcmp(r->str, "WRONGTYPE", 9) == 0)
+    {
+        ctl_error("\"%s\" is not a hash: not a subject record", key);
+        free(key);
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    free(key);
+
+    if (ctl_reply_error(ctl, r, "HGETALL") != 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    /* what the module would refuse is still read, and shown */
+    if (r->type != REDIS_REPLY_ARRAY
+        || (consent_record_parse(r, r->elements, consent_hiredis_element,
+                                 &ctl->purposes, NULL, NULL, rec, &err)
+            != 0
+            && err.code == CONSENT_RECORD_E_ODD))
+    {
+        ctl_error("redis at %s: HGETALL: unexpected reply", ctl->addr);
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+/*
+ * The record as JSON, no newline after it.  What the module would refuse
+ * as malformed (no "p", a "v" or "t" that is not a number) is still
+ * shown, with nulls, and said on stderr: exit 1, since the module
+ * ignores such a record.
+ */
+
+int
 ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
 {
     int              i, bad_p, bad_v, bad_t;
@@ -188,7 +209,7 @@ ctl_print_record(ctl_t *ctl, const char *id, const consent_record_t *rec)
     printf(",\"gpc\":%s,\"vendors_refused\":",
            rec->gpc_on == 1 ? "true" : rec->gpc_on == 0 ? "false" : "null");
     ctl_print_vendors(&rec->vr);
-    printf("}\n");
+    printf("}");
 
     if (bad_p || bad_v || bad_t) {
         ctl_error("subject \"%s\": malformed record (%s%s%s), the module "
@@ -227,7 +248,7 @@ ctl_print_number(const consent_span_t *field, unsigned bad,
 
 /* "vr": the names, as a JSON array */
 
-static void
+void
 ctl_print_vendors(const consent_span_t *vr)
 {
     size_t                n;

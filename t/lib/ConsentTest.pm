@@ -886,6 +886,35 @@ sub redis_cmd {
     return $r;
 }
 
+# consentctl against this test's Redis: { rc, out, err }; a crash or a
+# sanitizer report fails a test (CONSENTCTL_BIN, CONSENTCTL_WRAPPER as
+# t/51 takes them)
+sub consentctl {
+    my ($self, @args) = @_;
+    my $bin = $ENV{CONSENTCTL_BIN} || "$REPO/build/consentctl";
+    my $n = ++$self->{ctl_seq};
+    my ($out, $err) = map { "$self->{dir}/consentctl-$n.$_" } qw(out err);
+    my @wrap = split ' ', ($ENV{CONSENTCTL_WRAPPER} // '');
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        delete $ENV{CONSENTCTL_REDIS};
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out;
+        open STDERR, '>', $err;
+        exec @wrap, $bin, '-p', $self->{redis_port}, @args
+            or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    my %r = (rc => $? >> 8, out => $self->read_file($out),
+        err => $self->read_file($err));
+    Test::More::ok(!($? & 127) && $r{rc} != 99
+            && $r{err} !~ /Sanitizer|runtime error:/,
+        "consentctl @args[0 .. ($#args < 1 ? $#args : 1)]: no crash")
+        or Test::More::diag($r{err});
+    return \%r;
+}
+
 sub _resp_read {
     my ($s) = @_;
     my $line = <$s>;
