@@ -34,7 +34,7 @@ DEB_PKGS   := nginx nginx-dev libhiredis-dev libpcre2-dev libssl-dev \
               redis-server curl nghttp2-client wrk clang gcc make perl \
               libclang-rt-14-dev \
               python3 python3-werkzeug python3-django php-cgi ruby ruby-rack \
-              nodejs zlib1g-dev libfaketime
+              nodejs zlib1g-dev libfaketime prometheus
 
 SRCS       := $(wildcard ngx_consent_module/*.c ngx_consent_module/*.h \
                          ngx_consent_module/consent_core/*.c \

@@ -7,6 +7,7 @@
 #   bench/instructions.sh [requests=N] [rules=shipped|default|N]
 #                         [iab=cached|uncached] [csp=on]
 #                         [vendors=NAME,NAME...] [redis=on] [provision=on]
+#                         [metrics=on]
 #
 # iab=: the visitor has no consent cookie but a CMP's TC string (about
 # 600 bytes: 11 purposes, 400 vendors, as large CMP strings are), which
@@ -20,6 +21,9 @@
 # visitor's record is looked up once, then answered by the zone).
 # provision=on: the same, and consent_provision_log on: compare with
 # redis=on for what the provision log costs.
+#
+# metrics=on: a consent_metrics location, so every request adds to the
+# shared counters.
 #
 # csp=on: the origin sends a 1 KB Content-Security-Policy naming a dozen
 # vendors' hosts, and consent_csp rewrites it for the visitor (who granted
@@ -36,6 +40,7 @@ csp=
 vendors=
 redis=
 provision=
+metrics=
 
 for a in "$@"; do
     case $a in
@@ -46,6 +51,7 @@ for a in "$@"; do
         vendors=*) vendors=${a#vendors=} ;;
         redis=*) redis=${a#redis=} ;;
         provision=on) redis=on; provision=on ;;
+        metrics=*) metrics=${a#metrics=} ;;
     esac
 done
 
@@ -90,6 +96,10 @@ consent_zone zone=consent:1m ttl=600s negative_ttl=600s; ${HTTP_CONF:-}"
     fi
 fi
 
+if [ "$metrics" = on ]; then
+    SERVER_CONF="location = /metrics { consent_metrics; }"
+fi
+
 if [ "$csp" = on ]; then
     policy="default-src 'self'; script-src 'self' 'nonce-r4nd0m' \
 https://www.googletagmanager.com https://c.amazon-adsystem.com \
@@ -126,6 +136,7 @@ http {
         listen 127.0.0.1:$port;
         location /origin { ${ORIGIN_CONF:-} return 200 "ok\n"; }
         location /plain { proxy_pass http://127.0.0.1:$port/origin; }
+        ${SERVER_CONF:-}
         location /mod {
             consent on;
             consent_region \$http_x_country;
@@ -186,7 +197,7 @@ total() {
 plain=$(total "$plain_out")
 mod=$(total "$mod_out")
 
-echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp}${vendors:+, vendors refused: $vendors}${redis:+, redis}${provision:+, provision log})"
+echo "requests: $requests to each location (rules: $nrules${iab:+, iab: $iab}${csp:+, csp: $csp}${vendors:+, vendors refused: $vendors}${redis:+, redis}${provision:+, provision log}${metrics:+, metrics})"
 awk -v p="$plain" -v m="$mod" -v n="$requests" 'BEGIN {
     printf "plain proxy_pass: %8.0f instructions per request\n", p / n;
     printf "with the module:  %8.0f instructions per request (+%.0f, %.1f%%)\n",

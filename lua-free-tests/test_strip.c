@@ -64,9 +64,12 @@ typedef struct {
 
 
 static int
-strip_note(void *data, const consent_cookie_t *c)
+strip_note(void *data, const consent_cookie_t *c, const consent_rule_t *rule)
 {
     strip_seen_t  *seen = data;
+
+    /* why it went: a rule, never a necessary one */
+    CHECK(rule != NULL && rule->purpose != CONSENT_P_NECESSARY);
 
     seen->len += snprintf(seen->names + seen->len,
                           sizeof(seen->names) - seen->len, "%s%.*s",

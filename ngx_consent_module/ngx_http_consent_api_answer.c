@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_api_answer.h"
 #include "ngx_http_consent_expire.h"
 #include "ngx_http_consent_overrides.h"
@@ -206,6 +207,10 @@ static ngx_int_t
 ngx_http_consent_api_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
+    if (r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE)) {
+        ngx_http_consent_metrics_api(status);
+    }
+
     /* a visitor's own state: never stored by a cache on the way */
     if (ngx_http_consent_add_header(r, "Cache-Control", 13,
                                     (u_char *) "no-store", 8)

@@ -36,6 +36,9 @@ typedef struct {
     ngx_atomic_t                 seq;      /* invalidations so far */
     ngx_atomic_uint_t            fence;    /* seq of the last flush */
     uint32_t                     ring[NGX_HTTP_CONSENT_CACHE_RING];
+    /* for consent_metrics, under the mutex */
+    ngx_atomic_uint_t            entries;
+    ngx_atomic_uint_t            evictions;
 } ngx_http_consent_cache_shctx_t;
 
 
@@ -376,6 +379,7 @@ ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache, ngx_str_t *id,
         ngx_memcpy(cn->id, id->data, id->len);
 
         ngx_rbtree_insert(&cache->sh->rbtree, node);
+        ngx_http_consent_cache_shctx(cache)->entries++;
     }
 
     cn->nvendors = (u_char) nvendors;
@@ -514,6 +518,7 @@ ngx_http_consent_cache_remove(ngx_http_consent_cache_t *cache,
     ngx_queue_remove(&cn->queue);
     ngx_rbtree_delete(&cache->sh->rbtree, node);
     ngx_slab_free_locked(cache->shpool, node);
+    ngx_http_consent_cache_shctx(cache)->entries--;
 }
 
 
@@ -549,6 +554,10 @@ ngx_http_consent_cache_evict(ngx_http_consent_cache_t *cache, ngx_uint_t n)
                    ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
 
         ngx_http_consent_cache_remove(cache, node);
+
+        if (n) {
+            ngx_http_consent_cache_shctx(cache)->evictions++;
+        }
     }
 }
 
@@ -709,4 +718,21 @@ ngx_http_consent_zone_size(ngx_conf_t *cf, ngx_str_t *param, ngx_str_t *s,
     }
 
     return NGX_OK;
+}
+
+
+/* read without the mutex: a scrape may see a count one change behind */
+
+void
+ngx_http_consent_cache_stats(ngx_http_consent_cache_t *cache,
+    ngx_atomic_uint_t *entries, ngx_atomic_uint_t *evictions,
+    ngx_atomic_uint_t *invalidations)
+{
+    ngx_http_consent_cache_shctx_t  *shctx;
+
+    shctx = ngx_http_consent_cache_shctx(cache);
+
+    *entries = shctx->entries;
+    *evictions = shctx->evictions;
+    *invalidations = shctx->seq;
 }

@@ -57,6 +57,10 @@ void ngx_http_consent_cache_put(ngx_http_consent_cache_t *cache,
 ngx_atomic_uint_t ngx_http_consent_cache_epoch(
     ngx_http_consent_cache_t *cache);
 
+/* entries now, entries pushed out for room, invalidations received */
+void ngx_http_consent_cache_stats(ngx_http_consent_cache_t *cache,
+    ngx_atomic_uint_t *entries, ngx_atomic_uint_t *evictions,
+    ngx_atomic_uint_t *invalidations);
 /* what the invalidation subscriber tells the cache */
 void ngx_http_consent_cache_delete(ngx_http_consent_cache_t *cache,
     ngx_str_t *id);

@@ -20,6 +20,7 @@
 #include "ngx_http_consent_cache.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_iab.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_policy.h"
 #include "ngx_http_consent_vendor_choice.h"
 
@@ -87,6 +88,8 @@ ngx_http_consent_decide(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
     /* provisional: a record still to be asked for */
     if (rc == NGX_OK) {
         ctx->decided = 1;
+
+        ngx_http_consent_metrics_decision(ctx->source, ctx->regime);
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "consent decided by %s: purposes 0x%xD, regime %s",
@@ -285,6 +288,7 @@ ngx_http_consent_ask_record(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         /* Redis known down: no waiting, the fail policy decides */
+        ngx_http_consent_metrics_lookup(NGX_HTTP_CONSENT_LOOKUP_DOWN);
         return NGX_OK;
     }
 
@@ -345,9 +349,16 @@ ngx_http_consent_lookup_reply(void *data, void *reply)
                                          reply, &ctx->record_state)
            != NGX_OK)
     {
+        ngx_http_consent_metrics_lookup(ctx->lookup.timed_out
+                                        ? NGX_HTTP_CONSENT_LOOKUP_TIMEOUT
+                                        : NGX_HTTP_CONSENT_LOOKUP_ERROR);
         ctx->record = CONSENT_RECORD_FAILED;
         return;
     }
+
+    ngx_http_consent_metrics_lookup(ctx->record_state.found
+                                    ? NGX_HTTP_CONSENT_LOOKUP_HIT
+                                    : NGX_HTTP_CONSENT_LOOKUP_MISS);
 
     if (cmcf->zone) {
         ngx_http_consent_cache_put(cmcf->zone->data, &ctx->record_subject,

@@ -10,6 +10,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_cache.h"
 #include "ngx_http_consent_inval.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_redis.h"
 
@@ -44,6 +45,8 @@ ngx_http_consent_init_process(ngx_cycle_t *cycle)
 
     cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_consent_module);
 
+    ngx_http_consent_metrics_init_process(cycle);
+
     if (cmcf == NULL || cmcf->redis == NULL) {
         return NGX_OK;
     }
@@ -62,6 +65,7 @@ void
 ngx_http_consent_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_redis_stop(cycle);
+    ngx_http_consent_metrics_exit_process();
 }
 
 

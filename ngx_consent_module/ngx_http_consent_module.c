@@ -25,6 +25,7 @@
 #include "ngx_http_consent_vendor_choice.h"
 #include "ngx_http_consent_policy.h"
 #include "ngx_http_consent_provision.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_regime.h"
 
 
@@ -319,6 +320,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_consent_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_provision_log"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_consent_provision_log,
@@ -371,7 +379,9 @@ ngx_http_consent_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_consent_request_init(cf) != NGX_OK) {
+    if (ngx_http_consent_request_init(cf) != NGX_OK
+        || ngx_http_consent_metrics_postconfiguration(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -90,6 +90,8 @@ typedef struct {
     u_char                     *vendors_all;
     ngx_uint_t                  vendors_n;
 
+    /* consent_metrics: the counters, when a location shows them */
+    ngx_shm_zone_t             *metrics_zone;
     /* consent_provision_log: the once-a-day memo, when a place has it */
     ngx_shm_zone_t             *provision_zone;
     /* consent_vendors: the vendor list, built once */

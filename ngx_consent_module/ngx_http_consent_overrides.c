@@ -28,6 +28,7 @@ typedef struct {
     ngx_uint_t                     nvendors;
     ngx_uint_t                     again;       /* asked while in flight */
     ngx_uint_t                     generation;  /* answers taken so far */
+    ngx_uint_t                     off;         /* vendors switched off */
 } ngx_http_consent_overrides_t;
 
 
@@ -44,6 +45,13 @@ ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id)
 
     return ov->disabled && vendor_id < ov->nvendors
            && (ov->disabled[vendor_id >> 3] & (1 << (vendor_id & 7)));
+}
+
+
+ngx_uint_t
+ngx_http_consent_overrides_active(void)
+{
+    return ngx_http_consent_overrides.off;
 }
 
 
@@ -174,6 +182,7 @@ ngx_http_consent_overrides_reply(void *data, void *reply)
 
     ov->disabled = bits;
     ov->nvendors = nvendors;
+    ov->off = off;
     ov->generation++;
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,

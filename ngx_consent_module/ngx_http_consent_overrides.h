@@ -17,6 +17,8 @@
 void ngx_http_consent_overrides_fetch(ngx_http_consent_main_conf_t *cmcf);
 /* 1 when the vendor is switched off */
 ngx_uint_t ngx_http_consent_vendor_disabled(ngx_uint_t vendor_id);
+/* how many vendors are switched off (this worker's last answer) */
+ngx_uint_t ngx_http_consent_overrides_active(void);
 /* changes whenever the set read changes: for what is kept derived from it */
 ngx_uint_t ngx_http_consent_overrides_generation(void);
 /* the rule, or NULL when its vendor is switched off */

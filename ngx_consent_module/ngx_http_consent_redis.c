@@ -26,6 +26,7 @@
 
 
 #include "ngx_http_consent_redis_conn.h"
+#include "ngx_http_consent_metrics.h"
 
 
 ngx_http_consent_redis_t         *ngx_http_consent_redis_lookup;
@@ -595,6 +596,10 @@ ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
         ngx_add_timer(&rd->ping, rd->conf->ping);
     }
 
+    if (!rd->subscriber) {
+        ngx_http_consent_metrics_circuit(0);
+    }
+
     rd->ready = 1;
     rd->down = 0;
     rd->stalled = 0;
@@ -729,6 +734,10 @@ ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
 
     /* open the circuit before anyone hears of the failure */
     rd->down = 1;
+
+    if (!rd->subscriber) {
+        ngx_http_consent_metrics_circuit(1);
+    }
 
     if (rd->subscriber && rd->ready) {
         rd->events->deaf(rd->events->data, rd->stalled);

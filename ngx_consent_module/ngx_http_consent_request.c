@@ -18,6 +18,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_decide.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_provision.h"
 #include "ngx_http_consent_request.h"
@@ -46,7 +47,8 @@ static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
     consent_strip_t *st, ngx_table_elt_t *h);
 static const consent_rule_t *ngx_http_consent_strip_active(void *data,
     const consent_rule_t *rule);
-static int ngx_http_consent_strip_note(void *data, const consent_cookie_t *c);
+static int ngx_http_consent_strip_note(void *data, const consent_cookie_t *c,
+    const consent_rule_t *rule);
 static void ngx_http_consent_forget_cookie_variables(ngx_http_request_t *r);
 
 
@@ -419,7 +421,8 @@ ngx_http_consent_strip_active(void *data, const consent_rule_t *rule)
 /* the names stripped, as sent: $consent_stripped and the expiry use them */
 
 static int
-ngx_http_consent_strip_note(void *data, const consent_cookie_t *c)
+ngx_http_consent_strip_note(void *data, const consent_cookie_t *c,
+    const consent_rule_t *rule)
 {
     ngx_http_consent_strip_data_t *sd = data;
 
@@ -432,6 +435,8 @@ ngx_http_consent_strip_note(void *data, const consent_cookie_t *c)
     if (!sd->record) {
         return 0;
     }
+
+    ngx_http_consent_metrics_cookie(rule, 0);
 
     ctx = sd->ctx;
 

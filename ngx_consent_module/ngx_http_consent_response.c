@@ -14,6 +14,7 @@
 #include "ngx_http_consent_csp.h"
 #include "ngx_http_consent_decide.h"
 #include "ngx_http_consent_expire.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_rules.h"
 #include "ngx_http_consent_overrides.h"
 #include "ngx_http_consent_request.h"
@@ -27,9 +28,9 @@ static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     ngx_uint_t *npp);
-static ngx_uint_t ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
-    consent_set_cookie_t *sc);
+static const consent_rule_t *ngx_http_consent_set_cookie_refused(
+    ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
+    ngx_http_consent_main_conf_t *cmcf, consent_set_cookie_t *sc);
 static ngx_int_t ngx_http_consent_note_dropped(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, const u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_pp_header(ngx_http_request_t *r,
@@ -167,6 +168,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 {
     ngx_table_elt_t               *h;
     consent_set_cookie_t           sc;
+    const consent_rule_t          *rule;
     ngx_http_consent_list_iter_t   it;
 
     ngx_http_consent_list_iter_init(&it, &r->headers_out.headers);
@@ -190,11 +192,13 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 
         consent_set_cookie_parse(h->value.data, h->value.len, &sc);
 
-        if (!ngx_http_consent_set_cookie_refused(r, ctx, cmcf, &sc)) {
+        rule = ngx_http_consent_set_cookie_refused(r, ctx, cmcf, &sc);
+        if (rule == NULL) {
             continue;
         }
 
         h->hash = 0;
+        ngx_http_consent_metrics_cookie(rule, 1);
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "consent dropped Set-Cookie \"%*s\"", sc.name_len,
@@ -213,7 +217,7 @@ ngx_http_consent_drop_set_cookies(ngx_http_request_t *r,
 
 /* by the cookie's name, or by a Domain that a rule names as a tracker's */
 
-static ngx_uint_t
+static const consent_rule_t *
 ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, ngx_http_consent_main_conf_t *cmcf,
     consent_set_cookie_t *sc)
@@ -225,7 +229,7 @@ ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
     if (sc->name_len == cmcf->cookie_name.len
         && ngx_strncmp(sc->name, cmcf->cookie_name.data, sc->name_len) == 0)
     {
-        return 0;
+        return NULL;
     }
 
     if (sc->name_len) {
@@ -240,7 +244,7 @@ ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
         if (rule && consent_rule_refused(rule, ctx->purposes,
                                          ctx->vendors_refused))
         {
-            return 1;
+            return rule;
         }
     }
 
@@ -252,11 +256,11 @@ ngx_http_consent_set_cookie_refused(ngx_http_request_t *r,
         if (rule && consent_rule_refused(rule, ctx->purposes,
                                          ctx->vendors_refused))
         {
-            return 1;
+            return rule;
         }
     }
 
-    return 0;
+    return NULL;
 }
 
 

@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_upstream.h"
 
 
@@ -35,6 +36,7 @@ ngx_http_consent_upstream(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx,
         /* the answer carries no cookies of ours either */
         if (r == r->main) {
             ctx->blocked = 1;
+            ngx_http_consent_metrics_required();
         }
 
         return lcf->require_status;

@@ -7,6 +7,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_cache.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_wait.h"
 
 
@@ -96,6 +97,8 @@ ngx_http_consent_wait_start(ngx_http_consent_wait_t *w,
     w->main = r->main;
     w->epoch = cmcf->zone ? ngx_http_consent_cache_epoch(cmcf->zone->data)
                           : 0;
+    w->sent = ngx_current_msec;
+    w->timed_out = 0;
 
     w->timer.handler = ngx_http_consent_wait_timeout;
     w->timer.data = w;
@@ -147,6 +150,10 @@ ngx_http_consent_wait_reply(void *data, void *reply)
 
     w->cmd = NULL;
 
+    if (reply) {
+        ngx_http_consent_metrics_latency(ngx_current_msec - w->sent);
+    }
+
     ngx_http_consent_wait_done(w, reply);
 }
 
@@ -168,6 +175,8 @@ ngx_http_consent_wait_timeout(ngx_event_t *ev)
         ngx_http_consent_redis_cancel(w->cmd);
         w->cmd = NULL;
     }
+
+    w->timed_out = 1;
 
     ngx_http_consent_wait_done(w, NULL);
 }

@@ -39,8 +39,11 @@ typedef struct {
 
     /* the shared cache's invalidation sequence when the command left */
     ngx_atomic_uint_t               epoch;
+    ngx_msec_t                      sent;      /* for consent_metrics */
 
     unsigned                        pending:1;
+    /* the answer is NULL because the timeout passed */
+    unsigned                        timed_out:1;
 } ngx_http_consent_wait_t;
 
 

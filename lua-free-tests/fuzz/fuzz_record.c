@@ -187,10 +187,10 @@ fuzz_keys(const consent_span_t *prefix, const consent_span_t *id)
     unsigned        kind;
     unsigned char  *out;
 
-    for (kind = 0; kind <= CONSENT_REDIS_SUBJECTS + 1; kind++) {
+    for (kind = 0; kind <= CONSENT_REDIS_PROVISION + 1; kind++) {
         size = consent_redis_key_size(kind, prefix->len, id->len);
 
-        if (kind == 0 || kind > CONSENT_REDIS_SUBJECTS) {
+        if (kind == 0 || kind > CONSENT_REDIS_PROVISION) {
             FUZZ_ASSERT(size == 0);
             continue;
         }
@@ -228,8 +228,10 @@ fuzz_keys(const consent_span_t *prefix, const consent_span_t *id)
                         || memcmp(out, prefix->data, prefix->len) == 0);
         }
 
-        if (kind == CONSENT_REDIS_SUBJECT) {
-            FUZZ_ASSERT((size_t) n == prefix->len + 2 + id->len);
+        if (kind == CONSENT_REDIS_SUBJECT || kind == CONSENT_REDIS_PROVISION) {
+            FUZZ_ASSERT((size_t) n == prefix->len
+                                      + (kind == CONSENT_REDIS_SUBJECT ? 2 : 3)
+                                      + id->len);
             FUZZ_ASSERT(id->len == 0
                         || memcmp(out + n - id->len, id->data, id->len)
                            == 0);

@@ -55,7 +55,7 @@ typedef struct {
  */
 
 static int
-strip_note(void *data, const consent_cookie_t *c)
+strip_note(void *data, const consent_cookie_t *c, const consent_rule_t *rule)
 {
     strip_ctx_t  *ctx = data;
 

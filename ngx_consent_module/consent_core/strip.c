@@ -352,11 +352,14 @@ consent_strip_keep(void *data, const consent_cookie_t *c)
 {
     consent_strip_t *st = data;
 
-    if (consent_strip_match(st, c) == NULL) {
+    const consent_rule_t  *rule;
+
+    rule = consent_strip_match(st, c);
+    if (rule == NULL) {
         return 1;
     }
 
-    if (st->stripped && st->stripped(st->stripped_data, c) != 0) {
+    if (st->stripped && st->stripped(st->stripped_data, c, rule) != 0) {
         st->failed = 1;
     }
 

@@ -19,8 +19,9 @@
 typedef const consent_rule_t *(*consent_rule_active_pt)(void *data,
     const consent_rule_t *rule);
 
-/* told of each pair stripped: its name as the browser sent it */
-typedef int (*consent_stripped_pt)(void *data, const consent_cookie_t *c);
+/* told of each pair stripped (its name as the browser sent it), and why */
+typedef int (*consent_stripped_pt)(void *data, const consent_cookie_t *c,
+    const consent_rule_t *rule);
 
 typedef struct {
     consent_ruleset_t         *rules;        /* matching writes its memo */
