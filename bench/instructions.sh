@@ -89,6 +89,10 @@ if [ "$redis" = on ]; then
         --daemonize yes --pidfile "$dir/redis.pid" \
         --logfile "$dir/logs/redis.log" >/dev/null
     wait_port "$rport" 100 0.05
+    # the visitor's record (bench_cookies' subject): found, as a returning
+    # visitor's is
+    redis-cli -p "$rport" HSET consent:s:benchsubject0001 p analytics v 1 \
+        t "$(date +%s)" >/dev/null
     HTTP_CONF="consent_redis 127.0.0.1:$rport timeout=1s; \
 consent_zone zone=consent:1m ttl=600s negative_ttl=600s; ${HTTP_CONF:-}"
     if [ "$provision" = on ]; then

@@ -24,6 +24,7 @@
 #define NGX_HTTP_CONSENT_METRICS_CODES    5
 #define NGX_HTTP_CONSENT_METRICS_RESULTS  5
 #define NGX_HTTP_CONSENT_METRICS_BUCKETS  11
+#define NGX_HTTP_CONSENT_METRICS_PIDS     64
 #define NGX_HTTP_CONSENT_VENDOR_MAX       64
 
 
@@ -46,7 +47,8 @@ typedef struct {
     ngx_atomic_t                latency[NGX_HTTP_CONSENT_METRICS_BUCKETS];
     ngx_atomic_t                latency_ms;
     ngx_atomic_t                latency_count;
-    ngx_atomic_t                circuit_open;      /* workers, a gauge */
+    /* the pids of workers whose circuit is open: the gauge */
+    ngx_atomic_t                circuit_pid[NGX_HTTP_CONSENT_METRICS_PIDS];
     ngx_atomic_t                circuit_opened;
     ngx_atomic_t                circuit_closed;
     /* counts of pairs the entries had no room for */
@@ -77,9 +79,13 @@ static ngx_uint_t ngx_http_consent_metrics_entry(
     const u_char *purpose, size_t plen);
 static ngx_int_t ngx_http_consent_metrics_handler(ngx_http_request_t *r);
 static u_char *ngx_http_consent_metrics_render(u_char *p,
-    ngx_http_consent_metrics_sh_t *sh, ngx_http_consent_main_conf_t *cmcf);
+    ngx_http_consent_metrics_sh_t *sh, ngx_uint_t nentries,
+    ngx_http_consent_main_conf_t *cmcf);
 static u_char *ngx_http_consent_metrics_vendors(u_char *p,
-    ngx_http_consent_metrics_sh_t *sh, ngx_uint_t set_cookie);
+    ngx_http_consent_metrics_sh_t *sh, ngx_uint_t nentries,
+    ngx_uint_t set_cookie);
+static ngx_uint_t ngx_http_consent_metrics_circuits(
+    ngx_http_consent_metrics_sh_t *sh);
 
 
 /* the worker's: NULL when no location has consent_metrics */
@@ -136,6 +142,13 @@ ngx_http_consent_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone = ngx_shared_memory_add(cf, &name, NGX_HTTP_CONSENT_METRICS_ZONE,
                                  &ngx_http_consent_module);
     if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* a consent_zone of the same name has the module's tag too */
+    if (zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
         return NGX_CONF_ERROR;
     }
 
@@ -306,11 +319,24 @@ ngx_http_consent_metrics_init_process(ngx_cycle_t *cycle)
 }
 
 
+/* a worker going away takes its open circuit with it: no transition */
+
 void
 ngx_http_consent_metrics_exit_process(void)
 {
-    if (ngx_http_consent_metrics_open) {
-        ngx_http_consent_metrics_circuit(0);
+    ngx_uint_t                      i;
+    ngx_http_consent_metrics_sh_t  *sh;
+
+    if (ngx_http_consent_metrics_conf == NULL
+        || !ngx_http_consent_metrics_open)
+    {
+        return;
+    }
+
+    sh = ngx_http_consent_metrics_conf->sh;
+
+    for (i = 0; i < NGX_HTTP_CONSENT_METRICS_PIDS; i++) {
+        (void) ngx_atomic_cmp_set(&sh->circuit_pid[i], ngx_pid, 0);
     }
 }
 
@@ -440,6 +466,7 @@ ngx_http_consent_metrics_latency(ngx_msec_t ms)
 void
 ngx_http_consent_metrics_circuit(ngx_uint_t open)
 {
+    ngx_uint_t                      i;
     ngx_http_consent_metrics_sh_t  *sh;
 
     if (ngx_http_consent_metrics_conf == NULL
@@ -451,14 +478,39 @@ ngx_http_consent_metrics_circuit(ngx_uint_t open)
     sh = ngx_http_consent_metrics_conf->sh;
     ngx_http_consent_metrics_open = open;
 
-    if (open) {
-        (void) ngx_atomic_fetch_add(&sh->circuit_open, 1);
-        (void) ngx_atomic_fetch_add(&sh->circuit_opened, 1);
-
-    } else {
-        (void) ngx_atomic_fetch_add(&sh->circuit_open, (ngx_atomic_int_t) -1);
-        (void) ngx_atomic_fetch_add(&sh->circuit_closed, 1);
+    /* a slot holds the worker's pid while its circuit is open */
+    for (i = 0; i < NGX_HTTP_CONSENT_METRICS_PIDS; i++) {
+        if (open ? ngx_atomic_cmp_set(&sh->circuit_pid[i], 0, ngx_pid)
+                 : ngx_atomic_cmp_set(&sh->circuit_pid[i], ngx_pid, 0))
+        {
+            break;
+        }
     }
+
+    (void) ngx_atomic_fetch_add(open ? &sh->circuit_opened
+                                     : &sh->circuit_closed, 1);
+}
+
+
+/* the slots of workers still there: one that crashed is not counted */
+
+static ngx_uint_t
+ngx_http_consent_metrics_circuits(ngx_http_consent_metrics_sh_t *sh)
+{
+    ngx_pid_t   pid;
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < NGX_HTTP_CONSENT_METRICS_PIDS; i++) {
+        pid = (ngx_pid_t) sh->circuit_pid[i];
+
+        if (pid && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM)) {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
@@ -470,6 +522,7 @@ ngx_http_consent_metrics_handler(ngx_http_request_t *r)
     size_t                             size;
     ngx_int_t                          rc;
     ngx_buf_t                         *b;
+    ngx_uint_t                         nentries;
     ngx_chain_t                        out;
     ngx_http_consent_main_conf_t      *cmcf;
     ngx_http_consent_metrics_conf_t   *mc;
@@ -486,15 +539,23 @@ ngx_http_consent_metrics_handler(ngx_http_request_t *r)
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     mc = cmcf->metrics_zone->data;
 
-    /* 16 KB for the fixed part, 2 lines of at most 256 bytes an entry */
-    size = 16384 + mc->sh->nentries * 2 * 256;
+    /*
+     * The entries as they are now: a reload may add some meanwhile, and
+     * the buffer is sized for these.  16 KB for the fixed part (under
+     * 6 KB with 20-digit counters), 2 lines of at most 256 bytes an entry.
+     */
+    nentries = mc->sh->nentries;
+    ngx_memory_barrier();
+
+    size = 16384 + nentries * 2 * 256;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_consent_metrics_render(b->pos, mc->sh, cmcf);
+    b->last = ngx_http_consent_metrics_render(b->pos, mc->sh, nentries,
+                                              cmcf);
     b->last_buf = (r == r->main);
     b->last_in_chain = 1;
 
@@ -530,7 +591,7 @@ ngx_http_consent_metrics_handler(ngx_http_request_t *r)
 
 static u_char *
 ngx_http_consent_metrics_render(u_char *p, ngx_http_consent_metrics_sh_t *sh,
-    ngx_http_consent_main_conf_t *cmcf)
+    ngx_uint_t nentries, ngx_http_consent_main_conf_t *cmcf)
 {
     ngx_uint_t         i, j;
     const char        *source;
@@ -553,12 +614,12 @@ ngx_http_consent_metrics_render(u_char *p, ngx_http_consent_metrics_sh_t *sh,
     p = ngx_http_consent_metrics_head(p, "consent_cookies_stripped_total",
             "counter", "Cookies stripped from requests, by vendor and "
             "purpose.");
-    p = ngx_http_consent_metrics_vendors(p, sh, 0);
+    p = ngx_http_consent_metrics_vendors(p, sh, nentries, 0);
 
     p = ngx_http_consent_metrics_head(p, "consent_set_cookies_dropped_total",
             "counter", "Set-Cookie headers dropped from responses, by vendor "
             "and purpose.");
-    p = ngx_http_consent_metrics_vendors(p, sh, 1);
+    p = ngx_http_consent_metrics_vendors(p, sh, nentries, 1);
 
     p = ngx_http_consent_metrics_head(p, "consent_require_refused_total",
             "counter", "Requests answered by consent_require.");
@@ -599,9 +660,8 @@ ngx_http_consent_metrics_render(u_char *p, ngx_http_consent_metrics_sh_t *sh,
 
     p = ngx_http_consent_metrics_head(p, "consent_redis_circuit_open",
             "gauge", "Workers whose Redis circuit is open.");
-    p = ngx_sprintf(p, "consent_redis_circuit_open %uA\n",
-                    (ngx_atomic_int_t) sh->circuit_open < 0
-                    ? 0 : sh->circuit_open);
+    p = ngx_sprintf(p, "consent_redis_circuit_open %ui\n",
+                    ngx_http_consent_metrics_circuits(sh));
 
     p = ngx_http_consent_metrics_head(p,
             "consent_redis_circuit_transitions_total", "counter",
@@ -643,19 +703,16 @@ ngx_http_consent_metrics_render(u_char *p, ngx_http_consent_metrics_sh_t *sh,
 
 static u_char *
 ngx_http_consent_metrics_vendors(u_char *p, ngx_http_consent_metrics_sh_t *sh,
-    ngx_uint_t set_cookie)
+    ngx_uint_t nentries, ngx_uint_t set_cookie)
 {
-    ngx_uint_t                         i, n;
+    ngx_uint_t                         i;
     const char                        *name;
     ngx_http_consent_metrics_entry_t  *e;
 
     name = set_cookie ? "consent_set_cookies_dropped_total"
                       : "consent_cookies_stripped_total";
 
-    n = sh->nentries;
-    ngx_memory_barrier();
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < nentries; i++) {
         e = &sh->entries[i];
         p = ngx_sprintf(p, "%s{vendor=\"%*s\",purpose=\"%*s\"} %uA\n", name,
                         (size_t) e->vendor_len, e->vendor,

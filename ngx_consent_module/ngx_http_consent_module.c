@@ -380,6 +380,7 @@ static ngx_int_t
 ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 {
     if (ngx_http_consent_request_init(cf) != NGX_OK
+        || ngx_http_consent_provision_init(cf) != NGX_OK
         || ngx_http_consent_metrics_postconfiguration(cf) != NGX_OK)
     {
         return NGX_ERROR;

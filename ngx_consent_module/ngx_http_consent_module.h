@@ -216,6 +216,8 @@ typedef struct {
     unsigned                    operator_subject:1;
     unsigned                    iab_read:1;
     unsigned                    iab_sent:1;    /* an IAB cookie came */
+    /* consent_provision_log: what goes upstream is logged at the end */
+    unsigned                    provide:1;
 } ngx_http_consent_ctx_t;
 
 

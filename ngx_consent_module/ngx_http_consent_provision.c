@@ -18,9 +18,11 @@
 #include "provision.h"
 #include "record.h"
 
+#include <hiredis/hiredis.h>
 
-/* a request's vendors logged at most: its work stays bounded */
-#define NGX_HTTP_CONSENT_PROVISION_MAX    64
+
+/* a request's vendors logged at most: its Redis commands stay few */
+#define NGX_HTTP_CONSENT_PROVISION_MAX    16
 
 /* 65,536 pairs remembered: 512 KB, and room for the slab pool's pages */
 #define NGX_HTTP_CONSENT_PROVISION_SLOTS  65536
@@ -36,8 +38,13 @@ typedef struct {
 
 static ngx_int_t ngx_http_consent_provision_init_zone(ngx_shm_zone_t *zone,
     void *data);
+static ngx_int_t ngx_http_consent_provision_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_consent_provision_upstream(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_provision(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *ctx);
 static const consent_rule_t *ngx_http_consent_provision_active(void *data,
     const consent_rule_t *rule);
+static void ngx_http_consent_provision_reply(void *data, void *reply);
 static ngx_array_t *ngx_http_consent_provision_due(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *ctx, uint16_t *ids, ngx_uint_t n,
     volatile uint64_t *slots);
@@ -72,6 +79,13 @@ ngx_http_consent_provision_log(ngx_conf_t *cf, ngx_command_t *cmd,
     zone = ngx_shared_memory_add(cf, &name, NGX_HTTP_CONSENT_PROVISION_ZONE,
                                  &ngx_http_consent_module);
     if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* a consent_zone of the same name has the module's tag too */
+    if (zone->data || zone->init) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
         return NGX_CONF_ERROR;
     }
 
@@ -118,6 +132,75 @@ ngx_http_consent_provision_init_zone(ngx_shm_zone_t *zone, void *data)
 
 
 ngx_int_t
+ngx_http_consent_provision_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *core;
+
+    core = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&core->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_provision_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_provision_handler(ngx_http_request_t *r)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    if (ctx == NULL || !ctx->provide || r != r->main
+        || !ngx_http_consent_provision_upstream(r))
+    {
+        return NGX_OK;
+    }
+
+    ctx->provide = 0;
+
+    /* the log phase cannot fail a request: a failure only logs less */
+    (void) ngx_http_consent_provision(r, ctx);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Whether the request reached an origin: bytes of it were sent to an
+ * upstream peer (not a request answered by "return", a file, a cache
+ * hit or an access check, nor one whose every peer refused it).
+ */
+
+static ngx_uint_t
+ngx_http_consent_provision_upstream(ngx_http_request_t *r)
+{
+    ngx_uint_t                  i;
+    ngx_http_upstream_state_t  *state;
+
+    if (r->upstream_states == NULL) {
+        return 0;
+    }
+
+    state = r->upstream_states->elts;
+
+    for (i = 0; i < r->upstream_states->nelts; i++) {
+        if (state[i].peer && state[i].bytes_sent > 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
 ngx_http_consent_provision(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 {
     long                               len;
@@ -136,7 +219,9 @@ ngx_http_consent_provision(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    if (ctx->subject.len == 0 || cmcf->nrules == 0 || cmcf->redis == NULL
+    /* a subject with a record: an erased one's cookie brings no log back */
+    if (ctx->subject.len == 0 || ctx->record != CONSENT_RECORD_FOUND
+        || cmcf->nrules == 0 || cmcf->redis == NULL
         || cmcf->provision_zone == NULL || cmcf->provision_zone->data == NULL)
     {
         return NGX_OK;
@@ -322,7 +407,10 @@ ngx_http_consent_provision_write(ngx_http_request_t *r, ngx_str_t *key,
         argv[2] = (const char *) pv[i].field.data;
         argvlen[2] = pv[i].field.len;
 
-        if (ngx_http_consent_redis_command(4, argv, argvlen, NULL, NULL,
+        /* its reply says whether the day was written: the slot, + 1 */
+        if (ngx_http_consent_redis_command(4, argv, argvlen,
+                                           ngx_http_consent_provision_reply,
+                                           (void *) (pv[i].memo.slot + 1),
                                            &cmd)
             != NGX_OK)
         {
@@ -367,4 +455,44 @@ ngx_http_consent_provision_write(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A write Redis did not take (the connection lost, an error such as
+ * WRONGTYPE or READONLY): the memo forgets the day, so the vendor's next
+ * request tries again.
+ */
+
+static void
+ngx_http_consent_provision_reply(void *data, void *reply)
+{
+    uintptr_t                      slot;
+    redisReply                    *rr;
+    volatile uint64_t             *slots;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    rr = reply;
+
+    if (rr && rr->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_consent_module);
+
+    if (cmcf == NULL || cmcf->provision_zone == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "consent provision log not written: %s",
+                  rr ? rr->str : "no answer");
+
+    slot = (uintptr_t) data - 1;
+    slots = cmcf->provision_zone->data;
+
+    if (slot < NGX_HTTP_CONSENT_PROVISION_SLOTS) {
+        slots[slot] = 0;
+    }
 }

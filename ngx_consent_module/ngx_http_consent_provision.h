@@ -19,13 +19,13 @@ char *ngx_http_consent_provision_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /*
- * After the request's cookies are stripped: what is left of each vendor
- * is logged for the subject, at most once a day per vendor.  Nothing
- * waits: the writes go down the lookup connection unanswered, and a
- * Redis that is down skips them (the day is tried again).
+ * The log phase's handler: for a request marked in the rewrite phase
+ * (ctx->provide) that an upstream peer got, what is left of each vendor's
+ * cookies is logged for the subject, at most once a day per vendor.
+ * Nothing waits: the writes go down the lookup connection, and a Redis
+ * that is down or refuses them leaves the day to be tried again.
  */
-ngx_int_t ngx_http_consent_provision(ngx_http_request_t *r,
-    ngx_http_consent_ctx_t *ctx);
+ngx_int_t ngx_http_consent_provision_init(ngx_conf_t *cf);
 
 
 #endif /* _NGX_HTTP_CONSENT_PROVISION_H_INCLUDED_ */

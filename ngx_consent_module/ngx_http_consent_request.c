@@ -263,11 +263,9 @@ ngx_http_consent_rewrite_handler(ngx_http_request_t *r)
     /* consent_require, consent_strip_args, the upstream Consent header */
     rc = ngx_http_consent_upstream(r, ctx, lcf);
 
-    /* what goes on to the origin: not a request consent_require refused */
-    if (provide && rc == NGX_DECLINED
-        && ngx_http_consent_provision(r, ctx) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* logged once the request is done, if an origin got it */
+    if (provide && rc == NGX_DECLINED) {
+        ctx->provide = 1;
     }
 
     return rc;

@@ -16,6 +16,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
 use Time::HiRes qw(sleep);
+use IO::Socket::INET;
 
 use ConsentTest qw(keys_line config_test repo_root);
 
@@ -37,6 +38,15 @@ _yjsu personalization yahoo
 sid necessary site
 EOF
 
+# a port nobody listens on: an origin that is down
+my $dead = do {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
+        or die "listen: $!";
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
+
 my $t = ConsentTest->new(
     name  => 'provision',
     redis => 1,
@@ -49,7 +59,7 @@ my $t = ConsentTest->new(
     consent_record_ttl 30d;
     consent_regime opt_out US;
 EOF
-    server => <<'EOF',
+    server => <<'EOF' =~ s/%%DEAD_PORT%%/$dead/r,
     consent on;
     consent_region $http_x_country;
     consent_provision_log on;
@@ -58,6 +68,8 @@ EOF
         consent_provision_log off;
         proxy_pass %%ORIGIN%%;
     }
+    location /local/ { return 200 "answered here\n"; }
+    location /dead/ { proxy_pass http://127.0.0.1:%%DEAD_PORT%%; }
     location /members/ {
         consent_require advertising status=403;
         proxy_pass %%ORIGIN%%;
@@ -165,11 +177,14 @@ is_deeply([sort keys %{ wait_log($carol, 2) }], [qw(f:google l:google)],
 
 my ($dave, $cd) = choose('{"purposes":["analytics","advertising"]}');
 page('/nolog/x', "consent=$cd; _ga=1");
+is(page('/local/x', "consent=$cd; _ga=1")->status, 200,
+    'a location answering by itself');
+is(page('/dead/x', "consent=$cd; _ga=1")->status, 502, 'an origin down');
 $r = page('/members/x', "consent=$cb; _ga=1");
 is($r->status, 403, 'consent_require refuses bob');
 marker();
 ok(!@{ $t->redis_cmd(HGETALL => "consent:pv:$dave") },
-    'consent_provision_log off: nothing');
+    'consent_provision_log off, no origin reached: nothing');
 ok(!exists log_of($bob)->{'f:criteo'} && keys %{ log_of($bob) } == 2,
     'a request consent_require refused: nothing more');
 
@@ -206,6 +221,18 @@ page('/', "consent=$cf; " . join('; ', map { "_ga=$_; cto_bundle=$_" }
     1 .. 300));
 is_deeply([sort keys %{ wait_log($fay, 4) }],
     [qw(f:criteo f:google l:criteo l:google)], '600 cookies: two vendors');
+
+# a write Redis refuses: the day is tried again
+my ($hal, $ch) = choose('{"purposes":["analytics"]}');
+$t->redis_cmd(SET => "consent:pv:$hal", 'not a hash');
+page('/', "consent=$ch; _ga=1");
+ok(scalar $t->error_log_grep(
+        qr/consent provision log not written: WRONGTYPE/, timeout => 10),
+    'a refused write is logged');
+$t->redis_cmd(DEL => "consent:pv:$hal");
+page('/', "consent=$ch; _ga=1");
+is_deeply([sort keys %{ wait_log($hal, 2) }], [qw(f:google l:google)],
+    'and written by the next request, the same day');
 
 # ------------------------------------------------------------ export
 
@@ -268,6 +295,7 @@ is($x->{rc}, 2, 'a bad subject id: usage error');
 $t->redis_cmd(SET => 'consent:pv:weird', 'x');
 $x = ctl('subject', 'export', 'weird', '--rules', $t->dir . '/site.rules');
 is($x->{rc}, 1, 'a provision log that is not a hash: exit 1');
+is($x->{out}, '', 'and nothing printed');
 
 # ------------------------------------------------------------ erase
 
@@ -275,6 +303,10 @@ $x = ctl('subject', 'erase', $alice);
 is_deeply(jdec($x->{out}), { subject => $alice, record => 1,
     provision => 1, receipts => 1 }, 'erase: record, log and receipts');
 ok(!@{ $t->redis_cmd(HGETALL => "consent:pv:$alice") }, 'the log is gone');
+page('/', "consent=$ca; _ga=1; _yjsu=2; _gcl_au=3");
+marker();
+ok(!@{ $t->redis_cmd(HGETALL => "consent:pv:$alice") },
+    'the erased subject\'s cookie brings no log back');
 $d = jdec(ctl('subject', 'export', $alice, '--rules',
     $t->dir . '/site.rules')->{out}) || {};
 ok(!defined $d->{record} && !@{ $d->{provision} } && !@{ $d->{receipts} },
@@ -289,6 +321,9 @@ $t->stop_redis;
 $r = page('/', "consent=$cg; _ga=1");
 is($r->status, 200, 'Redis down: the page is served');
 $t->start_redis;
+# the restarted test Redis is empty: the record comes back first
+$t->redis_cmd(HSET => "consent:s:$gus", p => 'analytics', v => 1,
+    t => time);
 my $deadline = time + 15;
 my $got;
 while (time < $deadline) {

@@ -35,10 +35,10 @@ static int ctl_export_rules_file(ctl_t *ctl, const char *path,
 static int ctl_export_skip(ctl_export_t *ex, const consent_span_t *vr);
 static int ctl_export_recipients(ctl_t *ctl, ctl_export_t *ex,
     consent_mask_t granted);
-static void ctl_export_countries(ctl_t *ctl, ctl_export_t *ex,
+static int ctl_export_countries(ctl_t *ctl, ctl_export_t *ex,
     consent_mask_t granted);
-static int ctl_export_provision(ctl_t *ctl, ctl_export_t *ex,
-    const char *id);
+static redisReply *ctl_export_provision_fetch(ctl_t *ctl, const char *id);
+static void ctl_export_provision(ctl_export_t *ex, const redisReply *r);
 static void ctl_export_time(const redisReply *fields, const char *prefix,
     const char *vendor, size_t len);
 static int ctl_export_cmp_country(const void *a, const void *b);
@@ -50,7 +50,7 @@ ctl_subject_export(ctl_t *ctl, int argc, char **argv)
     int                rc, bad, nfiles;
     char              *pos[1];
     const char        *files[CTL_RULES_FILES];
-    redisReply        *r;
+    redisReply        *r, *pv;
     ctl_opt_t          opts[2];
     ctl_export_t       ex;
     consent_mask_t     granted;
@@ -71,6 +71,7 @@ ctl_subject_export(ctl_t *ctl, int argc, char **argv)
     memset(&ex, 0, sizeof(ctl_export_t));
     rc = CTL_ERROR;
     r = NULL;
+    pv = NULL;
 
     /* the rules first: a wrong file is said before anything is printed */
     if (ctl_export_rules(ctl, files, nfiles, &ex) != CTL_OK
@@ -79,8 +80,21 @@ ctl_subject_export(ctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
+    /*
+     * What can fail is read before anything is printed, but the receipts:
+     * walked a batch at a time, a failure there cuts them short.
+     */
     r = ctl_record_fetch(ctl, pos[0], &rec);
     if (r == NULL) {
+        goto done;
+    }
+
+    pv = ctl_export_provision_fetch(ctl, pos[0]);
+    if (pv == NULL) {
+        goto done;
+    }
+
+    if (ctl_export_skip(&ex, &rec.vr) != CTL_OK) {
         goto done;
     }
 
@@ -103,23 +117,16 @@ ctl_subject_export(ctl_t *ctl, int argc, char **argv)
         printf("null");
     }
 
-    if (ctl_export_skip(&ex, &rec.vr) != CTL_OK) {
-        goto done;
-    }
-
     printf(",\"recipients\":");
 
-    if (ctl_export_recipients(ctl, &ex, granted) != CTL_OK) {
+    if (ctl_export_recipients(ctl, &ex, granted) != CTL_OK
+        || ctl_export_countries(ctl, &ex, granted) != CTL_OK)
+    {
         goto done;
     }
-
-    ctl_export_countries(ctl, &ex, granted);
 
     printf(",\"provision\":");
-
-    if (ctl_export_provision(ctl, &ex, pos[0]) != CTL_OK) {
-        goto done;
-    }
+    ctl_export_provision(&ex, pv);
 
     printf(",\"receipts\":");
 
@@ -135,6 +142,10 @@ done:
 
     if (r) {
         freeReplyObject(r);
+    }
+
+    if (pv) {
+        freeReplyObject(pv);
     }
 
     if (ex.rs) {
@@ -311,7 +322,7 @@ ctl_export_recipients(ctl_t *ctl, ctl_export_t *ex, consent_mask_t granted)
 
 /* where the recipients are: each country once, sorted */
 
-static void
+static int
 ctl_export_countries(ctl_t *ctl, ctl_export_t *ex, consent_mask_t granted)
 {
     unsigned                      id, nvendors, n, i;
@@ -320,9 +331,14 @@ ctl_export_countries(ctl_t *ctl, ctl_export_t *ex, consent_mask_t granted)
 
     nvendors = consent_ruleset_vendors(ex->rs);
     c = ctl_arena_alloc(&ex->blocks, (nvendors + 1) * sizeof(char *));
+    if (c == NULL) {
+        ctl_error("out of memory");
+        return CTL_ERROR;
+    }
+
     n = 0;
 
-    for (id = 0; c && id < nvendors; id++) {
+    for (id = 0; id < nvendors; id++) {
         meta = consent_ruleset_vendor_meta(ex->rs, id);
 
         if (meta == NULL || meta->country[0] == '\0'
@@ -352,6 +368,8 @@ ctl_export_countries(ctl_t *ctl, ctl_export_t *ex, consent_mask_t granted)
     }
 
     printf("]");
+
+    return CTL_OK;
 }
 
 
@@ -362,40 +380,52 @@ ctl_export_cmp_country(const void *a, const void *b)
 }
 
 
-/*
- * The provision log, a vendor at a time: [{"vendor":"google","name":
- * "Google","country":"US","first":T,"last":T}].  A field that is not a
- * number shows as null.
- */
+/* HGETALL of the provision log; NULL after a message */
 
-static int
-ctl_export_provision(ctl_t *ctl, ctl_export_t *ex, const char *id)
+static redisReply *
+ctl_export_provision_fetch(ctl_t *ctl, const char *id)
 {
-    int                           vid, first;
-    char                         *key;
-    size_t                        i, len;
-    redisReply                   *r, *k;
-    const char                   *vendor;
-    const consent_vendor_meta_t  *meta;
+    char        *key;
+    size_t       len;
+    redisReply  *r;
 
     key = ctl_key(ctl, CONSENT_REDIS_PROVISION, id, &len);
     if (key == NULL) {
-        return CTL_ERROR;
+        return NULL;
     }
 
     r = ctl_key_command(ctl, "HGETALL", key, len, NULL);
     free(key);
 
     if (r == NULL) {
-        return CTL_ERROR;
+        return NULL;
     }
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
         ctl_error("redis at %s: HGETALL: the provision log is not a hash",
                   ctl->addr);
         freeReplyObject(r);
-        return CTL_ERROR;
+        return NULL;
     }
+
+    return r;
+}
+
+
+/*
+ * The provision log, a vendor at a time: [{"vendor":"google","name":
+ * "Google","country":"US","first":T,"last":T}].  A field that is not a
+ * number shows as null.
+ */
+
+static void
+ctl_export_provision(ctl_export_t *ex, const redisReply *r)
+{
+    int                           vid, first;
+    size_t                        i, len;
+    const char                   *vendor;
+    const redisReply             *k;
+    const consent_vendor_meta_t  *meta;
 
     printf("[");
     first = 1;
@@ -438,9 +468,6 @@ ctl_export_provision(ctl_t *ctl, ctl_export_t *ex, const char *id)
     }
 
     printf("]");
-    freeReplyObject(r);
-
-    return CTL_OK;
 }
 
 
