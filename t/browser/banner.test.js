@@ -30,7 +30,6 @@
 // and in each, no console error, no uncaught exception.  Screenshots go
 // to build/browser/ (BROWSER_ARTEFACTS).
 
-const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const h = require('./lib/harness');
@@ -126,11 +125,7 @@ const files = {
 
 // --------------------------------------------------------------- helpers
 
-// fn(...args) in the page, until it is truthy (CDP's evaluate: not
-// subject to the page's Content-Security-Policy, as waitForFunction is)
-function waitIn(tab, what, fn, ...args) {
-    return h.poll(what, () => tab.evaluate(fn, ...args), 10000);
-}
+const { waitIn, echoedNames, noErrors, runCase } = h;
 
 const bannerShown = () => {
     const b = document.getElementById('consent-banner');
@@ -186,14 +181,6 @@ function snapshot() {
 
 const pick = (vs, k) => Object.fromEntries(vs.map((v) => [v.id, v[k]]));
 
-// the Cookie names of the origin's echo ("origin received Cookie: [...]")
-function echoedNames(body) {
-    const m = /Cookie: \[([^\]]*)\]/.exec(body || '');
-    if (!m) return null;
-    return m[1].split('; ').filter(Boolean).map((c) => c.split('=')[0])
-        .sort();
-}
-
 // the Accept-Language nginx logged for the banner page's request (the
 // line is written once the answer went out: waited for)
 async function acceptLanguage(ngx, from) {
@@ -213,31 +200,16 @@ async function apiGet(tab) {
     });
 }
 
-async function shot(tab, name) {
-    fs.mkdirSync(h.ARTEFACTS, { recursive: true });
-    const f = path.join(h.ARTEFACTS, `banner-${name}.png`);
-    await tab.screenshot({ path: f });
-    h.note(`screenshot ${path.relative(h.REPO, f)}`);
-}
+// build/browser/banner-NAME.png (BROWSER_ARTEFACTS)
+const shot = (tab, name) => h.screenshot(tab, `banner-${name}`, h.ARTEFACTS);
 
-// a fresh profile and a tab that records what the cases check: console
-// errors, uncaught exceptions, failed requests, the POSTs to /consent
+// a fresh profile and a tab that records what the cases check (console
+// errors, uncaught exceptions, failed requests: h.openTab) and the POSTs
+// to /consent
 async function openBrowser(lang) {
     const b = await h.launchBrowser({ hosts: [HOST], lang });
-    const tab = await b.browser.newPage();
-    await tab.setViewport({ width: 1000, height: 900 });
-    tab.setDefaultTimeout(15000);
-    const diag = { console: [], errors: [], pageErrors: [], failed: [],
-        posts: [] };
-    tab.on('console', (m) => {
-        diag.console.push(`${m.type()}: ${m.text()}`);
-        if (m.type() === 'error') {
-            diag.errors.push(`${m.text()} ${JSON.stringify(m.location())}`);
-        }
-    });
-    tab.on('pageerror', (e) => diag.pageErrors.push(String(e)));
-    tab.on('requestfailed', (r) => diag.failed.push(
-        `${r.method()} ${r.url()} ${(r.failure() || {}).errorText}`));
+    const { tab, diag } = await h.openTab(b.browser);
+    diag.posts = [];
     tab.on('request', (r) => {
         const u = new URL(r.url());
         if (u.pathname === '/consent' && r.method() === 'POST') {
@@ -245,30 +217,6 @@ async function openBrowser(lang) {
         }
     });
     return { ...b, tab, diag };
-}
-
-// the console and exceptions of a case: none (case 5)
-function noErrors(t, diag) {
-    h.is(diag.errors, [], `${t} no console error`);
-    h.is(diag.pageErrors, [], `${t} no uncaught exception`);
-}
-
-async function runCase(name, fn) {
-    const failedBefore = h.failed();
-    const ctx = { diag: null };
-    try {
-        await fn(ctx);
-    } catch (e) {
-        h.bail(e);
-    } finally {
-        if (h.failed() > failedBefore && ctx.diag) {
-            h.note(`${name}: console ${JSON.stringify(ctx.diag.console,
-                null, 1)}`);
-            h.note(`${name}: failed requests ${JSON.stringify(
-                ctx.diag.failed, null, 1)}`);
-        }
-        if (ctx.close) await ctx.close();
-    }
 }
 
 // ----------------------------------------------------------------- cases

@@ -8,7 +8,10 @@
 #   t/browser/run.sh [FILE.test.js...]
 #
 # Each file prints TAP lines and "FILE: N passed, N failed"; this prints
-# the sum the same way and exits 1 when a file failed or ran no test.
+# each file's time, the sum the same way and exits 1 when a file failed or
+# ran no test.  A run of every file first removes the screenshots an
+# earlier run left in build/browser-screenshots/ (BROWSER_SCREENSHOTS), so
+# what is there afterwards is this run's.
 
 set -u -o pipefail
 
@@ -25,15 +28,21 @@ if [ ! -d "$here/node_modules/puppeteer-core" ]; then
 fi
 
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=("$here"/*.test.js)
+if [ ${#files[@]} = 0 ]; then
+    files=("$here"/*.test.js)
+    shots=${BROWSER_SCREENSHOTS:-$(cd "$here/../.." && pwd)/build/browser-screenshots}
+    rm -f "$shots"/*.png
+fi
 
 passed=0 failed=0 bad_files=()
 start=$SECONDS
 for f in "${files[@]}"; do
     echo "# $(basename "$f")"
     out=$(mktemp)
+    t0=$SECONDS
     node "$f" | tee "$out"
     rc=$?
+    echo "# $(basename "$f"): $((SECONDS - t0))s"
     line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
     rm -f "$out"
     if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then

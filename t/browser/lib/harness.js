@@ -21,6 +21,16 @@
 //   h.ok(cond, name, diag); h.is(got, want, name); h.done();
 //       // TAP lines; done() prints the plan and "N passed, N failed" and
 //       // sets the exit status
+//   await ngx.reload({ conf }); // SIGHUP with a new http{} body: resolved
+//       // once the old worker is gone (a refused one rejects)
+//   const { tab, diag } = await h.openTab(browserOrContext, { viewport });
+//       // a tab recording console errors, page errors, failed requests;
+//       // h.noErrors(t, diag) checks there were none
+//   h.runCase(name, async (ctx) => {...}); h.waitIn(tab, what, fn);
+//   h.jar(tab)                  // chromium's whole cookie jar (CDP)
+//   h.screenshot(tab, name)     // build/browser-screenshots/NAME.png
+//   lib/site.js: the example banner's site (redis, nginx with the module,
+//       // the consent API, the banner, an origin that echoes cookies)
 //
 // Readiness is polled (a request answered, a log line there), never slept.
 
@@ -42,6 +52,10 @@ const KEEP = !!process.env.CONSENT_KEEP;
 // screenshots and other artefacts: under build/ (git-ignored)
 const ARTEFACTS = process.env.BROWSER_ARTEFACTS
     || path.join(REPO, 'build', 'browser');
+// the screenshots of the banner's flows, layouts and accessibility
+// states, kept by CI: build/browser-screenshots/ (git-ignored)
+const SCREENSHOTS = process.env.BROWSER_SCREENSHOTS
+    || path.join(REPO, 'build', 'browser-screenshots');
 
 // ------------------------------------------------------------------ TAP
 
@@ -198,31 +212,19 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => { killAll(); process.exit(130); });
 }
 
-// startNginx({ conf(p), files: { name: text or fn(p) }, nports,
-// ready: { port: i, host, path } }): a started instance
-// { dir, ports, log(name), stop() }.  p = { dir, ports }.  Ports are
-// picked free, then bound by nginx a little later: when another process
-// took one in between, new ports and another try (as ConsentTest.pm).
-async function startNginx(opts) {
-    if (!fs.existsSync(MODULE)) {
-        throw new Error(`module not built: ${MODULE} (run make)`);
+// the prefix's files and nginx.conf for p = { dir, ports }: opts.files
+// ({ name: text or fn(p) }) and the http{} body opts.conf(p) returns
+function writeNginxConf(opts, p) {
+    const { dir } = p;
+    for (const [name, content] of Object.entries(opts.files || {})) {
+        const f = path.join(dir, name);
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, typeof content === 'function'
+            ? content(p) : content);
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'consent-browser-'));
-    fs.chmodSync(dir, 0o755);
-    for (const d of ['tmp', 'logs']) fs.mkdirSync(path.join(dir, d));
-
-    for (let attempt = 1; ; attempt++) {
-        const ports = await freePorts(opts.nports || 2);
-        const p = { dir, ports };
-        for (const [name, content] of Object.entries(opts.files || {})) {
-            const f = path.join(dir, name);
-            fs.mkdirSync(path.dirname(f), { recursive: true });
-            fs.writeFileSync(f, typeof content === 'function'
-                ? content(p) : content);
-        }
-        const user = process.getuid && process.getuid() === 0
-            ? 'user root;' : '';
-        const conf = `${user}
+    const user = process.getuid && process.getuid() === 0
+        ? 'user root;' : '';
+    const conf = `${user}
 load_module ${MODULE};
 daemon off;
 master_process on;
@@ -246,7 +248,28 @@ http {
 ${opts.conf(p)}
 }
 `;
-        fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+}
+
+// startNginx({ conf(p), files: { name: text or fn(p) }, nports,
+// ready: { port: i, host, path } }): a started instance
+// { dir, ports, log(name), errorLog(), reload(changes), stop() }.
+// p = { dir, ports }.  Ports are picked free, then bound by nginx a
+// little later: when another process took one in between, new ports and
+// another try (as ConsentTest.pm).
+async function startNginx(opts) {
+    if (!fs.existsSync(MODULE)) {
+        throw new Error(`module not built: ${MODULE} (run make)`);
+    }
+    opts = { ...opts };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'consent-browser-'));
+    fs.chmodSync(dir, 0o755);
+    for (const d of ['tmp', 'logs']) fs.mkdirSync(path.join(dir, d));
+
+    for (let attempt = 1; ; attempt++) {
+        const ports = await freePorts(opts.nports || 2);
+        const p = { dir, ports };
+        writeNginxConf(opts, p);
         for (const f of ['error.log', 'stderr.log']) {
             fs.rmSync(path.join(dir, f), { force: true });
         }
@@ -275,11 +298,35 @@ ${opts.conf(p)}
             err = e.message;
         }
         if (!err) {
+            const errorLog = () => readFile(path.join(dir, 'error.log'))
+                + readFile(path.join(dir, 'stderr.log'));
             return {
                 dir, ports, child,
                 log: (name) => readFile(path.join(dir, name)),
-                errorLog: () => readFile(path.join(dir, 'error.log'))
-                    + readFile(path.join(dir, 'stderr.log')),
+                errorLog,
+                // the configuration again with opts changed (conf, files),
+                // then SIGHUP: resolved once the new worker started and
+                // the old one has exited, so every connection from then
+                // on, a browser's kept-alive ones too, gets the new one;
+                // rejected when nginx refused it ([emerg]: the old one
+                // stays)
+                reload: async (changes = {}) => {
+                    Object.assign(opts, changes);
+                    const from = readFile(path.join(dir, 'error.log'))
+                        .length;
+                    writeNginxConf(opts, p);
+                    child.kill('SIGHUP');
+                    await poll('nginx reloaded', () => {
+                        const log = readFile(path.join(dir, 'error.log'))
+                            .slice(from);
+                        if (/\[emerg\]/.test(log) || exited !== null) {
+                            throw new Error(`nginx reload failed:\n${log}`
+                                + readFile(path.join(dir, 'stderr.log')));
+                        }
+                        return /start worker process \d+/.test(log)
+                            && /worker process \d+ exited/.test(log);
+                    }, 15000);
+                },
                 stop: () => stopNginx(child, dir, () => exited !== null),
             };
         }
@@ -475,8 +522,117 @@ async function launchBrowser({ hosts, lang, args: extra = [] }) {
     };
 }
 
+// ------------------------------------------------------------------ pages
+
+// fn(...args) in the page, until it is truthy: its value (CDP's
+// evaluate: not subject to the page's Content-Security-Policy, as
+// waitForFunction is)
+function waitIn(tab, what, fn, ...args) {
+    return poll(what, () => tab.evaluate(fn, ...args), 10000);
+}
+
+// a tab in target (a browser or a browser context: a fresh cookie jar
+// and storage) that records what the cases check: console messages and
+// errors, uncaught exceptions, failed requests.  viewport: as puppeteer's
+// setViewport (default 1000x900).  { tab, diag }
+async function openTab(target, { viewport } = {}) {
+    const tab = await target.newPage();
+    await tab.setViewport(viewport || { width: 1000, height: 900 });
+    tab.setDefaultTimeout(15000);
+    const diag = { console: [], errors: [], pageErrors: [], failed: [] };
+    tab.on('console', (m) => {
+        diag.console.push(`${m.type()}: ${m.text()}`);
+        if (m.type() === 'error') {
+            diag.errors.push(`${m.text()} ${JSON.stringify(m.location())}`);
+        }
+    });
+    tab.on('pageerror', (e) => diag.pageErrors.push(String(e)));
+    tab.on('requestfailed', (r) => diag.failed.push(
+        `${r.method()} ${r.url()} ${(r.failure() || {}).errorText}`));
+    return { tab, diag };
+}
+
+// no console error, no uncaught exception in what diag recorded: two
+// checks; forgotten afterwards, so the next call sees what came since
+function noErrors(t, diag) {
+    is(diag.errors, [], `${t} no console error`);
+    is(diag.pageErrors, [], `${t} no uncaught exception`);
+    diag.errors.length = 0;
+    diag.pageErrors.length = 0;
+}
+
+// one case: fn(ctx) with ctx = {}; it may set ctx.diag (printed when the
+// case failed) and ctx.close (awaited at the end, whatever happened).  An
+// exception is one failure, and the cases after it still run.
+async function runCase(name, fn) {
+    const failedBefore = nFailed;
+    const ctx = { diag: null, close: null };
+    try {
+        await fn(ctx);
+    } catch (e) {
+        bail(e);
+    } finally {
+        if (nFailed > failedBefore && ctx.diag) {
+            note(`${name}: console ${JSON.stringify(ctx.diag.console,
+                null, 1)}`);
+            note(`${name}: failed requests ${JSON.stringify(
+                ctx.diag.failed, null, 1)}`);
+        }
+        if (ctx.close) {
+            try { await ctx.close(); } catch (e) { bail(e); }
+        }
+    }
+}
+
+// a screenshot of the tab's viewport as dir/name.png (dir: SCREENSHOTS,
+// build/browser-screenshots/, unless given); its path
+async function screenshot(tab, name, dir = SCREENSHOTS) {
+    fs.mkdirSync(dir, { recursive: true });
+    const f = path.join(dir, `${name}.png`);
+    await tab.screenshot({ path: f });
+    note(`screenshot ${path.relative(REPO, f)}`);
+    return f;
+}
+
+// every cookie of the tab's browser context, from chromium's own jar
+// (CDP Network.getAllCookies: HttpOnly ones too, every domain and path),
+// as "name domain path" strings sorted ("_gid .consent.test /" for a
+// Domain= cookie, "_ga www.consent.test /" host-only); raw: the objects
+async function jar(tab, raw = false) {
+    const cdp = await tab.createCDPSession();
+    try {
+        const { cookies } = await cdp.send('Network.getAllCookies');
+        return raw ? cookies
+            : cookies.map((c) => `${c.name} ${c.domain} ${c.path}`).sort();
+    } finally {
+        await cdp.detach().catch(() => {});
+    }
+}
+
+// the Cookie names of an origin's echo ("origin received Cookie: [...]"),
+// sorted; null without one
+function echoedNames(body) {
+    const m = /Cookie: \[([^\]]*)\]/.exec(body || '');
+    if (!m) return null;
+    return m[1].split('; ').filter(Boolean).map((c) => c.split('=')[0])
+        .sort();
+}
+
+// GET url from inside the page (its cookies, same origin): { status,
+// body }
+function fetchIn(tab, url) {
+    return tab.evaluate(async (u) => {
+        const r = await fetch(u, { credentials: 'same-origin',
+            cache: 'no-store' });
+        return { status: r.status, body: await r.text() };
+    }, url);
+}
+
 module.exports = {
-    REPO, ARTEFACTS, CHROMIUM, NGINX_BIN, MODULE, PURPOSE_BITS,
-    ok, is, note, bail, done, run, poll, failed: () => nFailed, get, mintToken, keysLine,
+    REPO, ARTEFACTS, SCREENSHOTS, CHROMIUM, NGINX_BIN, MODULE, PURPOSE_BITS,
+    ok, is, note, bail, done, run, poll, failed: () => nFailed, get,
+    mintToken, keysLine,
     startNginx, launchBrowser, startRedis, redisCmd,
+    waitIn, openTab, noErrors, runCase, screenshot, jar, echoedNames,
+    fetchIn,
 };
