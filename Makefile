@@ -11,6 +11,8 @@
 #   make test-valgrind  the t/ suite with nginx under valgrind memcheck
 #   make test-browser  Debian's chromium (headless) against nginx with the
 #                   module: t/browser/*.test.js
+#   make image      the container images (podman, a local Debian base)
+#   make test-image  make image, then the compose stack checked through
 #   make run        the local demo: redis + origin + nginx with the module
 #   make bench      wrk: the module against plain proxy_pass, same nginx
 #   make rules      ocd.rules again from the committed Open Cookie Database
@@ -336,7 +338,7 @@ test-valgrind: deps
 # browser of its own.  chromium without its Recommends (printing, avahi,
 # upower...: some 120 packages on a fresh machine instead of 25).
 # npm ci again only when the lock file changed.  Screenshots in
-# build/browser/.
+# build/browser/ and build/browser-screenshots/.
 .PHONY: test-browser
 
 BROWSER_DIR := t/browser
@@ -352,9 +354,59 @@ test-browser: deps
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends chromium; }
 	$(MAKE) $(MODULE) $(BROWSER_DIR)/node_modules/.package-lock.json
-	mkdir -p $(BUILD)/browser
+	mkdir -p $(BUILD)/browser $(BUILD)/browser-screenshots
 	CONSENT_MODULE=$(CURDIR)/$(MODULE) \
-	BROWSER_ARTEFACTS=$(CURDIR)/$(BUILD)/browser $(BROWSER_DIR)/run.sh
+	BROWSER_ARTEFACTS=$(CURDIR)/$(BUILD)/browser \
+	BROWSER_SCREENSHOTS=$(CURDIR)/$(BUILD)/browser-screenshots \
+	    $(BROWSER_DIR)/run.sh
+
+# Container images (docker/, README "Running in a container").  No
+# registry is reachable here: docker/base.sh makes the Debian base from
+# Debian's repository with mmdebstrap (once; when IMAGE_BASE is a
+# localhost/ name), then docker/Dockerfile's targets are built on it: the
+# product (runtime) and the demo stack's origin and redis.  podman reads
+# docker/containers.conf (runc, ulimits below the sandbox's: see there).
+# Docker image format: OCI images have no HEALTHCHECK.  Rootful podman,
+# so no uidmap, slirp4netns or fuse-overlayfs; iptables for netavark.
+.PHONY: image image-deps test-image
+
+IMAGE_BASE   ?= localhost/debian:bookworm-slim
+IMAGE_PREFIX ?= localhost/consent
+IMAGE_PKGS   := podman runc netavark aardvark-dns iptables mmdebstrap \
+                podman-compose curl
+PODMAN_ENV   := CONTAINERS_CONF=$(CURDIR)/docker/containers.conf
+
+image-deps:
+	@missing=""; \
+	for p in $(IMAGE_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	fi
+
+image: image-deps
+	case "$(IMAGE_BASE)" in localhost/*) \
+	    $(PODMAN_ENV) ./docker/base.sh $(IMAGE_BASE);; esac
+	@mkdir -p $(BUILD)
+	@for t in runtime:nginx origin:origin redis:redis; do \
+	    start=$$(date +%s); log=$(BUILD)/image-$${t#*:}.log; \
+	    echo "podman build --target $${t%%:*} -t $(IMAGE_PREFIX)-$${t#*:}" \
+	         "(log: $$log)"; \
+	    $(PODMAN_ENV) podman build --format docker -f docker/Dockerfile \
+	        --build-arg BASE=$(IMAGE_BASE) --target $${t%%:*} \
+	        -t $(IMAGE_PREFIX)-$${t#*:}:latest . >$$log 2>&1 \
+	        || { tail -40 $$log; exit 1; }; \
+	    echo "  $(IMAGE_PREFIX)-$${t#*:}:latest in" \
+	         "$$(( $$(date +%s) - start ))s"; \
+	done
+
+test-image: image
+	$(PODMAN_ENV) IMAGE_PREFIX=$(IMAGE_PREFIX) ./docker/test-image.sh
 
 install: $(MODULE) $(CTL)
 	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(CONF_DIR) \
