@@ -561,6 +561,14 @@ function noErrors(t, diag) {
     diag.pageErrors.length = 0;
 }
 
+// nginx's error.log has no alert, crit or emerg and no crash: one check
+function errorLogClean(ngx) {
+    const bad = ngx.errorLog().split('\n')
+        .filter((l) => /\[(alert|crit|emerg)\]|signal 11|core dumped/
+            .test(l));
+    is(bad, [], 'error.log: no alert, crit or emerg');
+}
+
 // one case: fn(ctx) with ctx = {}; it may set ctx.diag (printed when the
 // case failed) and ctx.close (awaited at the end, whatever happened).  An
 // exception is one failure, and the cases after it still run.
@@ -633,6 +641,6 @@ module.exports = {
     ok, is, note, bail, done, run, poll, failed: () => nFailed, get,
     mintToken, keysLine,
     startNginx, launchBrowser, startRedis, redisCmd,
-    waitIn, openTab, noErrors, runCase, screenshot, jar, echoedNames,
-    fetchIn,
+    waitIn, openTab, noErrors, errorLogClean, runCase, screenshot, jar,
+    echoedNames, fetchIn,
 };
