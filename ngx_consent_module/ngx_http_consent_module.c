@@ -201,6 +201,20 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_redis_read"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_redis_read,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_write_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_consent_write_replicas,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_redis_fail"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -435,6 +449,8 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
     cmcf->record_ttl = NGX_CONF_UNSET;
     cmcf->receipts_ip = NGX_CONF_UNSET;
     cmcf->iab_cache = NGX_CONF_UNSET;
+    cmcf->write_replicas = NGX_CONF_UNSET_UINT;
+    cmcf->write_wait = NGX_CONF_UNSET_MSEC;
 
     /* what workers keep per configuration goes with its generation */
     cmcf->generation = ++ngx_http_consent_generation;
@@ -486,6 +502,10 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
         cmcf->cookie_max_age = cmcf->record_ttl;
     }
     ngx_conf_init_value(cmcf->receipts_ip, 0);
+
+    if (ngx_http_consent_redis_init_main(cf, cmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     /* the API records in Redis and answers with a signed cookie */
     if (cmcf->api_used && (cmcf->redis == NULL || cmcf->keys == NULL)) {

@@ -56,6 +56,10 @@ typedef struct {
 
     ngx_http_consent_redis_conf_t  *redis;
     ngx_uint_t                  redis_fail;
+    /* consent_redis_read, consent_write_replicas: for redis, at init */
+    ngx_addr_t                 *redis_read;
+    ngx_uint_t                  write_replicas;
+    ngx_msec_t                  write_wait;
     ngx_shm_zone_t             *zone;
 
     /* indexes of $http_cookie and $cookie_*, forgotten once stripped */

@@ -408,10 +408,10 @@ ngx_http_consent_provision_write(ngx_http_request_t *r, ngx_str_t *key,
         argvlen[2] = pv[i].field.len;
 
         /* its reply says whether the day was written: the slot, + 1 */
-        if (ngx_http_consent_redis_command(4, argv, argvlen,
-                                           ngx_http_consent_provision_reply,
-                                           (void *) (pv[i].memo.slot + 1),
-                                           &cmd)
+        if (ngx_http_consent_redis_write_command(4, argv, argvlen,
+                                         ngx_http_consent_provision_reply,
+                                         (void *) (pv[i].memo.slot + 1),
+                                         &cmd)
             != NGX_OK)
         {
             return NGX_DECLINED;
@@ -433,7 +433,8 @@ ngx_http_consent_provision_write(ngx_http_request_t *r, ngx_str_t *key,
         argvlen[argc++] = ttl - now;
     }
 
-    if (ngx_http_consent_redis_command(argc, argv, argvlen, NULL, NULL, &cmd)
+    if (ngx_http_consent_redis_write_command(argc, argv, argvlen, NULL,
+                                             NULL, &cmd)
         != NGX_OK)
     {
         return NGX_DECLINED;
@@ -448,7 +449,8 @@ ngx_http_consent_provision_write(ngx_http_request_t *r, ngx_str_t *key,
     argv[2] = (const char *) ttl;
     argvlen[2] = ngx_sprintf(ttl, "%T", cmcf->record_ttl) - ttl;
 
-    if (ngx_http_consent_redis_command(3, argv, argvlen, NULL, NULL, &cmd)
+    if (ngx_http_consent_redis_write_command(3, argv, argvlen, NULL, NULL,
+                                             &cmd)
         != NGX_OK)
     {
         return NGX_DECLINED;

@@ -391,6 +391,16 @@ ngx_http_consent_record_reply(void *data, void *reply)
         return;
     }
 
+    /* WAIT's count: the primary has it, too few replicas confirmed it */
+    if (rep->type == REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "consent record: %L of %ui replicas confirmed the "
+                      "write for \"%V\" within %M ms, answered 503",
+                      (int64_t) rep->integer, cmcf->redis->write_replicas,
+                      &rec->subject, cmcf->redis->write_wait);
+        return;
+    }
+
     if (rep->type == REDIS_REPLY_ERROR) {
         /* EXECABORT: a command was refused (read-only, OOM, ACL...) */
         ngx_log_error(NGX_LOG_ERR, log, 0,

@@ -22,6 +22,16 @@
  * The subscriber only ever reads, so a peer gone without a FIN or RST
  * would leave it deaf for good: it sends PING every "ping", and an
  * unanswered one stalls its pipeline like any command.
+ *
+ * With consent_redis_read, lookups and the subscriber go to that replica
+ * and writes to the primary on a connection of their own.  The
+ * subscriber listens where lookups read: the replica delivers an
+ * invalidation after it applied the write (one replication stream), so
+ * a lookup it answers later never reads the state the invalidation
+ * withdrew.  With Sentinel, the primary's address is the one the
+ * Sentinels last named (ngx_http_consent_sentinel.c); a connection to it
+ * checks ROLE first, and a refusal (READONLY) or a failure asks them
+ * again.
  */
 
 
@@ -30,32 +40,18 @@
 
 
 ngx_http_consent_redis_t         *ngx_http_consent_redis_lookup;
+ngx_http_consent_redis_t         *ngx_http_consent_redis_writer;
 static ngx_http_consent_redis_t  *ngx_http_consent_redis_inval;
 
 
-static ngx_http_consent_redis_t *ngx_http_consent_redis_create(
-    ngx_cycle_t *cycle, ngx_http_consent_redis_conf_t *conf,
-    ngx_http_consent_redis_events_t *events, ngx_uint_t subscriber);
-static ngx_int_t ngx_http_consent_redis_handshake(
-    ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_consent_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_consent_redis_read_handler(ngx_event_t *rev);
-static ngx_int_t ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     redisReply *reply);
+static ngx_uint_t ngx_http_consent_redis_readonly(redisReply *reply);
+static void ngx_http_consent_redis_drop(ngx_http_consent_redis_t *rd);
 static void ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd);
-static void ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd);
-static void ngx_http_consent_redis_handshake_reply(
-    ngx_http_consent_redis_t *rd, redisReply *reply);
-static void ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
-    redisReply *reply);
-static ngx_uint_t ngx_http_consent_redis_is_message(redisReply *reply);
-static void ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
-    redisReply *reply);
-static void ngx_http_consent_redis_ping_handler(ngx_event_t *ev);
-static void ngx_http_consent_redis_pong(ngx_http_consent_redis_t *rd,
-    redisReply *reply);
 static void ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
     ngx_uint_t progress);
 
@@ -67,23 +63,55 @@ ngx_http_consent_redis_start(ngx_cycle_t *cycle,
     ngx_http_consent_redis_conf_t *conf, ngx_uint_t subscribe,
     ngx_http_consent_redis_events_t *events)
 {
-    ngx_http_consent_redis_lookup = ngx_http_consent_redis_create(cycle, conf,
-                                                                  events, 0);
-    if (ngx_http_consent_redis_lookup == NULL) {
+    ngx_addr_t                *primary, *read;
+    ngx_http_consent_redis_t  *rd;
+
+    primary = conf->sentinels ? ngx_http_consent_sentinel_primary()
+                              : conf->addr;
+    read = conf->read ? conf->read : primary;
+
+    rd = ngx_http_consent_redis_create(cycle, conf, events,
+                                       NGX_HTTP_CONSENT_REDIS_LOOKUP, read);
+    if (rd == NULL) {
         return NGX_ERROR;
     }
 
-    if (subscribe) {
-        ngx_http_consent_redis_inval = ngx_http_consent_redis_create(cycle,
-                                                        conf, events, 1);
-        if (ngx_http_consent_redis_inval == NULL) {
+    ngx_http_consent_redis_lookup = rd;
+
+    if (conf->read || conf->write_replicas) {
+        rd = ngx_http_consent_redis_create(cycle, conf, events,
+                                           NGX_HTTP_CONSENT_REDIS_WRITE,
+                                           primary);
+        if (rd == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_http_consent_redis_connect(ngx_http_consent_redis_inval);
+        ngx_http_consent_redis_writer = rd;
+    }
+
+    if (subscribe) {
+        rd = ngx_http_consent_redis_create(cycle, conf, events,
+                                           NGX_HTTP_CONSENT_REDIS_SUBSCRIBER,
+                                           read);
+        if (rd == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_consent_redis_inval = rd;
+        ngx_http_consent_redis_connect(rd);
+    }
+
+    if (conf->sentinels
+        && ngx_http_consent_sentinel_start(cycle, conf) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     ngx_http_consent_redis_connect(ngx_http_consent_redis_lookup);
+
+    if (ngx_http_consent_redis_writer) {
+        ngx_http_consent_redis_connect(ngx_http_consent_redis_writer);
+    }
 
     return NGX_OK;
 }
@@ -92,9 +120,16 @@ ngx_http_consent_redis_start(ngx_cycle_t *cycle,
 void
 ngx_http_consent_redis_stop(ngx_cycle_t *cycle)
 {
+    ngx_http_consent_sentinel_stop();
+
     if (ngx_http_consent_redis_lookup) {
         ngx_http_consent_redis_free(ngx_http_consent_redis_lookup);
         ngx_http_consent_redis_lookup = NULL;
+    }
+
+    if (ngx_http_consent_redis_writer) {
+        ngx_http_consent_redis_free(ngx_http_consent_redis_writer);
+        ngx_http_consent_redis_writer = NULL;
     }
 
     if (ngx_http_consent_redis_inval) {
@@ -106,19 +141,22 @@ ngx_http_consent_redis_stop(ngx_cycle_t *cycle)
 
 /* what the connection holds from the heap goes before the cycle pool */
 
-static void
+void
 ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd)
 {
+    ngx_http_consent_redis_drop(rd);
     ngx_http_consent_redis_close(rd);
     ngx_http_consent_redis_free_queue(rd);
 }
 
 
-static ngx_http_consent_redis_t *
+ngx_http_consent_redis_t *
 ngx_http_consent_redis_create(ngx_cycle_t *cycle,
     ngx_http_consent_redis_conf_t *conf,
-    ngx_http_consent_redis_events_t *events, ngx_uint_t subscriber)
+    ngx_http_consent_redis_events_t *events, ngx_uint_t kind,
+    ngx_addr_t *addr)
 {
+    ngx_uint_t                 subscriber;
     ngx_http_consent_redis_t  *rd;
 
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_consent_redis_t));
@@ -126,11 +164,35 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
         return NULL;
     }
 
+    subscriber = (kind == NGX_HTTP_CONSENT_REDIS_SUBSCRIBER
+                  || kind == NGX_HTTP_CONSENT_REDIS_SENTINEL);
+
     rd->conf = conf;
     rd->events = events;
     rd->log = cycle->log;
+    rd->kind = kind;
+    rd->addr = addr;
     rd->subscriber = subscriber;
+    rd->primary = (kind != NGX_HTTP_CONSENT_REDIS_SENTINEL
+                   && (kind == NGX_HTTP_CONSENT_REDIS_WRITE
+                       || conf->read == NULL));
     rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
+
+    if (kind == NGX_HTTP_CONSENT_REDIS_SENTINEL) {
+        rd->user = &conf->sentinel_user;
+        rd->password = &conf->sentinel_password;
+
+    } else {
+        rd->user = &conf->user;
+        rd->password = &conf->password;
+    }
+
+    /* WAIT holds the write connection's pipeline up to write_wait */
+    rd->timeout = conf->timeout;
+
+    if (kind == NGX_HTTP_CONSENT_REDIS_WRITE && conf->write_replicas) {
+        rd->timeout += conf->write_wait;
+    }
 
     ngx_queue_init(&rd->sent);
     ngx_queue_init(&rd->free);
@@ -147,7 +209,12 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
         rd->ping.log = cycle->log;
         rd->ping.cancelable = 1;
 
-        rd->channel = rd->conf->inval;
+        if (kind == NGX_HTTP_CONSENT_REDIS_SENTINEL) {
+            ngx_str_set(&rd->channel, "+switch-master");
+
+        } else {
+            rd->channel = rd->conf->inval;
+        }
     }
 
     return rd;
@@ -166,11 +233,17 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
         return;
     }
 
+    if (rd->addr->socklen == 0) {
+        /* no Sentinel has named the primary yet: it connects this then */
+        rd->down = 1;
+        return;
+    }
+
     ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
 
-    rd->peer.sockaddr = rd->conf->addr->sockaddr;
-    rd->peer.socklen = rd->conf->addr->socklen;
-    rd->peer.name = &rd->conf->addr->name;
+    rd->peer.sockaddr = rd->addr->sockaddr;
+    rd->peer.socklen = rd->addr->socklen;
+    rd->peer.name = &rd->addr->name;
     rd->peer.get = ngx_event_get_peer;
     rd->peer.log = rd->log;
     rd->peer.log_error = NGX_ERROR_ERR;
@@ -219,77 +292,6 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
 }
 
 
-/*
- * The handshake goes first in the pipeline, lookups queue behind it:
- * AUTH, then SELECT and PING, or SUBSCRIBE for the subscriber, whose
- * answer makes the connection ready.
- */
-
-static ngx_int_t
-ngx_http_consent_redis_handshake(ngx_http_consent_redis_t *rd)
-{
-    int           n;
-    const char   *argv[3];
-    size_t        argvlen[3];
-    u_char        db[NGX_INT_T_LEN];
-
-    if (rd->conf->password.len) {
-        argv[0] = "AUTH";
-        argvlen[0] = 4;
-        n = 1;
-
-        if (rd->conf->user.len) {
-            argv[n] = (const char *) rd->conf->user.data;
-            argvlen[n++] = rd->conf->user.len;
-        }
-
-        argv[n] = (const char *) rd->conf->password.data;
-        argvlen[n++] = rd->conf->password.len;
-
-        if (ngx_http_consent_redis_internal(rd,
-                                        ngx_http_consent_redis_handshake_reply,
-                                        n, argv, argvlen)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (rd->subscriber) {
-        argv[0] = "SUBSCRIBE";
-        argvlen[0] = 9;
-        argv[1] = (const char *) rd->channel.data;
-        argvlen[1] = rd->channel.len;
-
-        return ngx_http_consent_redis_internal(rd,
-                                         ngx_http_consent_redis_ready_reply,
-                                         2, argv, argvlen);
-    }
-
-    if (rd->conf->db) {
-        argv[0] = "SELECT";
-        argvlen[0] = 6;
-        argv[1] = (const char *) db;
-        argvlen[1] = ngx_sprintf(db, "%i", rd->conf->db) - db;
-
-        if (ngx_http_consent_redis_internal(rd,
-                                        ngx_http_consent_redis_handshake_reply,
-                                        2, argv, argvlen)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    argv[0] = "PING";
-    argvlen[0] = 4;
-
-    return ngx_http_consent_redis_internal(rd,
-                                         ngx_http_consent_redis_ready_reply,
-                                         1, argv, argvlen);
-}
-
-
 static void
 ngx_http_consent_redis_reconnect_handler(ngx_event_t *ev)
 {
@@ -331,7 +333,7 @@ ngx_http_consent_redis_write_handler(ngx_event_t *wev)
         if (err) {
             ngx_log_error(NGX_LOG_INFO, rd->log, err,
                           "consent redis connect() to %V failed",
-                          &rd->conf->url);
+                          &rd->addr->name);
             ngx_http_consent_redis_fail(rd, "connect failed");
             return;
         }
@@ -349,7 +351,7 @@ ngx_http_consent_redis_write_handler(ngx_event_t *wev)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd)
 {
     ssize_t            n;
@@ -450,7 +452,7 @@ ngx_http_consent_redis_read_handler(ngx_event_t *rev)
             {
                 ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                               "consent redis %V: protocol error: %s",
-                              &rd->conf->url, rd->reader->errstr);
+                              &rd->addr->name, rd->reader->errstr);
                 ngx_http_consent_redis_fail(rd, "protocol error");
                 return;
             }
@@ -461,7 +463,13 @@ ngx_http_consent_redis_read_handler(ngx_event_t *rev)
 
             progress = 1;
             ngx_http_consent_redis_dispatch(rd, reply);
-            freeReplyObject(reply);
+
+            if (rd->kept) {
+                rd->kept = 0;
+
+            } else {
+                freeReplyObject(reply);
+            }
 
             if (rd->c != c) {
                 /* the reply closed the connection */
@@ -516,7 +524,7 @@ ngx_http_consent_redis_update_timer(ngx_http_consent_redis_t *rd,
     }
 
     if (!rev->timer_set) {
-        ngx_add_timer(rev, rd->conf->timeout);
+        ngx_add_timer(rev, rd->timeout);
     }
 }
 
@@ -539,7 +547,7 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
 
     if (ngx_queue_empty(&rd->sent)) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: unexpected reply", &rd->conf->url);
+                      "consent redis %V: unexpected reply", &rd->addr->name);
         ngx_http_consent_redis_fail(rd, "protocol error");
         return;
     }
@@ -552,201 +560,139 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
 
     if (cmd->internal) {
         cmd->internal(rd, reply);
-        return;
-    }
 
-    if (cmd->data) {
+    } else if (cmd->wait) {
+        ngx_http_consent_redis_wait_reply(rd, cmd, reply);
+
+    } else if (cmd->data) {
         cmd->handler(cmd->data, reply);
     }
-}
 
-
-static void
-ngx_http_consent_redis_handshake_reply(ngx_http_consent_redis_t *rd,
-    redisReply *reply)
-{
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: handshake refused: %*s",
-                      &rd->conf->url, (size_t) reply->len, reply->str);
-        ngx_http_consent_redis_fail(rd, "handshake refused");
+    /*
+     * A primary turned replica refuses writes; a failover demoted it.
+     * Whoever waited heard the refusal; the connection goes to the new
+     * primary, asking the Sentinels where that is.
+     */
+    if (rd->primary && rd->c && ngx_http_consent_redis_readonly(reply)) {
+        ngx_http_consent_redis_fail(rd, "the primary is a replica now "
+                                        "(READONLY)");
     }
 }
 
-
-static void
-ngx_http_consent_redis_ready_reply(ngx_http_consent_redis_t *rd,
-    redisReply *reply)
-{
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: %*s",
-                      &rd->conf->url, (size_t) reply->len, reply->str);
-        ngx_http_consent_redis_fail(rd, "not ready");
-        return;
-    }
-
-    if (rd->down) {
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "consent redis %V: %s up again", &rd->conf->url,
-                      rd->subscriber ? "subscriber" : "connection");
-    }
-
-    if (rd->subscriber) {
-        ngx_add_timer(&rd->ping, rd->conf->ping);
-    }
-
-    if (!rd->subscriber) {
-        ngx_http_consent_metrics_circuit(0);
-    }
-
-    rd->ready = 1;
-    rd->down = 0;
-    rd->stalled = 0;
-    rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
-
-    rd->events->ready(rd->events->data, rd->subscriber, rd->was_ready);
-
-    rd->was_ready = 1;
-}
-
-
-/*
- * The subscriber sends one PING at a time, and only when nothing else
- * waits: an unanswered one stalls the pipeline, which fails the
- * connection after the timeout (see update_timer).
- */
-
-static void
-ngx_http_consent_redis_ping_handler(ngx_event_t *ev)
-{
-    size_t                     argvlen[1];
-    const char                *argv[1];
-    ngx_http_consent_redis_t  *rd;
-
-    rd = ev->data;
-
-    if (!rd->ready || ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
-
-    if (ngx_queue_empty(&rd->sent)) {
-        argv[0] = "PING";
-        argvlen[0] = 4;
-
-        if (ngx_http_consent_redis_internal(rd, ngx_http_consent_redis_pong,
-                                            1, argv, argvlen)
-            != NGX_OK)
-        {
-            return;
-        }
-
-        if (ngx_http_consent_redis_flush(rd) != NGX_OK) {
-            ngx_http_consent_redis_fail(rd, "write failed");
-            return;
-        }
-    }
-
-    ngx_add_timer(ev, rd->conf->ping);
-}
-
-
-/* subscribed, PING answers ["pong", ""] */
-
-static void
-ngx_http_consent_redis_pong(ngx_http_consent_redis_t *rd, redisReply *reply)
-{
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1
-        && reply->element[0]->type == REDIS_REPLY_STRING
-        && reply->element[0]->len == 4
-        && ngx_strncasecmp((u_char *) reply->element[0]->str,
-                           (u_char *) "pong", 4) == 0)
-    {
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: PING refused: %*s",
-                      &rd->conf->url, (size_t) reply->len, reply->str);
-
-    } else {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: unexpected reply to PING",
-                      &rd->conf->url);
-    }
-
-    ngx_http_consent_redis_fail(rd, "protocol error");
-}
-
-
-/* ["message", channel, payload]: what the subscriber hears unasked */
 
 static ngx_uint_t
-ngx_http_consent_redis_is_message(redisReply *reply)
+ngx_http_consent_redis_readonly(redisReply *reply)
 {
-    return reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
-           && reply->element[0]->type == REDIS_REPLY_STRING
-           && reply->element[0]->len == 7
-           && ngx_strncmp(reply->element[0]->str, "message", 7) == 0;
-}
-
-
-static void
-ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
-    redisReply *reply)
-{
-    ngx_str_t  payload;
-
-    /* ["message", channel, payload] */
-    if (!ngx_http_consent_redis_is_message(reply)
-        || reply->element[2]->type != REDIS_REPLY_STRING)
-    {
-        return;
-    }
-
-    payload.data = (u_char *) reply->element[2]->str;
-    payload.len = reply->element[2]->len;
-
-    rd->events->message(rd->events->data, &payload);
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+           && ngx_strncmp(reply->str, "READONLY", 8) == 0;
 }
 
 
 void
 ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
 {
-    ngx_queue_t                   *q;
-    ngx_http_consent_redis_cmd_t  *cmd;
-
     if (!rd->down) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "consent redis %V: %s%s, %s", &rd->conf->url,
-                      rd->subscriber ? "subscriber: " : "", reason,
-                      rd->subscriber
+                      "consent redis %V: %s%s%s, %s", &rd->addr->name,
+                      rd->kind == NGX_HTTP_CONSENT_REDIS_LOOKUP
+                      ? "" : ngx_http_consent_redis_kind_name[rd->kind],
+                      rd->kind == NGX_HTTP_CONSENT_REDIS_LOOKUP ? "" : ": ",
+                      reason,
+                      rd->kind == NGX_HTTP_CONSENT_REDIS_SUBSCRIBER
                       ? "nothing is cached until it listens again, then the "
                         "cache is flushed"
-                      : "lookups fail fast until it answers again");
+                      : rd->kind == NGX_HTTP_CONSENT_REDIS_LOOKUP
+                      ? "lookups fail fast until it answers again"
+                      : rd->kind == NGX_HTTP_CONSENT_REDIS_WRITE
+                      ? "writes answer 503 until it answers again"
+                      : "asking the next");
 
     } else {
         ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                      "consent redis %V: probe: %s", &rd->conf->url, reason);
+                      "consent redis %V: probe: %s", &rd->addr->name, reason);
     }
 
     /* open the circuit before anyone hears of the failure */
     rd->down = 1;
 
-    if (!rd->subscriber) {
+    if (rd->kind == NGX_HTTP_CONSENT_REDIS_LOOKUP) {
         ngx_http_consent_metrics_circuit(1);
     }
 
-    if (rd->subscriber && rd->ready) {
+    ngx_http_consent_redis_drop(rd);
+    ngx_http_consent_redis_close(rd);
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    /* the next Sentinel at once, the backoff once every one failed */
+    if (rd->kind == NGX_HTTP_CONSENT_REDIS_SENTINEL
+        && !ngx_http_consent_sentinel_next(rd))
+    {
+        ngx_add_timer(&rd->reconnect, 1);
+        return;
+    }
+
+    ngx_add_timer(&rd->reconnect, rd->backoff);
+
+    rd->backoff *= 2;
+    if (rd->backoff > NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX) {
+        rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX;
+    }
+
+    /* the primary may have moved: the Sentinels know where */
+    if (rd->primary && rd->conf->sentinels) {
+        ngx_http_consent_sentinel_ask();
+    }
+}
+
+
+/*
+ * Not a failure: the connection is to go elsewhere (the primary moved,
+ * a Sentinel is to be asked again).  The circuit stays as it was.
+ */
+
+void
+ngx_http_consent_redis_restart(ngx_http_consent_redis_t *rd,
+    const char *reason, ngx_msec_t delay)
+{
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "consent redis %V: %s %s", &rd->addr->name,
+                  ngx_http_consent_redis_kind_name[rd->kind], reason);
+
+    ngx_http_consent_redis_drop(rd);
+    ngx_http_consent_redis_close(rd);
+
+    rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MIN;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (delay) {
+        ngx_add_timer(&rd->reconnect, delay);
+        return;
+    }
+
+    ngx_http_consent_redis_connect(rd);
+}
+
+
+/* everyone waiting hears the connection is gone; a subscriber is deaf */
+
+static void
+ngx_http_consent_redis_drop(ngx_http_consent_redis_t *rd)
+{
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    if (rd->kind == NGX_HTTP_CONSENT_REDIS_SUBSCRIBER && rd->ready) {
         rd->events->deaf(rd->events->data, rd->stalled);
     }
 
     rd->ready = 0;
     rd->stalled = 0;
-
-    ngx_http_consent_redis_close(rd);
 
     while (!ngx_queue_empty(&rd->sent)) {
         q = ngx_queue_head(&rd->sent);
@@ -755,17 +701,33 @@ ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd, const char *reason)
 
         cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
 
+        if (cmd->exec) {
+            freeReplyObject(cmd->exec);
+            cmd->exec = NULL;
+        }
+
         if (cmd->data && cmd->handler) {
             cmd->handler(cmd->data, NULL);
         }
     }
+}
 
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-        ngx_add_timer(&rd->reconnect, rd->backoff);
 
-        rd->backoff *= 2;
-        if (rd->backoff > NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX) {
-            rd->backoff = NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX;
+/* every connection to the primary goes to where it is now */
+
+void
+ngx_http_consent_redis_primary_moved(void)
+{
+    ngx_uint_t                 i;
+    ngx_http_consent_redis_t  *rd[3];
+
+    rd[0] = ngx_http_consent_redis_lookup;
+    rd[1] = ngx_http_consent_redis_writer;
+    rd[2] = ngx_http_consent_redis_inval;
+
+    for (i = 0; i < 3; i++) {
+        if (rd[i] && rd[i]->primary) {
+            ngx_http_consent_redis_restart(rd[i], "to the primary now", 0);
         }
     }
 }

@@ -19,9 +19,22 @@
 
 typedef struct {
     ngx_str_t                   url;
-    ngx_addr_t                 *addr;
+    ngx_addr_t                 *addr;         /* NULL: Sentinel finds it */
     ngx_str_t                   user;
     ngx_str_t                   password;
+
+    /* sentinel=ADDR,... master=NAME: the primary, found and followed */
+    ngx_array_t                *sentinels;    /* ngx_addr_t */
+    ngx_str_t                   master;
+    ngx_str_t                   sentinel_user;
+    ngx_str_t                   sentinel_password;
+
+    /* consent_redis_read: lookups and invalidations from a replica */
+    ngx_addr_t                 *read;
+    /* consent_write_replicas: WAIT for this many, this long */
+    ngx_uint_t                  write_replicas;
+    ngx_msec_t                  write_wait;
+
     ngx_int_t                   db;
     ngx_str_t                   prefix;
     ngx_msec_t                  timeout;
@@ -59,9 +72,17 @@ typedef struct {
 } ngx_http_consent_redis_argv_t;
 
 
-/* consent_redis address [db=] [password_file=] [prefix=] [timeout=]... */
+/* consent_redis address|sentinel=... [master=] [db=] [password_file=]... */
 char *ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+/* consent_redis_read address */
+char *ngx_http_consent_redis_read(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+/* consent_write_replicas number [timeout] */
+char *ngx_http_consent_write_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+/* the main configuration's Redis settings, checked and put together */
+char *ngx_http_consent_redis_init_main(ngx_conf_t *cf, void *conf);
 /* <prefix>s:<id>, the subject's record, in the pool */
 ngx_int_t ngx_http_consent_redis_subject_key(ngx_pool_t *pool,
     ngx_http_consent_redis_conf_t *conf, ngx_str_t *id, ngx_str_t *key);
@@ -72,11 +93,23 @@ ngx_int_t ngx_http_consent_redis_start(ngx_cycle_t *cycle,
     ngx_http_consent_redis_events_t *events);
 void ngx_http_consent_redis_stop(ngx_cycle_t *cycle);
 
-/* NGX_OK: queued; NGX_DECLINED: Redis known down, do not wait */
+/*
+ * A read (to the replica of consent_redis_read, if any) or a write (to
+ * the primary).  NGX_OK: queued; NGX_DECLINED: Redis known down, do not
+ * wait.
+ */
 ngx_int_t ngx_http_consent_redis_command(int argc, const char **argv,
     const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
     void *data, void **cmd);
-/* MULTI, ncmds commands, EXEC; the handler gets EXEC's reply */
+ngx_int_t ngx_http_consent_redis_write_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmd);
+/*
+ * MULTI, ncmds commands, EXEC on the primary; the handler gets EXEC's
+ * reply.  With consent_write_replicas, WAIT follows on the same
+ * connection: the handler gets EXEC's reply once WAIT counted enough
+ * replicas, WAIT's own reply (an integer, or an error) when it did not.
+ */
 ngx_int_t ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     ngx_http_consent_redis_argv_t *cmds,
     ngx_http_consent_redis_handler_pt handler, void *data, void **cmd);

@@ -1,9 +1,10 @@
 /*
  * Copyright (C) ngx_consent_module authors
  *
- * consent_redis: where subject records live and how to reach them.  The
- * address is resolved here, once, so no DNS lookup ever happens at
- * request time.
+ * consent_redis, consent_redis_read, consent_write_replicas: where
+ * subject records live and how to reach them.  Addresses (of Redis, of
+ * its replica, of the Sentinels) are resolved here, once, so no DNS
+ * lookup ever happens at request time.
  */
 
 
@@ -14,12 +15,14 @@
 #include "secret.h"
 
 
-static ngx_int_t ngx_http_consent_redis_address(ngx_conf_t *cf,
-    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *url);
+static ngx_addr_t *ngx_http_consent_redis_address(ngx_conf_t *cf,
+    ngx_str_t *url, in_port_t port, ngx_uint_t *naddrs);
+static ngx_int_t ngx_http_consent_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *list);
 static ngx_int_t ngx_http_consent_redis_param(ngx_conf_t *cf,
     ngx_http_consent_redis_conf_t *rcf, ngx_str_t *param);
 static ngx_int_t ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
-    ngx_http_consent_redis_conf_t *conf, ngx_str_t *name);
+    ngx_str_t *name, ngx_str_t *user, ngx_str_t *password);
 static ngx_int_t ngx_http_consent_redis_key(ngx_pool_t *pool,
     ngx_str_t *prefix, unsigned kind, ngx_str_t *id, ngx_str_t *key);
 
@@ -30,8 +33,8 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_consent_main_conf_t *cmcf = conf;
 
     ngx_int_t                       rc;
-    ngx_str_t                      *value;
-    ngx_uint_t                      i;
+    ngx_str_t                      *value, list;
+    ngx_uint_t                      i, n;
     ngx_http_consent_redis_conf_t  *rcf;
 
     if (cmcf->redis) {
@@ -51,8 +54,18 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rcf->connect_timeout = 100;
     rcf->ping = 1000;
 
-    if (ngx_http_consent_redis_address(cf, rcf, &value[1]) != NGX_OK) {
-        return NGX_CONF_ERROR;
+    rcf->url = value[1];
+
+    if (ngx_http_consent_param(&value[1], "sentinel=", &list) == NGX_OK) {
+        if (ngx_http_consent_redis_sentinels(cf, rcf, &list) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        rcf->addr = ngx_http_consent_redis_address(cf, &value[1], 6379, &n);
+        if (rcf->addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -68,6 +81,15 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                "invalid parameter \"%V\"", &value[i]);
             return NGX_CONF_ERROR;
         }
+    }
+
+    if ((rcf->sentinels != NULL) != (rcf->master.len != 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           rcf->sentinels
+                           ? "\"sentinel=\" needs \"master=\", the name "
+                             "the Sentinels monitor the primary by"
+                           : "\"master=\" is for \"sentinel=\"");
+        return NGX_CONF_ERROR;
     }
 
     if (ngx_http_consent_redis_key(cf->pool, &rcf->prefix, CONSENT_REDIS_LOG,
@@ -90,35 +112,97 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* resolved here, once: no DNS lookup ever happens at request time */
+/*
+ * Resolved here, once: no DNS lookup ever happens at request time.  The
+ * first address of a name; naddrs tells how many it has.
+ */
 
-static ngx_int_t
-ngx_http_consent_redis_address(ngx_conf_t *cf,
-    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *url)
+static ngx_addr_t *
+ngx_http_consent_redis_address(ngx_conf_t *cf, ngx_str_t *url,
+    in_port_t port, ngx_uint_t *naddrs)
 {
     ngx_url_t  u;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url = *url;
-    u.default_port = 6379;
+    u.default_port = port;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in consent_redis \"%V\"", u.err, &u.url);
+                               "%s in \"%V\"", u.err, &u.url);
         }
 
-        return NGX_ERROR;
+        return NULL;
     }
 
     if (u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "consent_redis \"%V\" has no address", &u.url);
+                           "\"%V\" has no address", &u.url);
+        return NULL;
+    }
+
+    *naddrs = u.naddrs;
+
+    return &u.addrs[0];
+}
+
+
+/* sentinel=ADDR[,ADDR...]: every address of every name, in order */
+
+static ngx_int_t
+ngx_http_consent_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_consent_redis_conf_t *rcf, ngx_str_t *list)
+{
+    u_char      *p, *last, *comma;
+    ngx_str_t    one;
+    ngx_uint_t   i, n;
+    ngx_addr_t  *addr, *a;
+
+    rcf->sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_addr_t));
+    if (rcf->sentinels == NULL) {
         return NGX_ERROR;
     }
 
-    rcf->url = *url;
-    rcf->addr = &u.addrs[0];
+    p = list->data;
+    last = p + list->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        one.data = p;
+        one.len = comma - p;
+        p = comma + 1;
+
+        if (one.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty address in \"sentinel=%V\"", list);
+            return NGX_ERROR;
+        }
+
+        addr = ngx_http_consent_redis_address(cf, &one, 26379, &n);
+        if (addr == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < n; i++) {
+            a = ngx_array_push(rcf->sentinels);
+            if (a == NULL) {
+                return NGX_ERROR;
+            }
+
+            *a = addr[i];
+        }
+    }
+
+    if (rcf->sentinels->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"sentinel=\" names no Sentinel");
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -155,7 +239,19 @@ ngx_http_consent_redis_param(ngx_conf_t *cf,
     }
 
     if (ngx_http_consent_param(param, "password_file=", &s) == NGX_OK) {
-        return ngx_http_consent_redis_read_secret(cf, rcf, &s);
+        return ngx_http_consent_redis_read_secret(cf, &s, &rcf->user,
+                                                  &rcf->password);
+    }
+
+    if (ngx_http_consent_param(param, "master=", &rcf->master) == NGX_OK) {
+        return rcf->master.len ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (ngx_http_consent_param(param, "sentinel_password_file=", &s)
+        == NGX_OK)
+    {
+        return ngx_http_consent_redis_read_secret(cf, &s, &rcf->sentinel_user,
+                                                  &rcf->sentinel_password);
     }
 
     return NGX_DECLINED;
@@ -165,8 +261,8 @@ ngx_http_consent_redis_param(ngx_conf_t *cf,
 /* "password" or "user password" (Redis 6 ACL), first line of the file */
 
 static ngx_int_t
-ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
-    ngx_http_consent_redis_conf_t *conf, ngx_str_t *name)
+ngx_http_consent_redis_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *user_out, ngx_str_t *password_out)
 {
     ssize_t         n;
     ngx_fd_t        fd;
@@ -197,28 +293,28 @@ ngx_http_consent_redis_read_secret(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    if (consent_secret_parse(buf, n, &user, &conf->user.len, &password,
-                             &conf->password.len)
+    if (consent_secret_parse(buf, n, &user, &user_out->len, &password,
+                             &password_out->len)
         != 0)
     {
         goto invalid;
     }
 
-    if (conf->user.len) {
-        conf->user.data = ngx_pnalloc(cf->pool, conf->user.len);
-        if (conf->user.data == NULL) {
+    if (user_out->len) {
+        user_out->data = ngx_pnalloc(cf->pool, user_out->len);
+        if (user_out->data == NULL) {
             goto invalid;
         }
 
-        ngx_memcpy(conf->user.data, user, conf->user.len);
+        ngx_memcpy(user_out->data, user, user_out->len);
     }
 
-    conf->password.data = ngx_pnalloc(cf->pool, conf->password.len);
-    if (conf->password.data == NULL) {
+    password_out->data = ngx_pnalloc(cf->pool, password_out->len);
+    if (password_out->data == NULL) {
         goto invalid;
     }
 
-    ngx_memcpy(conf->password.data, password, conf->password.len);
+    ngx_memcpy(password_out->data, password, password_out->len);
     ngx_explicit_memzero(buf, sizeof(buf));
 
     return NGX_OK;
@@ -230,6 +326,107 @@ invalid:
                        "invalid password file \"%V\"", &file);
 
     return NGX_ERROR;
+}
+
+
+/* consent_redis_read address: lookups and invalidations from a replica */
+
+char *
+ngx_http_consent_redis_read(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   n;
+
+    if (cmcf->redis_read) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cmcf->redis_read = ngx_http_consent_redis_address(cf, &value[1], 6379,
+                                                      &n);
+    if (cmcf->redis_read == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* consent_write_replicas number [timeout] */
+
+char *
+ngx_http_consent_write_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (cmcf->write_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n == NGX_ERROR || n > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of replicas \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->write_replicas = n;
+
+    if (cf->args->nelts == 3) {
+        cmcf->write_wait = ngx_parse_time(&value[2], 0);
+
+        if (cmcf->write_wait == (ngx_msec_t) NGX_ERROR
+            || cmcf->write_wait == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid timeout \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_consent_redis_init_main(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_http_consent_redis_conf_t  *rcf;
+
+    ngx_conf_init_uint_value(cmcf->write_replicas, 0);
+    ngx_conf_init_msec_value(cmcf->write_wait, 500);
+
+    rcf = cmcf->redis;
+
+    if (rcf == NULL) {
+        if (cmcf->redis_read || cmcf->write_replicas) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%s\" needs \"consent_redis\"",
+                          cmcf->redis_read ? "consent_redis_read"
+                                           : "consent_write_replicas");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    rcf->read = cmcf->redis_read;
+    rcf->write_replicas = cmcf->write_replicas;
+    rcf->write_wait = cmcf->write_wait;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -38,12 +38,30 @@ typedef struct {
     ngx_http_consent_redis_handler_pt    handler;
     ngx_http_consent_redis_internal_pt   internal;
     void                                *data;    /* NULL: requester gone */
+    /* a WAIT after EXEC: EXEC's reply, kept until WAIT counts replicas */
+    redisReply                          *exec;
+    unsigned                             wait:1;
 } ngx_http_consent_redis_cmd_t;
+
+
+/* what a connection is for */
+#define NGX_HTTP_CONSENT_REDIS_LOOKUP       0
+#define NGX_HTTP_CONSENT_REDIS_SUBSCRIBER   1
+#define NGX_HTTP_CONSENT_REDIS_WRITE        2
+#define NGX_HTTP_CONSENT_REDIS_SENTINEL     3
 
 struct ngx_http_consent_redis_s {
     ngx_http_consent_redis_conf_t       *conf;
     ngx_http_consent_redis_events_t     *events;
     ngx_log_t                           *log;
+
+    ngx_uint_t                           kind;
+    /* where it connects: a configured address or the primary found */
+    ngx_addr_t                          *addr;
+    ngx_str_t                           *user;
+    ngx_str_t                           *password;
+    /* how long a pipeline may wait for its next reply */
+    ngx_msec_t                           timeout;
 
     ngx_peer_connection_t                peer;
     ngx_connection_t                    *c;
@@ -63,6 +81,10 @@ struct ngx_http_consent_redis_s {
     ngx_str_t                            channel;
 
     unsigned                             subscriber:1;
+    /* it must reach the primary: ROLE checked, READONLY means it moved */
+    unsigned                             primary:1;
+    /* the reply being handled is kept by a command: not freed */
+    unsigned                             kept:1;
     unsigned                             connected:1;
     unsigned                             ready:1;
     unsigned                             down:1;
@@ -72,20 +94,63 @@ struct ngx_http_consent_redis_s {
 };
 
 
-/* the worker's lookup connection, which every request command goes to */
+/*
+ * The worker's lookup connection, and its write connection to the
+ * primary when it has one of its own (a read replica, or WAIT, which
+ * would hold up the lookups behind it); else writes go to the lookup
+ * connection.
+ */
 extern ngx_http_consent_redis_t  *ngx_http_consent_redis_lookup;
+extern ngx_http_consent_redis_t  *ngx_http_consent_redis_writer;
 
 
 /* ngx_http_consent_redis.c */
+ngx_http_consent_redis_t *ngx_http_consent_redis_create(ngx_cycle_t *cycle,
+    ngx_http_consent_redis_conf_t *conf,
+    ngx_http_consent_redis_events_t *events, ngx_uint_t kind,
+    ngx_addr_t *addr);
 void ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd);
 void ngx_http_consent_redis_fail(ngx_http_consent_redis_t *rd,
     const char *reason);
+/* closed without a failure: connected again after delay */
+void ngx_http_consent_redis_restart(ngx_http_consent_redis_t *rd,
+    const char *reason, ngx_msec_t delay);
+void ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd);
+/* the primary moved: every connection to it reconnects now */
+void ngx_http_consent_redis_primary_moved(void);
+
+/* ngx_http_consent_sentinel.c */
+ngx_int_t ngx_http_consent_sentinel_start(ngx_cycle_t *cycle,
+    ngx_http_consent_redis_conf_t *conf);
+void ngx_http_consent_sentinel_stop(void);
+/* the primary as last found: socklen 0 until a Sentinel named it */
+ngx_addr_t *ngx_http_consent_sentinel_primary(void);
+/* a connection to the primary failed or was refused: ask again */
+void ngx_http_consent_sentinel_ask(void);
+/* SENTINEL get-master-addr-by-name's reply, in the handshake */
+void ngx_http_consent_sentinel_answer(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+/* a Sentinel failed: the next one is tried; 1 once all were */
+ngx_uint_t ngx_http_consent_sentinel_next(ngx_http_consent_redis_t *rd);
+
+/* ngx_http_consent_redis_handshake.c */
+extern const char  *ngx_http_consent_redis_kind_name[];
+
+ngx_int_t ngx_http_consent_redis_handshake(ngx_http_consent_redis_t *rd);
+void ngx_http_consent_redis_ping_handler(ngx_event_t *ev);
+ngx_uint_t ngx_http_consent_redis_is_message(redisReply *reply);
+void ngx_http_consent_redis_message(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
+/* the subscriber's pipeline: written now */
+ngx_int_t ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd);
 
 /* ngx_http_consent_redis_queue.c */
 ngx_int_t ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
     ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
     const size_t *argvlen);
 void ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd);
+void ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
+    ngx_http_consent_redis_cmd_t *cmd, redisReply *reply);
 
 
 #endif /* _NGX_HTTP_CONSENT_REDIS_CONN_H_INCLUDED_ */

@@ -18,8 +18,14 @@ static ngx_http_consent_redis_cmd_t *ngx_http_consent_redis_cmd_get(
 static ngx_int_t ngx_http_consent_redis_queue(ngx_http_consent_redis_t *rd,
     int argc, const char **argv, const size_t *argvlen,
     ngx_http_consent_redis_cmd_t **cmdp);
-static ngx_http_consent_redis_t *ngx_http_consent_redis_open(void);
+static ngx_http_consent_redis_t *ngx_http_consent_redis_open(
+    ngx_uint_t write);
+static ngx_int_t ngx_http_consent_redis_submit(ngx_uint_t write, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp);
 static void ngx_http_consent_redis_post(ngx_http_consent_redis_t *rd);
+static void ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply);
 
 
 /* room for n more bytes of output: NGX_DECLINED past the bound */
@@ -159,16 +165,24 @@ ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
 
 
 /*
- * The lookup connection, connecting if it is not; NULL when there is
- * none or the circuit is open: nobody waits on a Redis known to be down.
+ * The lookup or the write connection, connecting if it is not; NULL when
+ * there is none or the circuit is open: nobody waits on a Redis known to
+ * be down.  Lookups go to the primary while their replica is down (and
+ * nothing is cached then: its subscriber is deaf too).
  */
 
 static ngx_http_consent_redis_t *
-ngx_http_consent_redis_open(void)
+ngx_http_consent_redis_open(ngx_uint_t write)
 {
     ngx_http_consent_redis_t  *rd;
 
     rd = ngx_http_consent_redis_lookup;
+
+    if (ngx_http_consent_redis_writer
+        && (write || (rd && rd->down)))
+    {
+        rd = ngx_http_consent_redis_writer;
+    }
 
     if (rd == NULL || rd->down) {
         return NULL;
@@ -207,11 +221,31 @@ ngx_http_consent_redis_command(int argc, const char **argv,
     const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
     void *data, void **cmdp)
 {
+    return ngx_http_consent_redis_submit(0, argc, argv, argvlen, handler,
+                                         data, cmdp);
+}
+
+
+ngx_int_t
+ngx_http_consent_redis_write_command(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmdp)
+{
+    return ngx_http_consent_redis_submit(1, argc, argv, argvlen, handler,
+                                         data, cmdp);
+}
+
+
+static ngx_int_t
+ngx_http_consent_redis_submit(ngx_uint_t write, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_consent_redis_handler_pt handler,
+    void *data, void **cmdp)
+{
     ngx_int_t                      rc;
     ngx_http_consent_redis_t      *rd;
     ngx_http_consent_redis_cmd_t  *cmd;
 
-    rd = ngx_http_consent_redis_open();
+    rd = ngx_http_consent_redis_open(write);
     if (rd == NULL) {
         return NGX_DECLINED;
     }
@@ -232,9 +266,12 @@ ngx_http_consent_redis_command(int argc, const char **argv,
 
 
 /*
- * MULTI, the commands, EXEC: queued whole or not at all, so that no other
- * request's command can ever land inside the transaction.  The handler
- * gets EXEC's reply only (NULL if the connection failed first).
+ * MULTI, the commands, EXEC (and WAIT, with consent_write_replicas):
+ * queued whole or not at all, so that no other request's command can
+ * ever land inside the transaction, nor between EXEC and the WAIT that
+ * counts the replicas which have its writes.  The handler gets EXEC's
+ * reply (NULL if the connection failed first), or WAIT's, see
+ * ngx_http_consent_redis.h.
  */
 
 ngx_int_t
@@ -242,20 +279,24 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     ngx_http_consent_redis_argv_t *cmds,
     ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp)
 {
-    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
-    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
+    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
     size_t                         total, multi_len, exec_len;
+    size_t                         wait_len[3];
     ngx_int_t                      rc;
-    ngx_uint_t                     i, k;
+    ngx_uint_t                     i, k, nexec;
     const char                    *multi, *exec;
+    const char                    *wait[3];
     ngx_http_consent_redis_t      *rd;
-    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
+    u_char                         replicas[NGX_INT_T_LEN];
+    u_char                         msec[NGX_INT_T_LEN];
 
     if (ncmds > NGX_HTTP_CONSENT_REDIS_TX_MAX) {
         return NGX_DECLINED;
     }
 
-    rd = ngx_http_consent_redis_open();
+    rd = ngx_http_consent_redis_open(1);
     if (rd == NULL) {
         return NGX_DECLINED;
     }
@@ -265,7 +306,16 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     exec = "EXEC";
     exec_len = 4;
 
-    k = ncmds + 2;
+    wait[0] = "WAIT";
+    wait_len[0] = 4;
+    wait[1] = (const char *) replicas;
+    wait_len[1] = ngx_sprintf(replicas, "%ui", rd->conf->write_replicas)
+                  - replicas;
+    wait[2] = (const char *) msec;
+    wait_len[2] = ngx_sprintf(msec, "%M", rd->conf->write_wait) - msec;
+
+    nexec = ncmds + 1;
+    k = rd->conf->write_replicas ? ncmds + 3 : ncmds + 2;
     ngx_memzero(s, sizeof(s));
     ngx_memzero(cmd, sizeof(cmd));
     total = 0;
@@ -275,8 +325,11 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
         if (i == 0) {
             n[i] = redisFormatCommandArgv(&s[i], 1, &multi, &multi_len);
 
-        } else if (i == k - 1) {
+        } else if (i == nexec) {
             n[i] = redisFormatCommandArgv(&s[i], 1, &exec, &exec_len);
+
+        } else if (i > nexec) {
+            n[i] = redisFormatCommandArgv(&s[i], 3, wait, wait_len);
 
         } else {
             n[i] = redisFormatCommandArgv(&s[i], cmds[i - 1].argc,
@@ -317,6 +370,11 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     cmd[k - 1]->data = data;
     *cmdp = cmd[k - 1];
 
+    if (k > nexec + 1) {
+        cmd[nexec]->internal = ngx_http_consent_redis_exec_reply;
+        cmd[k - 1]->wait = 1;
+    }
+
     ngx_http_consent_redis_post(rd);
 
     return NGX_OK;
@@ -334,6 +392,68 @@ failed:
     }
 
     return rc;
+}
+
+
+/*
+ * EXEC's reply, with a WAIT queued right behind it (the next in "sent"):
+ * a transaction that did not run is answered at once and its WAIT's
+ * reply dropped; one that ran is kept for the WAIT.
+ */
+
+static void
+ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_http_consent_redis_cmd_t  *wait;
+
+    if (ngx_queue_empty(&rd->sent)) {
+        return;
+    }
+
+    wait = ngx_queue_data(ngx_queue_head(&rd->sent),
+                          ngx_http_consent_redis_cmd_t, queue);
+
+    if (!wait->wait || wait->data == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        wait->handler(wait->data, reply);
+        wait->data = NULL;
+        return;
+    }
+
+    wait->exec = reply;
+    rd->kept = 1;
+}
+
+
+/* WAIT's count: enough replicas have the write, or the caller hears why */
+
+void
+ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
+    ngx_http_consent_redis_cmd_t *cmd, redisReply *reply)
+{
+    redisReply  *exec;
+
+    exec = cmd->exec;
+    cmd->exec = NULL;
+
+    if (cmd->data && exec) {
+        if (reply->type == REDIS_REPLY_INTEGER
+            && reply->integer >= (long long) rd->conf->write_replicas)
+        {
+            cmd->handler(cmd->data, exec);
+
+        } else {
+            cmd->handler(cmd->data, reply);
+        }
+    }
+
+    if (exec) {
+        freeReplyObject(exec);
+    }
 }
 
 
@@ -359,6 +479,11 @@ ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd)
         q = ngx_queue_head(&rd->free);
         ngx_queue_remove(q);
         cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+        if (cmd->exec) {
+            freeReplyObject(cmd->exec);
+        }
+
         ngx_free(cmd);
     }
 

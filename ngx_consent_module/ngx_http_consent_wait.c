@@ -12,7 +12,7 @@
 
 
 static ngx_int_t ngx_http_consent_wait_start(ngx_http_consent_wait_t *w,
-    ngx_http_request_t *r);
+    ngx_http_request_t *r, ngx_uint_t write);
 static ngx_int_t ngx_http_consent_wait_queued(ngx_http_consent_wait_t *w,
     ngx_int_t rc);
 static void ngx_http_consent_wait_reply(void *data, void *reply);
@@ -29,7 +29,7 @@ ngx_http_consent_wait_command(ngx_http_consent_wait_t *w,
 {
     ngx_int_t  rc;
 
-    if (ngx_http_consent_wait_start(w, r) != NGX_OK) {
+    if (ngx_http_consent_wait_start(w, r, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -48,7 +48,7 @@ ngx_http_consent_wait_transaction(ngx_http_consent_wait_t *w,
 {
     ngx_int_t  rc;
 
-    if (ngx_http_consent_wait_start(w, r) != NGX_OK) {
+    if (ngx_http_consent_wait_start(w, r, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -80,11 +80,14 @@ ngx_http_consent_wait_queued(ngx_http_consent_wait_t *w, ngx_int_t rc)
 }
 
 
-/* the clock and the epoch start before the command leaves */
+/*
+ * The clock and the epoch start before the command leaves.  A write
+ * waits for its WAIT too, which Redis answers after write_wait at most.
+ */
 
 static ngx_int_t
 ngx_http_consent_wait_start(ngx_http_consent_wait_t *w,
-    ngx_http_request_t *r)
+    ngx_http_request_t *r, ngx_uint_t write)
 {
     ngx_http_consent_main_conf_t  *cmcf;
 
@@ -99,12 +102,17 @@ ngx_http_consent_wait_start(ngx_http_consent_wait_t *w,
                           : 0;
     w->sent = ngx_current_msec;
     w->timed_out = 0;
+    w->timeout = cmcf->redis->timeout;
+
+    if (write && cmcf->redis->write_replicas) {
+        w->timeout += cmcf->redis->write_wait;
+    }
 
     w->timer.handler = ngx_http_consent_wait_timeout;
     w->timer.data = w;
     w->timer.log = r->connection->log;
 
-    ngx_add_timer(&w->timer, cmcf->redis->timeout);
+    ngx_add_timer(&w->timer, w->timeout);
 
     return NGX_OK;
 }
@@ -163,13 +171,8 @@ ngx_http_consent_wait_timeout(ngx_event_t *ev)
 {
     ngx_http_consent_wait_t *w = ev->data;
 
-    ngx_http_consent_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_get_module_main_conf(w->main, ngx_http_consent_module);
-
     ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                  "consent redis: no answer within %M ms",
-                  cmcf->redis->timeout);
+                  "consent redis: no answer within %M ms", w->timeout);
 
     if (w->cmd) {
         ngx_http_consent_redis_cancel(w->cmd);

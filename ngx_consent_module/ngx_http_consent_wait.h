@@ -40,6 +40,7 @@ typedef struct {
     /* the shared cache's invalidation sequence when the command left */
     ngx_atomic_uint_t               epoch;
     ngx_msec_t                      sent;      /* for consent_metrics */
+    ngx_msec_t                      timeout;
 
     unsigned                        pending:1;
     /* the answer is NULL because the timeout passed */

@@ -23,6 +23,8 @@
 static int ctl_init(ctl_t *ctl);
 static int ctl_options(ctl_t *ctl, int argc, char **argv);
 static int ctl_option(ctl_t *ctl, int c, const char *opt);
+static int ctl_options_sentinel(ctl_t *ctl, int addr, int sentinel,
+    int master);
 static void ctl_address(ctl_t *ctl);
 static int ctl_help(ctl_t *ctl, int argc, char **argv);
 static void ctl_usage(FILE *f);
@@ -33,6 +35,7 @@ static int ctl_opt_set(const char *cmd, const ctl_opt_t *o, const char *eq,
     int argc, char **argv, int *i);
 static int ctl_redis_env(ctl_t *ctl, const char *value);
 static int ctl_host_port(ctl_t *ctl, const char *value, const char *what);
+static int ctl_master_valid(const char *name);
 static int ctl_extra_purposes(ctl_t *ctl, const char *list);
 
 
@@ -90,6 +93,16 @@ static const char  ctl_usage_text[] =
     "  -H, --host HOST                Redis host (default 127.0.0.1)\n"
     "  -p, --port PORT                Redis port (default 6379)\n"
     "  -s, --socket PATH              Redis unix socket\n"
+    "      --sentinel HOST:PORT[,HOST:PORT...]\n"
+    "                                 Redis Sentinels (again for more,\n"
+    "                                 port default 26379), asked in turn\n"
+    "                                 for the primary of --master; not with\n"
+    "                                 --host, --port or --socket\n"
+    "      --master NAME              the master name the Sentinels "
+    "monitor\n"
+    "      --sentinel-password-file FILE\n"
+    "                                 the Sentinels' password, as for\n"
+    "                                 --password-file\n"
     "  -n, --db N                     Redis database (default 0)\n"
     "  -a, --password-file FILE       \"password\" or \"user password\" "
     "on its\n"
@@ -102,7 +115,8 @@ static const char  ctl_usage_text[] =
     "      --version                  the version\n"
     "\n"
     "Options go before the command; CONSENTCTL_REDIS=host:port or\n"
-    "unix:/path sets the default address.\n"
+    "unix:/path sets the default address, or CONSENTCTL_SENTINEL=\n"
+    "host:port[,host:port...] and CONSENTCTL_MASTER=name the Sentinels.\n"
     "Exit status: 0 done, 1 runtime error (Redis, not found), "
     "2 bad usage.\n";
 
@@ -157,6 +171,7 @@ main(int argc, char **argv)
 static int
 ctl_init(ctl_t *ctl)
 {
+    int          rc;
     const char  *env;
 
     memset(ctl, 0, sizeof(ctl_t));
@@ -168,11 +183,37 @@ ctl_init(ctl_t *ctl)
 
     consent_purposes_init(&ctl->purposes);
 
-    /* the environment gives defaults; options given override them */
+    /*
+     * The environment gives defaults; options given override them, and
+     * an address on the command line (--host, --port, --socket or
+     * --sentinel) both CONSENTCTL_REDIS and CONSENTCTL_SENTINEL.
+     */
     env = getenv("CONSENTCTL_REDIS");
 
     if (env && *env) {
-        return ctl_redis_env(ctl, env);
+        rc = ctl_redis_env(ctl, env);
+        if (rc != CTL_OK) {
+            return rc;
+        }
+
+        ctl->redis_env = 1;
+    }
+
+    env = getenv("CONSENTCTL_SENTINEL");
+
+    if (env && *env) {
+        rc = ctl_sentinel_list(ctl, env, "CONSENTCTL_SENTINEL");
+        if (rc != CTL_OK) {
+            return rc;
+        }
+
+        ctl->sentinels_env = 1;
+    }
+
+    env = getenv("CONSENTCTL_MASTER");
+
+    if (env && *env) {
+        ctl->master = env;
     }
 
     return CTL_OK;
@@ -187,7 +228,7 @@ ctl_init(ctl_t *ctl)
 static int
 ctl_options(ctl_t *ctl, int argc, char **argv)
 {
-    int  c, rc, tcp, sock;
+    int  c, rc, tcp, sock, sentinel, master;
 
     static const struct option  longopts[] = {
         { "host",          required_argument, NULL, 'H' },
@@ -198,6 +239,10 @@ ctl_options(ctl_t *ctl, int argc, char **argv)
         { "prefix",        required_argument, NULL, 'P' },
         { "timeout",       required_argument, NULL, 'T' },
         { "purposes",      required_argument, NULL, 'U' },
+        { "sentinel",      required_argument, NULL, 'L' },
+        { "master",        required_argument, NULL, 'M' },
+        { "sentinel-password-file",
+                           required_argument, NULL, 'W' },
         { "help",          no_argument,       NULL, 'h' },
         { "version",       no_argument,       NULL, 'V' },
         { NULL,            0,                 NULL, 0 }
@@ -205,6 +250,8 @@ ctl_options(ctl_t *ctl, int argc, char **argv)
 
     tcp = 0;
     sock = 0;
+    sentinel = 0;
+    master = 0;
     opterr = 0;
 
     /* "+": options stop at the command, whose own options follow it */
@@ -218,6 +265,8 @@ ctl_options(ctl_t *ctl, int argc, char **argv)
 
         tcp |= (c == 'H' || c == 'p');
         sock |= (c == 's');
+        sentinel |= (c == 'L');
+        master |= (c == 'M');
     }
 
     if (tcp && sock) {
@@ -229,7 +278,78 @@ ctl_options(ctl_t *ctl, int argc, char **argv)
         ctl->socket = NULL;
     }
 
+    return ctl_options_sentinel(ctl, tcp || sock, sentinel, master);
+}
+
+
+/*
+ * The Sentinels, given (sentinel) or from CONSENTCTL_SENTINEL, with the
+ * master name; addr: --host, --port or --socket given.  CTL_OK or
+ * CTL_USAGE.
+ */
+
+static int
+ctl_options_sentinel(ctl_t *ctl, int addr, int sentinel, int master)
+{
+    if (addr && sentinel) {
+        return ctl_usage_error("give either --sentinel or "
+                               "--host/--port/--socket, not both");
+    }
+
+    if (addr) {
+        /* an address given: CONSENTCTL_SENTINEL gives way */
+        ctl->nsentinels = 0;
+
+    } else if (ctl->nsentinels && !sentinel && ctl->redis_env) {
+        return ctl_usage_error("both CONSENTCTL_REDIS and "
+                               "CONSENTCTL_SENTINEL are set: unset one, or "
+                               "give an address");
+    }
+
+    if (ctl->nsentinels == 0) {
+        if (master) {
+            return ctl_usage_error("--master needs --sentinel");
+        }
+
+        if (ctl->sentinel_password_file) {
+            return ctl_usage_error("--sentinel-password-file needs "
+                                   "--sentinel");
+        }
+
+        return CTL_OK;
+    }
+
+    if (ctl->master == NULL) {
+        return ctl_usage_error("--sentinel needs --master NAME (or "
+                               "CONSENTCTL_MASTER)");
+    }
+
+    if (!ctl_master_valid(ctl->master)) {
+        return ctl_arg_error("invalid master name \"%s\" (1 to %d bytes, "
+                             "no spaces or control characters)",
+                             ctl->master, CTL_MASTER_MAX);
+    }
+
     return CTL_OK;
+}
+
+
+/* a name sentinel.conf can hold: printable, no spaces */
+
+static int
+ctl_master_valid(const char *name)
+{
+    size_t  i;
+
+    for (i = 0; name[i]; i++) {
+        if ((unsigned char) name[i] <= 0x20 || (unsigned char) name[i] == 0x7f
+            || i == CTL_MASTER_MAX)
+        {
+            return 0;
+        }
+    }
+
+    return i > 0;
 }
 
 
@@ -292,6 +412,23 @@ ctl_option(ctl_t *ctl, int c, const char *opt)
     case 'U':
         return ctl_extra_purposes(ctl, optarg);
 
+    case 'L':
+        /* the first --sentinel replaces CONSENTCTL_SENTINEL's */
+        if (ctl->sentinels_env) {
+            ctl->sentinels_env = 0;
+            ctl->nsentinels = 0;
+        }
+
+        return ctl_sentinel_list(ctl, optarg, "--sentinel");
+
+    case 'M':
+        ctl->master = optarg;
+        return CTL_OK;
+
+    case 'W':
+        ctl->sentinel_password_file = optarg;
+        return CTL_OK;
+
     case 'h':
         ctl_usage(stdout);
         return CTL_DONE;
@@ -319,13 +456,22 @@ ctl_address(ctl_t *ctl)
     if (ctl->socket) {
         snprintf(ctl->addr, sizeof(ctl->addr), "unix:%s", ctl->socket);
 
-    } else if (strchr(ctl->host, ':')) {
-        snprintf(ctl->addr, sizeof(ctl->addr), "[%s]:%d", ctl->host,
-                 ctl->port);
+    } else {
+        ctl_host_format(ctl->host, ctl->port, ctl->addr, sizeof(ctl->addr));
+    }
+}
+
+
+/* "host:port", "[v6]:port" into buf, truncated to fit */
+
+void
+ctl_host_format(const char *host, int port, char *buf, size_t size)
+{
+    if (strchr(host, ':')) {
+        snprintf(buf, size, "[%s]:%d", host, port);
 
     } else {
-        snprintf(ctl->addr, sizeof(ctl->addr), "%s:%d", ctl->host,
-                 ctl->port);
+        snprintf(buf, size, "%s:%d", host, port);
     }
 }
 
@@ -635,58 +781,82 @@ ctl_redis_env(ctl_t *ctl, const char *value)
 static int
 ctl_host_port(ctl_t *ctl, const char *value, const char *what)
 {
-    long         n;
-    size_t       hlen;
-    const char  *colon, *end;
-
-    end = value + strlen(value);
-
-    if (*value == '[') {
-        /* an IPv6 address in brackets, then an optional ":port" */
-        colon = strchr(value, ']');
-        if (colon == NULL || colon == value + 1
-            || (colon[1] != '\0' && colon[1] != ':'))
-        {
-            goto invalid;
-        }
-
-        value++;
-        hlen = colon - value;
-        colon = colon[1] ? colon + 1 : NULL;
-
-    } else {
-        colon = strrchr(value, ':');
-
-        /* a bare IPv6 address has more than one colon and no port */
-        if (colon && strchr(value, ':') != colon) {
-            colon = NULL;
-        }
-
-        hlen = colon ? (size_t) (colon - value) : (size_t) (end - value);
+    if (ctl_parse_host_port(value, strlen(value), ctl->host_buf,
+                            sizeof(ctl->host_buf), &ctl->port)
+        != 0)
+    {
+        return ctl_arg_error("%s \"%s\": expected host:port or unix:/path",
+                             what, value);
     }
 
-    if (hlen == 0 || hlen >= sizeof(ctl->host_buf)) {
-        goto invalid;
-    }
-
-    if (colon) {
-        if (ctl_parse_long(colon + 1, 1, 65535, &n) != 0) {
-            goto invalid;
-        }
-
-        ctl->port = (int) n;
-    }
-
-    memcpy(ctl->host_buf, value, hlen);
-    ctl->host_buf[hlen] = '\0';
     ctl->host = ctl->host_buf;
 
     return CTL_OK;
+}
 
-invalid:
 
-    return ctl_arg_error("%s \"%s\": expected host:port or unix:/path",
-                         what, value);
+/*
+ * "host:port", "[v6]:port", "host", "[v6]" or a bare IPv6 address, the
+ * len bytes at value: the host into host (NUL-terminated, fewer than
+ * size bytes) and the port, when there is one, into *port.  0, or -1 for
+ * anything else (nothing is set then).
+ */
+
+int
+ctl_parse_host_port(const char *value, size_t len, char *host, size_t size,
+    int *port)
+{
+    size_t              hlen, plen;
+    const char         *h, *colon, *end;
+    unsigned long long  n;
+
+    end = value + len;
+
+    if (len && *value == '[') {
+        /* an IPv6 address in brackets, then an optional ":port" */
+        colon = memchr(value, ']', len);
+        if (colon == NULL || colon == value + 1
+            || (colon + 1 != end && colon[1] != ':'))
+        {
+            return -1;
+        }
+
+        h = value + 1;
+        hlen = colon - h;
+        colon = (colon + 1 != end) ? colon + 1 : NULL;
+
+    } else {
+        colon = memrchr(value, ':', len);
+
+        /* a bare IPv6 address has more than one colon and no port */
+        if (colon && memchr(value, ':', len) != colon) {
+            colon = NULL;
+        }
+
+        h = value;
+        hlen = colon ? (size_t) (colon - value) : len;
+    }
+
+    if (hlen == 0 || hlen >= size || memchr(h, '\0', hlen)) {
+        return -1;
+    }
+
+    if (colon) {
+        plen = end - (colon + 1);
+
+        if (plen == 0 || plen > 12
+            || ctl_str_uint(colon + 1, plen, 65535, &n) != 0 || n == 0)
+        {
+            return -1;
+        }
+
+        *port = (int) n;
+    }
+
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+
+    return 0;
 }
 
 

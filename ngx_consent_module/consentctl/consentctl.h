@@ -51,6 +51,21 @@
 /* how often a WATCHed transaction is tried before giving up */
 #define CTL_WATCH_TRIES             10
 
+/* --sentinel: Sentinels at most, the port of one given without it */
+#define CTL_SENTINELS               16
+#define CTL_SENTINEL_PORT           26379
+/* a host (ours, a Sentinel's, one a Sentinel names) at most, with NUL */
+#define CTL_HOST_SIZE               256
+/* --master NAME at most */
+#define CTL_MASTER_MAX              255
+
+
+/* a Sentinel's address */
+typedef struct {
+    char                       host[CTL_HOST_SIZE];
+    int                        port;
+} ctl_host_t;
+
 
 typedef struct {
     redisContext              *redis;
@@ -64,11 +79,29 @@ typedef struct {
     size_t                     prefix_len;
     long                       timeout;          /* ms */
 
-    /* the host CONSENTCTL_REDIS names */
-    char                       host_buf[256];
+    /*
+     * --sentinel: the Sentinels asked for the primary of master, with
+     * the password file of --sentinel-password-file; sentinels_env when
+     * they are CONSENTCTL_SENTINEL's
+     */
+    ctl_host_t                 sentinels[CTL_SENTINELS];
+    int                        nsentinels;
+    unsigned                   sentinels_env:1;
+    /* the address is CONSENTCTL_REDIS's */
+    unsigned                   redis_env:1;
+    const char                *master;
+    const char                *sentinel_password_file;
 
-    /* "127.0.0.1:6379" or "unix:/path", for messages */
-    char                       addr[300];
+    /* the host CONSENTCTL_REDIS names, or the one a Sentinel gave */
+    char                       host_buf[CTL_HOST_SIZE];
+
+    /*
+     * "127.0.0.1:6379" or "unix:/path", for messages; while a Sentinel's
+     * answer is checked, "127.0.0.1:6380 (master "NAME" from sentinel
+     * 127.0.0.1:26379)"
+     */
+    char                       addr[CTL_HOST_SIZE * 2 + CTL_MASTER_MAX
+                                    + 64];
 
     consent_purposes_t         purposes;
 } ctl_t;
@@ -154,6 +187,9 @@ int ctl_arg_error(const char *fmt, ...)
 int ctl_subject_args(const char *cmd, int argc, char **argv,
     const ctl_opt_t *opts, char **pos, int npos);
 int ctl_parse_long(const char *s, long min, long max, long *out);
+int ctl_parse_host_port(const char *value, size_t len, char *host,
+    size_t size, int *port);
+void ctl_host_format(const char *host, int port, char *buf, size_t size);
 
 /* consentctl_file.c */
 /*
@@ -181,7 +217,19 @@ void ctl_rules_files_default(const char **files, int *nfiles);
 char *ctl_read_rules_file(const char *path, size_t *len);
 
 /* consentctl_redis.c */
+/* Redis at the address of the options, or the primary a Sentinel names */
 int ctl_connect(ctl_t *ctl);
+/* Redis at ctl->host/port or ctl->socket: connect, AUTH, SELECT */
+int ctl_connect_node(ctl_t *ctl);
+/*
+ * AUTH on c with the "password" or "user password" of file; messages
+ * name the server as kind ("redis at ", "sentinel ") and addr
+ */
+int ctl_auth(ctl_t *ctl, redisContext *c, const char *file,
+    const char *kind, const char *addr);
+/* a command on c got no reply: why, after kind and addr */
+void ctl_io_report(ctl_t *ctl, redisContext *c, const char *kind,
+    const char *addr);
 void ctl_disconnect(ctl_t *ctl);
 char *ctl_key(ctl_t *ctl, unsigned kind, const char *id, size_t *len);
 redisReply *ctl_command(ctl_t *ctl, int argc, const char **argv,
@@ -213,6 +261,8 @@ void ctl_json_str(const void *p, size_t len);
 void ctl_json_cstr(const char *s);
 void ctl_print_plain(const void *p, size_t len);
 size_t ctl_plain_len(const void *p, size_t len);
+const char *ctl_plain_buf(const void *p, size_t len, char *buf,
+    size_t size);
 int ctl_purpose_next(const char **pos, const char *end, const char **name,
     size_t *len);
 
@@ -253,6 +303,12 @@ int ctl_records(ctl_t *ctl, int argc, char **argv);
 
 /* consentctl_keys.c */
 int ctl_keys(ctl_t *ctl, int argc, char **argv);
+
+/* consentctl_sentinel.c */
+/* "h:p[,h:p...]" of what ("--sentinel") added to ctl->sentinels */
+int ctl_sentinel_list(ctl_t *ctl, const char *value, const char *what);
+/* connected to the primary the first Sentinel that knows one names */
+int ctl_sentinel_connect(ctl_t *ctl);
 
 
 #endif /* _CONSENTCTL_H_INCLUDED_ */

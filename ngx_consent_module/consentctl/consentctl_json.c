@@ -88,6 +88,42 @@ ctl_print_plain(const void *p, size_t len)
 
 
 /*
+ * What a server said, for a message: into buf (NUL-terminated, size at
+ * least 8), control bytes, '\\' and bytes past ASCII as \xHH as
+ * ctl_print_plain() shows them, cut with "..." when it does not fit.
+ */
+
+const char *
+ctl_plain_buf(const void *p, size_t len, char *buf, size_t size)
+{
+    size_t                i, n;
+    const unsigned char  *s;
+
+    s = p;
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (n + 4 + 4 > size) {
+            memcpy(buf + n, "...", 4);
+            return buf;
+        }
+
+        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '\\') {
+            snprintf(buf + n, 5, "\\x%02x", s[i]);
+            n += 4;
+
+        } else {
+            buf[n++] = s[i];
+        }
+    }
+
+    buf[n] = '\0';
+
+    return buf;
+}
+
+
+/*
  * The next name of a purpose list, split on commas and spaces as the
  * module splits a record's "p": 1 and name/len set, or 0 at the end.
  */

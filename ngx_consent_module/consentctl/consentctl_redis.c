@@ -20,7 +20,6 @@
 #define CTL_SECRET_MAX              1024
 
 
-static int ctl_auth(ctl_t *ctl);
 static void ctl_io_error(ctl_t *ctl);
 static int ctl_stream_entries(ctl_t *ctl, const char *key,
     const redisReply *r, ctl_entry_pt entry, void *data);
@@ -30,6 +29,17 @@ static int ctl_scan_keys(ctl_t *ctl, const redisReply *keys);
 
 int
 ctl_connect(ctl_t *ctl)
+{
+    if (ctl->nsentinels) {
+        return ctl_sentinel_connect(ctl);
+    }
+
+    return ctl_connect_node(ctl);
+}
+
+
+int
+ctl_connect_node(ctl_t *ctl)
 {
     int              n;
     char             db[24];
@@ -64,7 +74,11 @@ ctl_connect(ctl_t *ctl)
         return CTL_ERROR;
     }
 
-    if (ctl->password_file && ctl_auth(ctl) != CTL_OK) {
+    if (ctl->password_file
+        && ctl_auth(ctl, ctl->redis, ctl->password_file, "redis at ",
+                    ctl->addr)
+           != CTL_OK)
+    {
         return CTL_ERROR;
     }
 
@@ -99,8 +113,9 @@ ctl_disconnect(ctl_t *ctl)
  * what Redis answers to AUTH does not repeat it either.
  */
 
-static int
-ctl_auth(ctl_t *ctl)
+int
+ctl_auth(ctl_t *ctl, redisContext *c, const char *file, const char *kind,
+    const char *addr)
 {
     int                   rc, argc;
     FILE                 *f;
@@ -108,20 +123,21 @@ ctl_auth(ctl_t *ctl)
     const char           *argv[3];
     redisReply           *r;
     const unsigned char  *user, *password;
+    char                  text[256];
     unsigned char         buf[CTL_SECRET_MAX];
 
-    f = fopen(ctl->password_file, "r");
+    f = fopen(file, "r");
     if (f == NULL) {
-        ctl_error("cannot read password file \"%s\": %s",
-                  ctl->password_file, strerror(errno));
+        ctl_error("cannot read password file \"%s\": %s", file,
+                  strerror(errno));
         return CTL_ERROR;
     }
 
     n = fread(buf, 1, CTL_SECRET_MAX, f);
 
     if (ferror(f)) {
-        ctl_error("cannot read password file \"%s\": %s",
-                  ctl->password_file, strerror(errno));
+        ctl_error("cannot read password file \"%s\": %s", file,
+                  strerror(errno));
         fclose(f);
         return CTL_ERROR;
     }
@@ -135,7 +151,7 @@ ctl_auth(ctl_t *ctl)
         != 0)
     {
         ctl_error("password file \"%s\" has no password on its first line",
-                  ctl->password_file);
+                  file);
         goto done;
     }
 
@@ -151,14 +167,16 @@ ctl_auth(ctl_t *ctl)
     argv[argc] = (const char *) password;
     argvlen[argc++] = password_len;
 
-    r = ctl_command(ctl, argc, argv, argvlen);
+    r = redisCommandArgv(c, argc, argv, argvlen);
     if (r == NULL) {
+        ctl_io_report(ctl, c, kind, addr);
         goto done;
     }
 
     if (r->type == REDIS_REPLY_ERROR) {
-        ctl_error("redis at %s refused AUTH (password file \"%s\"): %.*s",
-                  ctl->addr, ctl->password_file, (int) r->len, r->str);
+        ctl_error("%s%s refused AUTH (password file \"%s\"): %s", kind,
+                  addr, file, ctl_plain_buf(r->str, r->len, text,
+                                            sizeof(text)));
         freeReplyObject(r);
         goto done;
     }
@@ -212,24 +230,29 @@ ctl_key(ctl_t *ctl, unsigned kind, const char *id, size_t *len)
 static void
 ctl_io_error(ctl_t *ctl)
 {
-    redisContext  *c = ctl->redis;
+    ctl_io_report(ctl, ctl->redis, "redis at ", ctl->addr);
+}
 
+
+void
+ctl_io_report(ctl_t *ctl, redisContext *c, const char *kind,
+    const char *addr)
+{
     /* a blocking read past redisSetTimeout() fails with EAGAIN */
     if (c->err == REDIS_ERR_IO
         && (strcmp(c->errstr, strerror(EAGAIN)) == 0
             || strcmp(c->errstr, strerror(EWOULDBLOCK)) == 0))
     {
-        ctl_error("redis at %s: no answer within %ld ms", ctl->addr,
-                  ctl->timeout);
+        ctl_error("%s%s: no answer within %ld ms", kind, addr, ctl->timeout);
         return;
     }
 
     if (c->err == REDIS_ERR_EOF) {
-        ctl_error("redis at %s closed the connection", ctl->addr);
+        ctl_error("%s%s closed the connection", kind, addr);
         return;
     }
 
-    ctl_error("redis at %s: %s", ctl->addr, c->errstr);
+    ctl_error("%s%s: %s", kind, addr, c->errstr);
 }
 
 

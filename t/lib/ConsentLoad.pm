@@ -8,6 +8,8 @@ package ConsentLoad;
 #       clients => 4,                 # processes, one connection each
 #       min     => 500,               # requests each before stop() ends it
 #       request => sub { my ($client, $seq) = @_; return ($path, @headers) },
+#                     # or ({ method => 'POST', path => $p, body => $b,
+#                     #      headers => [[Name => $value], ...] })
 #       fields  => ['X-Pid', 'X-C-Source'],   # response headers to record
 #   );
 #   $load->wait_count(400);           # until 400 responses in all
@@ -70,24 +72,30 @@ sub start {
     return $self;
 }
 
-# responses recorded so far, all clients
+# responses recorded so far, all clients; count(200): those with that
+# status
 sub count {
-    my ($self) = @_;
+    my ($self, $status) = @_;
     my $n = 0;
     for my $f (@{ $self->{files} }) {
         open my $fh, '<', $f or next;
-        $n++ while <$fh>;
+        # not "while <$fh>": that assigns $_, which a caller's
+        # "for values %loads" aliases to a load object
+        while (defined(my $l = <$fh>)) {
+            $n++ if !defined $status || (split /\t/, $l)[4] eq $status;
+        }
         close $fh;
     }
     return $n;
 }
 
-# until n responses in all (or the deadline); returns the count
+# until n responses in all (or the deadline); returns the count;
+# wait_count(n, secs, status): n responses with that status
 sub wait_count {
-    my ($self, $n, $secs) = @_;
+    my ($self, $n, $secs, $status) = @_;
     my $deadline = time + ($secs // 60) * time_scale();
     my $c;
-    while (($c = $self->count) < $n && time < $deadline) {
+    while (($c = $self->count($status)) < $n && time < $deadline) {
         sleep 0.05;
     }
     return $c;
@@ -259,10 +267,17 @@ sub _client {
         last if $seq >= $self->{min} && -e $self->{stop};
         $seq++;
         my ($path, @h) = $self->{request}->($c, $seq);
-        my $req = "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+        my ($method, $body) = ('GET', '');
+        if (ref $path eq 'HASH') {
+            ($method, $body, @h) = ($path->{method} // 'GET',
+                $path->{body} // '', @{ $path->{headers} || [] });
+            $path = $path->{path};
+        }
+        push @h, ['Content-Length' => length $body] if length $body;
+        my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
             . "X-Req: load-$c-$seq\r\n"
             . join('', map { ref $_ ? "$_->[0]: $_->[1]\r\n" : "$_\r\n" } @h)
-            . "\r\n";
+            . "\r\n$body";
 
         my $t0 = time;
         my ($r, $keep, $retried) = (undef, 0, 0);

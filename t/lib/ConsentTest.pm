@@ -872,25 +872,71 @@ sub stop_redis {
 # one command, one reply (simple RESP client); arrays as array refs
 sub redis_cmd {
     my ($self, @args) = @_;
+    my ($r) = resp_cmds($self->{redis_port}, \@args);
+    return $r;
+}
+
+# resp_cmds($port, [cmd, args...], ...): the commands one after the other
+# on one connection to 127.0.0.1:$port, each reply read before the next
+# command is written; the replies, as redis_cmd gives them.  $port may be
+# { port => P, timeout => S }: dies when the server has not answered
+# everything within S seconds (a whole number) instead of waiting on.
+sub resp_cmds {
+    my ($to, @cmds) = @_;
+    my %o = ref $to ? %$to : (port => $to);
     my $s = IO::Socket::INET->new(
         PeerAddr => '127.0.0.1',
-        PeerPort => $self->{redis_port},
+        PeerPort => $o{port},
         Proto    => 'tcp',
         Timeout  => 5,
     ) or die "redis connect: $!";
+    my @r;
+    my $run = sub {
+        for my $c (@cmds) {
+            print $s resp_encode_cmd(@$c);
+            push @r, _resp_read($s);
+        }
+    };
+    if ($o{timeout}) {
+        my $ok = eval {
+            local $SIG{ALRM} = sub {
+                die "redis 127.0.0.1:$o{port}: no answer within "
+                    . "$o{timeout}s\n";
+            };
+            alarm $o{timeout};
+            $run->();
+            alarm 0;
+            1;
+        };
+        alarm 0;
+        close $s;
+        die $@ unless $ok;
+    } else {
+        $run->();
+        close $s;
+    }
+    return @r;
+}
+
+# a command as RESP: an array of bulk strings
+sub resp_encode_cmd {
+    my (@args) = @_;
     my $req = '*' . @args . "\r\n";
     $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    print $s $req;
-    my $r = _resp_read($s);
-    close $s;
-    return $r;
+    return $req;
 }
 
 # consentctl against this test's Redis: { rc, out, err }; a crash or a
 # sanitizer report fails a test (CONSENTCTL_BIN, CONSENTCTL_WRAPPER as
-# t/51 takes them)
+# t/51 takes them).  A hash ref first, { conn => [...], env => {...} },
+# gives the connection options instead of "-p REDIS_PORT" ([] for none)
+# and variables for consentctl's environment; without it the
+# environment's CONSENTCTL_* are not passed on.  It serves any object
+# with a dir and a read_file method (ConsentCluster's consentctl).
 sub consentctl {
     my ($self, @args) = @_;
+    my %o = ref $args[0] eq 'HASH' ? %{ shift @args } : ();
+    my @conn = $o{conn} ? @{ $o{conn} } : ('-p', $self->{redis_port});
     my $bin = $ENV{CONSENTCTL_BIN} || "$REPO/build/consentctl";
     my $n = ++$self->{ctl_seq};
     my ($out, $err) = map { "$self->{dir}/consentctl-$n.$_" } qw(out err);
@@ -898,11 +944,13 @@ sub consentctl {
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        delete $ENV{CONSENTCTL_REDIS};
+        delete $ENV{$_} for grep { /\ACONSENTCTL_(?:REDIS|SENTINEL|MASTER)\z/ }
+            keys %ENV;
+        $ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', $out;
         open STDERR, '>', $err;
-        exec @wrap, $bin, '-p', $self->{redis_port}, @args
+        exec @wrap, $bin, @conn, @args
             or POSIX::_exit(127);
     }
     waitpid $pid, 0;
@@ -1433,6 +1481,25 @@ sub redis_pipeline {
 #   pings           PINGs kept back
 #   pinged          PINGs subscribers sent, in all
 #   subs            subscriber connections open and not frozen
+# A server of a test's own in a child process that never returns to the
+# test: no END block, no TAP pipe, TERM ends it, its output to $log.
+# $loop runs there (a die is logged as "$what: ..."); the child's pid.
+sub fork_server {
+    my ($log, $what, $loop) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    return $pid if $pid;
+    $SIG{TERM} = sub { POSIX::_exit(0) };
+    $SIG{PIPE} = 'IGNORE';
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>>', $log;
+    open STDERR, '>&', \*STDOUT;
+    STDOUT->autoflush(1);
+    my $ok = eval { $loop->(); 1 };
+    print STDERR "$what: $@" unless $ok;
+    POSIX::_exit($ok ? 0 : 1);
+}
+
 sub start_redis_proxy {
     my ($self) = @_;
     my %l = (LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
@@ -1442,22 +1509,8 @@ sub start_redis_proxy {
     my $ctl = IO::Socket::INET->new(%l, Listen => 4)
         or die "redis proxy control: $!";
     my $parent = $$;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        # never returns, runs no END block, keeps no TAP pipe open
-        $SIG{TERM} = sub { POSIX::_exit(0) };
-        $SIG{PIPE} = 'IGNORE';
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', "$self->{dir}/redis-proxy.log";
-        open STDERR, '>&', \*STDOUT;
-        my $ok = eval {
-            _redis_proxy_loop($self->{redis_port}, $lsn, $ctl, $parent);
-            1;
-        };
-        print STDERR "redis proxy: $@" unless $ok;
-        POSIX::_exit($ok ? 0 : 1);
-    }
+    my $pid = fork_server("$self->{dir}/redis-proxy.log", 'redis proxy',
+        sub { _redis_proxy_loop($self->{redis_port}, $lsn, $ctl, $parent) });
     my ($port, $ctl_port) = ($lsn->sockport, $ctl->sockport);
     close $lsn;
     close $ctl;
