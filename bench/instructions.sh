@@ -117,7 +117,9 @@ https://gum.criteo.com; frame-src https://*.doubleclick.net \
 https://s.amazon-adsystem.com https://*.adform.net; style-src 'self' \
 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' \
 https://fonts.gstatic.com; frame-ancestors 'self'; base-uri 'self'; \
-form-action 'self'; object-src 'none'; report-uri /csp-report"
+form-action 'self'; object-src 'none'; worker-src 'self' \
+https://www.googletagmanager.com; media-src 'self' https://*.adform.net \
+https://b97.yahoo.co.jp; manifest-src 'self'; upgrade-insecure-requests; report-uri /csp-report"
     ORIGIN_CONF="add_header Content-Security-Policy \"$policy\";"
     MOD_CONF="consent_csp on; ${MOD_CONF:-}"
     echo "policy: ${#policy} bytes"
