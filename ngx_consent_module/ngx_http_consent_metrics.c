@@ -54,6 +54,9 @@ typedef struct {
     /* counts of pairs the entries had no room for */
     ngx_atomic_t                overflow_stripped;
     ngx_atomic_t                overflow_dropped;
+    /* a worker moved to another primary; WAIT counted too few replicas */
+    ngx_atomic_t                primary_changes;
+    ngx_atomic_t                unconfirmed;
     ngx_uint_t                  nentries;
     ngx_http_consent_metrics_entry_t
                                 entries[NGX_HTTP_CONSENT_METRICS_ENTRIES];
@@ -396,6 +399,26 @@ ngx_http_consent_metrics_required(void)
 
 
 void
+ngx_http_consent_metrics_primary_change(void)
+{
+    if (ngx_http_consent_metrics_conf) {
+        (void) ngx_atomic_fetch_add(
+            &ngx_http_consent_metrics_conf->sh->primary_changes, 1);
+    }
+}
+
+
+void
+ngx_http_consent_metrics_unconfirmed(void)
+{
+    if (ngx_http_consent_metrics_conf) {
+        (void) ngx_atomic_fetch_add(
+            &ngx_http_consent_metrics_conf->sh->unconfirmed, 1);
+    }
+}
+
+
+void
 ngx_http_consent_metrics_api(ngx_uint_t status)
 {
     ngx_uint_t  i;
@@ -671,6 +694,19 @@ ngx_http_consent_metrics_render(u_char *p, ngx_http_consent_metrics_sh_t *sh,
                     "consent_redis_circuit_transitions_total"
                     "{to=\"closed\"} %uA\n",
                     sh->circuit_opened, sh->circuit_closed);
+
+    p = ngx_http_consent_metrics_head(p,
+            "consent_redis_primary_changes_total", "counter",
+            "Times a worker moved to another primary named by Sentinel.");
+    p = ngx_sprintf(p, "consent_redis_primary_changes_total %uA\n",
+                    sh->primary_changes);
+
+    p = ngx_http_consent_metrics_head(p,
+            "consent_writes_unconfirmed_total", "counter",
+            "Consent writes answered 503 because fewer replicas than "
+            "consent_write_replicas confirmed them.");
+    p = ngx_sprintf(p, "consent_writes_unconfirmed_total %uA\n",
+                    sh->unconfirmed);
 
     entries = evictions = invalidations = 0;
 

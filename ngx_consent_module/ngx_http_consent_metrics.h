@@ -43,6 +43,10 @@ void ngx_http_consent_metrics_lookup(ngx_uint_t result);
 void ngx_http_consent_metrics_latency(ngx_msec_t ms);
 /* the worker's lookup connection: circuit opened (1) or closed (0) */
 void ngx_http_consent_metrics_circuit(ngx_uint_t open);
+/* Sentinel named another primary than the one the worker had */
+void ngx_http_consent_metrics_primary_change(void);
+/* a write WAIT did not see on enough replicas */
+void ngx_http_consent_metrics_unconfirmed(void);
 
 
 #endif /* _NGX_HTTP_CONSENT_METRICS_H_INCLUDED_ */

@@ -15,6 +15,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_cache.h"
+#include "ngx_http_consent_metrics.h"
 #include "ngx_http_consent_record.h"
 
 #include "b64.h"
@@ -393,6 +394,8 @@ ngx_http_consent_record_reply(void *data, void *reply)
 
     /* WAIT's count: the primary has it, too few replicas confirmed it */
     if (rep->type == REDIS_REPLY_INTEGER) {
+        ngx_http_consent_metrics_unconfirmed();
+
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "consent record: %L of %ui replicas confirmed the "
                       "write for \"%V\" within %M ms, answered 503",

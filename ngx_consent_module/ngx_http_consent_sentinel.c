@@ -17,6 +17,7 @@
 
 
 #include "ngx_http_consent_redis_conn.h"
+#include "ngx_http_consent_metrics.h"
 
 
 #define NGX_HTTP_CONSENT_SENTINEL_ASK_MIN  250
@@ -292,6 +293,10 @@ ngx_http_consent_sentinel_set(ngx_http_consent_redis_t *rd, u_char *ip,
            == NGX_OK)
     {
         return NGX_OK;
+    }
+
+    if (addr->socklen) {
+        ngx_http_consent_metrics_primary_change();
     }
 
     ngx_memcpy(&ngx_http_consent_sentinel_sockaddr, &sa, socklen);

@@ -210,6 +210,8 @@ is(scalar(grep { /^consent=/ } $r->header_all('Set-Cookie')), 0,
 cmp_ok($secs, '>=', 0.29, sprintf('... after the WAIT timeout (%.3f s)', $secs));
 ok($w3->wait_error_log(qr/2 of 3 replicas confirmed the write for "erin" within 300 ms/, 0),
     '... and the log says how many confirmed');
+like($w3->get('/metrics')->body, qr/^consent_writes_unconfirmed_total 1$/m,
+    '... and the metrics count it');
 $r = page($w3, 'dave');
 like($r->header('X-C-Purposes'), qr/analytics/,
     'lookups on a WAIT node are not held up by it');
@@ -254,6 +256,8 @@ while (time < $deadline) {
 }
 is($status, 200, "after the failover writes answer 200 again, no reload ($tries tries)");
 ok(%{ record_on($new, "grace-$tries") }, '... on the new primary');
+like($a->get('/metrics')->body, qr/^consent_redis_primary_changes_total [2-9]$/m,
+    'the metrics count each worker\'s move to the new primary');
 $r = page($a, "grace-$tries");
 like($r->header('X-C-Purposes'), qr/analytics/, 'and decides by it');
 

@@ -468,9 +468,9 @@ sub wait_failover {
 # ---------------------------------------------------------------- edges
 
 # An nginx edge node in front of this cluster, a ConsentTest instance:
-# the consent API at /consent, pages at / that show the decision
-# (X-C-Purposes, X-C-Source), the subject from X-Account (trusted), a
-# consent_zone.  redis: consent_redis's address part (default: these
+# the consent API at /consent, consent_metrics at /metrics, pages at /
+# that show the decision (X-C-Purposes, X-C-Source), the subject from
+# X-Account (trusted), a consent_zone.  redis: consent_redis's address part (default: these
 # Sentinels); timeout (default 200ms); extra: more http lines.  Returns
 # once every worker listens to the invalidations and, through Sentinel,
 # knows the primary (edge_ready).
@@ -496,6 +496,7 @@ EOF
     consent on;
     consent_subject $http_x_account trusted;
     location = /consent { consent_api; }
+    location = /metrics { consent_metrics; }
     location / {
         add_header X-C-Purposes "$consent_purposes" always;
         add_header X-C-Source "$consent_source" always;
