@@ -144,7 +144,6 @@ ngx_http_consent_redis_stop(ngx_cycle_t *cycle)
 void
 ngx_http_consent_redis_free(ngx_http_consent_redis_t *rd)
 {
-    ngx_http_consent_redis_drop(rd);
     ngx_http_consent_redis_close(rd);
     ngx_http_consent_redis_free_queue(rd);
 }
@@ -194,8 +193,15 @@ ngx_http_consent_redis_create(ngx_cycle_t *cycle,
         rd->timeout += conf->write_wait;
     }
 
+    /* a Sentinel may be far away, and nothing waits for it */
+    if (kind == NGX_HTTP_CONSENT_REDIS_SENTINEL) {
+        rd->timeout = ngx_max(rd->timeout,
+                              NGX_HTTP_CONSENT_SENTINEL_TIMEOUT_MIN);
+    }
+
     ngx_queue_init(&rd->sent);
     ngx_queue_init(&rd->free);
+    ngx_queue_init(&rd->waiting);
 
     rd->reconnect.handler = ngx_http_consent_redis_reconnect_handler;
     rd->reconnect.data = rd;
@@ -234,7 +240,15 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
     }
 
     if (rd->addr->socklen == 0) {
-        /* no Sentinel has named the primary yet: it connects this then */
+        /*
+         * No Sentinel has named the primary yet (a round trip after the
+         * worker starts): it connects this then, and until then the
+         * circuit is open.
+         */
+        if (!rd->down && rd->kind == NGX_HTTP_CONSENT_REDIS_LOOKUP) {
+            ngx_http_consent_metrics_circuit(1);
+        }
+
         rd->down = 1;
         return;
     }
@@ -359,6 +373,12 @@ ngx_http_consent_redis_flush(ngx_http_consent_redis_t *rd)
 
     c = rd->c;
 
+    if (rd->unwaited && !rd->wait_out
+        && ngx_http_consent_redis_queue_wait(rd) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     while (rd->out_pos < rd->out_len) {
         n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
 
@@ -408,7 +428,7 @@ ngx_http_consent_redis_read_handler(ngx_event_t *rev)
          * long before its PING: what it missed is unknown, and the
          * reconnect may take seconds.
          */
-        if (rd->subscriber && rd->ready) {
+        if (rd->kind == NGX_HTTP_CONSENT_REDIS_SUBSCRIBER && rd->ready) {
             rd->stalled = 1;
             ngx_http_consent_redis_fail(rd, "no reply within the timeout, "
                                             "the cache is flushed at once");
@@ -562,7 +582,7 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
         cmd->internal(rd, reply);
 
     } else if (cmd->wait) {
-        ngx_http_consent_redis_wait_reply(rd, cmd, reply);
+        ngx_http_consent_redis_exec_reply(rd, cmd, reply);
 
     } else if (cmd->data) {
         cmd->handler(cmd->data, reply);
@@ -571,12 +591,25 @@ ngx_http_consent_redis_dispatch(ngx_http_consent_redis_t *rd,
     /*
      * A primary turned replica refuses writes; a failover demoted it.
      * Whoever waited heard the refusal; the connection goes to the new
-     * primary, asking the Sentinels where that is.
+     * primary, asking the Sentinels where that is.  (A fixed address
+     * stays where it is: only the write is refused, as it always was.)
      */
-    if (rd->primary && rd->c && ngx_http_consent_redis_readonly(reply)) {
+    if (!rd->primary || rd->c == NULL
+        || !ngx_http_consent_redis_readonly(reply))
+    {
+        return;
+    }
+
+    if (rd->conf->sentinels) {
         ngx_http_consent_redis_fail(rd, "the primary is a replica now "
                                         "(READONLY)");
+        return;
     }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "consent redis %V: READONLY: a replica, writes are "
+                  "refused (consent_redis names the primary, or Sentinel)",
+                  &rd->addr->name);
 }
 
 
@@ -701,15 +734,12 @@ ngx_http_consent_redis_drop(ngx_http_consent_redis_t *rd)
 
         cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
 
-        if (cmd->exec) {
-            freeReplyObject(cmd->exec);
-            cmd->exec = NULL;
-        }
-
         if (cmd->data && cmd->handler) {
             cmd->handler(cmd->data, NULL);
         }
     }
+
+    ngx_http_consent_redis_drop_waiting(rd);
 }
 
 
@@ -749,6 +779,8 @@ ngx_http_consent_redis_close(ngx_http_consent_redis_t *rd)
     rd->connected = 0;
     rd->out_pos = 0;
     rd->out_len = 0;
+    rd->unwaited = 0;
+    rd->wait_out = 0;
 
     if (rd->reconnect.timer_set) {
         ngx_del_timer(&rd->reconnect);

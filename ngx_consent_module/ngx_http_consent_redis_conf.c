@@ -83,12 +83,15 @@ ngx_http_consent_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if ((rcf->sentinels != NULL) != (rcf->master.len != 0)) {
+    if ((rcf->sentinels != NULL) != (rcf->master.len != 0)
+        || (rcf->sentinels == NULL && rcf->sentinel_password.len))
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            rcf->sentinels
                            ? "\"sentinel=\" needs \"master=\", the name "
                              "the Sentinels monitor the primary by"
-                           : "\"master=\" is for \"sentinel=\"");
+                           : "\"master=\" and \"sentinel_password_file=\" "
+                             "are for \"sentinel=\"");
         return NGX_CONF_ERROR;
     }
 
@@ -166,6 +169,12 @@ ngx_http_consent_redis_sentinels(ngx_conf_t *cf,
 
     p = list->data;
     last = p + list->len;
+
+    if (list->len && last[-1] == ',') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty address in \"sentinel=%V\"", list);
+        return NGX_ERROR;
+    }
 
     while (p < last) {
         comma = ngx_strlchr(p, last, ',');

@@ -26,6 +26,7 @@
 #define NGX_HTTP_CONSENT_REDIS_BACKOFF_MAX   5000
 #define NGX_HTTP_CONSENT_REDIS_REPLY_MAX     (1024 * 1024)
 #define NGX_HTTP_CONSENT_REDIS_OUT_MAX       (4 * 1024 * 1024)
+#define NGX_HTTP_CONSENT_SENTINEL_TIMEOUT_MIN  1000
 
 
 typedef struct ngx_http_consent_redis_s  ngx_http_consent_redis_t;
@@ -38,7 +39,7 @@ typedef struct {
     ngx_http_consent_redis_handler_pt    handler;
     ngx_http_consent_redis_internal_pt   internal;
     void                                *data;    /* NULL: requester gone */
-    /* a WAIT after EXEC: EXEC's reply, kept until WAIT counts replicas */
+    /* an EXEC that a WAIT confirms: its reply, kept until WAIT counts */
     redisReply                          *exec;
     unsigned                             wait:1;
 } ngx_http_consent_redis_cmd_t;
@@ -69,6 +70,10 @@ struct ngx_http_consent_redis_s {
 
     ngx_queue_t                          sent;
     ngx_queue_t                          free;
+    /* EXECs that ran, their replies kept until the WAIT after them */
+    ngx_queue_t                          waiting;
+    /* EXECs queued since the last WAIT: one WAIT goes before a send */
+    ngx_uint_t                           unwaited;
 
     u_char                              *out;
     size_t                               out_pos;
@@ -85,6 +90,8 @@ struct ngx_http_consent_redis_s {
     unsigned                             primary:1;
     /* the reply being handled is kept by a command: not freed */
     unsigned                             kept:1;
+    /* a WAIT is out: the next one waits for its answer */
+    unsigned                             wait_out:1;
     unsigned                             connected:1;
     unsigned                             ready:1;
     unsigned                             down:1;
@@ -149,8 +156,12 @@ ngx_int_t ngx_http_consent_redis_internal(ngx_http_consent_redis_t *rd,
     ngx_http_consent_redis_internal_pt handler, int argc, const char **argv,
     const size_t *argvlen);
 void ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd);
-void ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
+/* one WAIT for the EXECs queued since the last, before they are sent */
+ngx_int_t ngx_http_consent_redis_queue_wait(ngx_http_consent_redis_t *rd);
+void ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
     ngx_http_consent_redis_cmd_t *cmd, redisReply *reply);
+/* everyone waiting for a WAIT hears the connection is gone */
+void ngx_http_consent_redis_drop_waiting(ngx_http_consent_redis_t *rd);
 
 
 #endif /* _NGX_HTTP_CONSENT_REDIS_CONN_H_INCLUDED_ */

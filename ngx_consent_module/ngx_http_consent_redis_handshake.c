@@ -223,6 +223,18 @@ ngx_http_consent_redis_role_reply(ngx_http_consent_redis_t *rd,
         }
     }
 
+    /*
+     * An ACL user without +role, a proxy that does not know it: the
+     * check is skipped, READONLY still tells a demoted primary.
+     */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "consent redis %V: ROLE refused (%*s), the primary "
+                      "is taken as Sentinel named it", &rd->addr->name,
+                      (size_t) ngx_min(reply->len, 128), reply->str);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "consent redis %V: unexpected reply to ROLE",
                   &rd->addr->name);

@@ -24,7 +24,7 @@ static ngx_int_t ngx_http_consent_redis_submit(ngx_uint_t write, int argc,
     const char **argv, const size_t *argvlen,
     ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp);
 static void ngx_http_consent_redis_post(ngx_http_consent_redis_t *rd);
-static void ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
+static void ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
     redisReply *reply);
 
 
@@ -178,8 +178,10 @@ ngx_http_consent_redis_open(ngx_uint_t write)
 
     rd = ngx_http_consent_redis_lookup;
 
+    /* not to a WAIT's connection: lookups would queue behind WAITs */
     if (ngx_http_consent_redis_writer
-        && (write || (rd && rd->down)))
+        && (write
+            || (rd && rd->down && rd->conf->write_replicas == 0)))
     {
         rd = ngx_http_consent_redis_writer;
     }
@@ -266,12 +268,11 @@ ngx_http_consent_redis_submit(ngx_uint_t write, int argc, const char **argv,
 
 
 /*
- * MULTI, the commands, EXEC (and WAIT, with consent_write_replicas):
- * queued whole or not at all, so that no other request's command can
- * ever land inside the transaction, nor between EXEC and the WAIT that
- * counts the replicas which have its writes.  The handler gets EXEC's
- * reply (NULL if the connection failed first), or WAIT's, see
- * ngx_http_consent_redis.h.
+ * MULTI, the commands, EXEC: queued whole or not at all, so that no other
+ * request's command can ever land inside the transaction.  The handler
+ * gets EXEC's reply (NULL if the connection failed first); with
+ * consent_write_replicas, once the WAIT queued before the next send
+ * counted the replicas, or WAIT's reply, see ngx_http_consent_redis.h.
  */
 
 ngx_int_t
@@ -279,18 +280,14 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     ngx_http_consent_redis_argv_t *cmds,
     ngx_http_consent_redis_handler_pt handler, void *data, void **cmdp)
 {
-    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
-    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
+    int                            n[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
+    char                          *s[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
     size_t                         total, multi_len, exec_len;
-    size_t                         wait_len[3];
     ngx_int_t                      rc;
-    ngx_uint_t                     i, k, nexec;
+    ngx_uint_t                     i, k;
     const char                    *multi, *exec;
-    const char                    *wait[3];
     ngx_http_consent_redis_t      *rd;
-    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 3];
-    u_char                         replicas[NGX_INT_T_LEN];
-    u_char                         msec[NGX_INT_T_LEN];
+    ngx_http_consent_redis_cmd_t  *cmd[NGX_HTTP_CONSENT_REDIS_TX_MAX + 2];
 
     if (ncmds > NGX_HTTP_CONSENT_REDIS_TX_MAX) {
         return NGX_DECLINED;
@@ -306,16 +303,7 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     exec = "EXEC";
     exec_len = 4;
 
-    wait[0] = "WAIT";
-    wait_len[0] = 4;
-    wait[1] = (const char *) replicas;
-    wait_len[1] = ngx_sprintf(replicas, "%ui", rd->conf->write_replicas)
-                  - replicas;
-    wait[2] = (const char *) msec;
-    wait_len[2] = ngx_sprintf(msec, "%M", rd->conf->write_wait) - msec;
-
-    nexec = ncmds + 1;
-    k = rd->conf->write_replicas ? ncmds + 3 : ncmds + 2;
+    k = ncmds + 2;
     ngx_memzero(s, sizeof(s));
     ngx_memzero(cmd, sizeof(cmd));
     total = 0;
@@ -325,11 +313,8 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
         if (i == 0) {
             n[i] = redisFormatCommandArgv(&s[i], 1, &multi, &multi_len);
 
-        } else if (i == nexec) {
+        } else if (i == k - 1) {
             n[i] = redisFormatCommandArgv(&s[i], 1, &exec, &exec_len);
-
-        } else if (i > nexec) {
-            n[i] = redisFormatCommandArgv(&s[i], 3, wait, wait_len);
 
         } else {
             n[i] = redisFormatCommandArgv(&s[i], cmds[i - 1].argc,
@@ -370,9 +355,9 @@ ngx_http_consent_redis_transaction(ngx_uint_t ncmds,
     cmd[k - 1]->data = data;
     *cmdp = cmd[k - 1];
 
-    if (k > nexec + 1) {
-        cmd[nexec]->internal = ngx_http_consent_redis_exec_reply;
+    if (rd->conf->write_replicas) {
         cmd[k - 1]->wait = 1;
+        rd->unwaited++;
     }
 
     ngx_http_consent_redis_post(rd);
@@ -396,63 +381,149 @@ failed:
 
 
 /*
- * EXEC's reply, with a WAIT queued right behind it (the next in "sent"):
- * a transaction that did not run is answered at once and its WAIT's
- * reply dropped; one that ran is kept for the WAIT.
+ * WAIT N counts the replicas that have every write the connection made
+ * before it: one WAIT, queued before a send, confirms every EXEC queued
+ * since the last one, so writes arriving together wait for one round
+ * trip to the replicas, not one each.  While a WAIT is out (Redis runs
+ * nothing else of the connection until it answers), the EXECs sent
+ * meanwhile wait for the next one, sent when it answers: a write waits
+ * for two WAITs at most.
  */
 
-static void
-ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
-    redisReply *reply)
+ngx_int_t
+ngx_http_consent_redis_queue_wait(ngx_http_consent_redis_t *rd)
 {
-    ngx_http_consent_redis_cmd_t  *wait;
+    size_t       argvlen[3];
+    const char  *argv[3];
+    u_char       replicas[NGX_INT_T_LEN], msec[NGX_INT_T_LEN];
 
-    if (ngx_queue_empty(&rd->sent)) {
-        return;
-    }
+    argv[0] = "WAIT";
+    argvlen[0] = 4;
+    argv[1] = (const char *) replicas;
+    argvlen[1] = ngx_sprintf(replicas, "%ui", rd->conf->write_replicas)
+                 - replicas;
+    argv[2] = (const char *) msec;
+    argvlen[2] = ngx_sprintf(msec, "%M", rd->conf->write_wait) - msec;
 
-    wait = ngx_queue_data(ngx_queue_head(&rd->sent),
-                          ngx_http_consent_redis_cmd_t, queue);
+    rd->unwaited = 0;
+    rd->wait_out = 1;
 
-    if (!wait->wait || wait->data == NULL) {
-        return;
-    }
-
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        wait->handler(wait->data, reply);
-        wait->data = NULL;
-        return;
-    }
-
-    wait->exec = reply;
-    rd->kept = 1;
+    return ngx_http_consent_redis_internal(rd,
+                                           ngx_http_consent_redis_wait_reply,
+                                           3, argv, argvlen);
 }
 
 
-/* WAIT's count: enough replicas have the write, or the caller hears why */
+/*
+ * EXEC's reply, when a WAIT is to confirm it: a transaction that did not
+ * run (or a command of it that failed) is answered at once; one that ran
+ * waits, its reply kept, for the WAIT after it.
+ */
 
 void
-ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
+ngx_http_consent_redis_exec_reply(ngx_http_consent_redis_t *rd,
     ngx_http_consent_redis_cmd_t *cmd, redisReply *reply)
 {
-    redisReply  *exec;
+    void        *data;
+    size_t       i;
 
-    exec = cmd->exec;
-    cmd->exec = NULL;
+    data = cmd->data;
 
-    if (cmd->data && exec) {
-        if (reply->type == REDIS_REPLY_INTEGER
-            && reply->integer >= (long long) rd->conf->write_replicas)
-        {
-            cmd->handler(cmd->data, exec);
+    if (data == NULL) {
+        return;
+    }
 
-        } else {
-            cmd->handler(cmd->data, reply);
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < reply->elements; i++) {
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                break;
+            }
+        }
+
+        if (i == reply->elements) {
+            ngx_queue_remove(&cmd->queue);
+            ngx_queue_insert_tail(&rd->waiting, &cmd->queue);
+
+            cmd->exec = reply;
+            rd->kept = 1;
+            return;
         }
     }
 
-    if (exec) {
+    cmd->data = NULL;
+    cmd->handler(data, reply);
+}
+
+
+/* WAIT's count: enough replicas have the writes, or the callers hear why */
+
+static void
+ngx_http_consent_redis_wait_reply(ngx_http_consent_redis_t *rd,
+    redisReply *reply)
+{
+    void                          *data;
+    redisReply                    *exec;
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    rd->wait_out = 0;
+
+    /* the EXECs sent while it was out: their WAIT goes now */
+    if (rd->unwaited) {
+        ngx_http_consent_redis_post(rd);
+    }
+
+    while (!ngx_queue_empty(&rd->waiting)) {
+        q = ngx_queue_head(&rd->waiting);
+        ngx_queue_remove(q);
+        ngx_queue_insert_head(&rd->free, q);
+
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+        exec = cmd->exec;
+        data = cmd->data;
+        cmd->exec = NULL;
+        cmd->data = NULL;
+
+        if (data) {
+            if (reply->type == REDIS_REPLY_INTEGER
+                && reply->integer >= (long long) rd->conf->write_replicas)
+            {
+                cmd->handler(data, exec);
+
+            } else {
+                cmd->handler(data, reply);
+            }
+        }
+
         freeReplyObject(exec);
+    }
+}
+
+
+void
+ngx_http_consent_redis_drop_waiting(ngx_http_consent_redis_t *rd)
+{
+    void                          *data;
+    ngx_queue_t                   *q;
+    ngx_http_consent_redis_cmd_t  *cmd;
+
+    while (!ngx_queue_empty(&rd->waiting)) {
+        q = ngx_queue_head(&rd->waiting);
+        ngx_queue_remove(q);
+        ngx_queue_insert_head(&rd->free, q);
+
+        cmd = ngx_queue_data(q, ngx_http_consent_redis_cmd_t, queue);
+
+        freeReplyObject(cmd->exec);
+        cmd->exec = NULL;
+
+        data = cmd->data;
+        cmd->data = NULL;
+
+        if (data) {
+            cmd->handler(data, NULL);
+        }
     }
 }
 
@@ -474,6 +545,8 @@ ngx_http_consent_redis_free_queue(ngx_http_consent_redis_t *rd)
 
     ngx_queue_add(&rd->free, &rd->sent);
     ngx_queue_init(&rd->sent);
+    ngx_queue_add(&rd->free, &rd->waiting);
+    ngx_queue_init(&rd->waiting);
 
     while (!ngx_queue_empty(&rd->free)) {
         q = ngx_queue_head(&rd->free);

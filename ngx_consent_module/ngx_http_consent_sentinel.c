@@ -37,8 +37,7 @@ static ngx_msec_t                  ngx_http_consent_sentinel_answered;
 
 static ngx_addr_t                  ngx_http_consent_sentinel_addr;
 static ngx_sockaddr_t              ngx_http_consent_sentinel_sockaddr;
-static u_char                      ngx_http_consent_sentinel_name
-                                       [NGX_SOCKADDR_STRLEN];
+static u_char  ngx_http_consent_sentinel_name[NGX_SOCKADDR_STRLEN];
 
 static ngx_http_consent_redis_events_t  ngx_http_consent_sentinel_events = {
     NULL,                         /* only lookups and subscribers */
@@ -63,9 +62,9 @@ ngx_http_consent_sentinel_start(ngx_cycle_t *cycle,
     ngx_http_consent_sentinel_events.data = conf;
 
     rd = ngx_http_consent_redis_create(cycle, conf,
-                                 &ngx_http_consent_sentinel_events,
-                                 NGX_HTTP_CONSENT_REDIS_SENTINEL,
-                                 &sentinels[ngx_http_consent_sentinel_index]);
+                                   &ngx_http_consent_sentinel_events,
+                                   NGX_HTTP_CONSENT_REDIS_SENTINEL,
+                                   &sentinels[ngx_http_consent_sentinel_index]);
     if (rd == NULL) {
         return NGX_ERROR;
     }
@@ -128,12 +127,17 @@ ngx_http_consent_sentinel_ask(void)
 
     since = ngx_current_msec - ngx_http_consent_sentinel_answered;
 
-    /* the last one may be the one that is wrong: ask the next */
-    (void) ngx_http_consent_sentinel_next(rd);
+    /*
+     * Not from here, at once: this may run inside the read handler of
+     * the connection it would close.  The last Sentinel may be the one
+     * that is wrong: the next one is asked.
+     */
+    ngx_http_consent_redis_restart(rd, "closed, the next is asked",
+                                   since >= NGX_HTTP_CONSENT_SENTINEL_ASK_MIN
+                                   ? 1
+                                   : NGX_HTTP_CONSENT_SENTINEL_ASK_MIN - since);
 
-    ngx_http_consent_redis_restart(rd, "asked again",
-                              since >= NGX_HTTP_CONSENT_SENTINEL_ASK_MIN
-                              ? 0 : NGX_HTTP_CONSENT_SENTINEL_ASK_MIN - since);
+    (void) ngx_http_consent_sentinel_next(rd);
 }
 
 

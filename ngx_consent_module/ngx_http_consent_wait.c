@@ -82,7 +82,8 @@ ngx_http_consent_wait_queued(ngx_http_consent_wait_t *w, ngx_int_t rc)
 
 /*
  * The clock and the epoch start before the command leaves.  A write
- * waits for its WAIT too, which Redis answers after write_wait at most.
+ * waits for WAITs too: the one out when it is sent, and its own, which
+ * Redis each answer after write_wait at most.
  */
 
 static ngx_int_t
@@ -105,7 +106,7 @@ ngx_http_consent_wait_start(ngx_http_consent_wait_t *w,
     w->timeout = cmcf->redis->timeout;
 
     if (write && cmcf->redis->write_replicas) {
-        w->timeout += cmcf->redis->write_wait;
+        w->timeout += 2 * cmcf->redis->write_wait;
     }
 
     w->timer.handler = ngx_http_consent_wait_timeout;

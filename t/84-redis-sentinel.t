@@ -83,7 +83,11 @@ for my $case (
     [ 'sentinel= without master=', "consent_redis sentinel=127.0.0.1:1;",
       qr/"sentinel=" needs "master="/ ],
     [ 'master= without sentinel=', "consent_redis 127.0.0.1:1 master=x;",
-      qr/"master=" is for "sentinel="/ ],
+      qr/"master=" and "sentinel_password_file=" are for "sentinel="/ ],
+    [ 'sentinel_password_file= without sentinel=', "consent_redis 127.0.0.1:1 sentinel_password_file=/etc/hostname;",
+      qr/"master=" and "sentinel_password_file=" are for "sentinel="/ ],
+    [ 'a trailing comma', "consent_redis sentinel=127.0.0.1:1, master=x;",
+      qr/empty address in "sentinel=/ ],
     [ 'an empty Sentinel address', "consent_redis sentinel=127.0.0.1:1,,127.0.0.1:2 master=x;",
       qr/empty address in "sentinel=/ ],
     [ 'an empty master name', "consent_redis sentinel=127.0.0.1:1 master=;",
@@ -233,6 +237,88 @@ like($r->header('X-C-Purposes'), qr/analytics/,
     cmp_ok($took, '<', 0.25, sprintf('... answered in %.3f s, not after the WAIT', $took));
 }
 
+# ---------------------------------------------------------------- WAIT, many
+
+# POSTs sent together on their own connections, then read: (statuses,
+# seconds until the last answer)
+sub posts_at_once {
+    my ($t, @accounts) = @_;
+    my $t0 = time;
+    my @s;
+    for my $account (@accounts) {
+        my $body = $json->encode({ purposes => ['analytics'], policy_version => 1 });
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+            PeerPort => $t->port, Proto => 'tcp', Timeout => 5) or die "connect: $!";
+        push @s, [$s, "POST /consent HTTP/1.1\r\nHost: localhost\r\n"
+            . "X-Account: $account\r\nContent-Type: application/json\r\n"
+            . "Origin: http://localhost\r\nConnection: close\r\n"
+            . "Content-Length: " . length($body) . "\r\n\r\n$body"];
+    }
+    print { $_->[0] } $_->[1] for @s;
+    my @status;
+    for (@s) {
+        my $fh = $_->[0];
+        local $/;
+        my $resp = <$fh> // '';
+        push @status, $resp =~ m{\AHTTP/1\.1 (\d+)} ? $1 : 0;
+        close $fh;
+    }
+    return (\@status, time - $t0);
+}
+
+{
+    my $one = node(name => 'wait-many', workers => 1,
+        extra => "consent_write_replicas 2 1s;");
+    my $before = calls($p0)->{wait} // 0;
+    my ($st, $secs) = posts_at_once($one, map { "many-$_" } 1 .. 12);
+    is(scalar(grep { $_ == 200 } @$st), 12,
+        '12 writes at once, WAIT 2 with two replicas: all 200');
+    my $waits = (calls($p0)->{wait} // 0) - $before;
+    cmp_ok($waits, '<', 12, "... confirmed by $waits WAITs, not one each");
+    ok(%{ record_on($r2, "many-$_") }, "... many-$_ on a replica") for 1, 12;
+
+    my $short = node(name => 'wait-short', workers => 1,
+        extra => "consent_write_replicas 3 300ms;");
+    ($st, $secs) = posts_at_once($short, map { "short-$_" } 1 .. 6);
+    is(scalar(grep { $_ == 503 } @$st), 6, '6 writes at once, WAIT 3 with two: all 503');
+    cmp_ok($secs, '<', 0.6 + 0.3 * time_scale(),
+        sprintf('... within two WAIT timeouts (%.3f s)', $secs));
+    my $n = () = $short->read_file('error.log')
+        =~ /2 of 3 replicas confirmed the write for "short-\d"/g;
+    is($n, 6, '... each told by the WAIT count, none by a timeout');
+}
+
+# a read replica that is down: lookups go to the primary, unless WAIT
+# runs there (they would queue behind it): then the fail policy at once
+{
+    my $gone = ConsentCluster::closed_port();
+    my $f1 = node(name => 'read-gone', workers => 1, listen => 0,
+        extra => "consent_redis_read 127.0.0.1:$gone;");
+    is(post($f1, 'judy', 'analytics')->status, 200,
+        'replica down: a write goes to the primary');
+    $r = page($f1, 'judy');
+    is($r->header('X-C-Source'), 'redis', '... and so do lookups');
+    like($r->header('X-C-Purposes'), qr/analytics/, '... which decide');
+
+    my $f2 = node(name => 'read-gone-wait', workers => 1, listen => 0,
+        extra => "consent_redis_read 127.0.0.1:$gone; consent_write_replicas 3 500ms;");
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        post($f2, 'kim', 'analytics');
+        POSIX::_exit(0);
+    }
+    sleep 0.05;
+    my $t0 = time;
+    $r = page($f2, 'judy');
+    my $took = time - $t0;
+    waitpid $pid, 0;
+    is($r->header('X-C-Source'), 'fail',
+        'replica down, WAIT on the primary: lookups take the fail policy');
+    cmp_ok($took, '<', 0.15 * time_scale(),
+        sprintf('... at once (%.3f s), not behind the WAIT', $took));
+}
+
 # ---------------------------------------------------------------- failover
 
 $c->failover;
@@ -270,6 +356,9 @@ is($r->status, 503, 'a write to a replica (READONLY) answers 503');
 ok($ro->wait_error_log(qr/READONLY/, 0), '... and the log says READONLY');
 $r = page($ro, 'dave');
 is($r->status, 200, 'lookups on that node go on');
+is($r->header('X-C-Source'), 'redis', '... from Redis: a refused write does '
+    . 'not take the lookups down')
+    or diag($ro->read_file('error.log'));
 
 # a Sentinel that names a replica: ROLE says so, the next Sentinel is asked
 my $liar = $c->fake_server(SENTINEL => ['127.0.0.1', "$p0"], '*' => 'OK');

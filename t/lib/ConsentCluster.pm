@@ -472,8 +472,8 @@ sub wait_failover {
 # that show the decision (X-C-Purposes, X-C-Source), the subject from
 # X-Account (trusted), a consent_zone.  redis: consent_redis's address part (default: these
 # Sentinels); timeout (default 200ms); extra: more http lines.  Returns
-# once every worker listens to the invalidations and, through Sentinel,
-# knows the primary (edge_ready).
+# once every worker listens to the invalidations (unless listen => 0: its
+# replica is down) and, through Sentinel, knows the primary (edge_ready).
 sub edge {
     my ($self, %o) = @_;
     my $redis = $o{redis}
@@ -506,14 +506,15 @@ EOF
     );
     Test::More::diag("edge $t->{name} not ready:\n"
         . $t->read_file('error.log'))
-        unless edge_ready($t, $redis =~ /\Asentinel=/);
+        unless edge_ready($t, $redis =~ /\Asentinel=/, $o{listen} // 1);
     return $t;
 }
 
-# every worker of $t listens to the invalidations (and, with Sentinel,
-# logged the primary): 1, or 0 after the deadline
+# every worker of $t listens to the invalidations (unless $listen is 0)
+# and, with Sentinel, logged the primary: 1, or 0 after the deadline
 sub edge_ready {
-    my ($t, $sentinel) = @_;
+    my ($t, $sentinel, $listen) = @_;
+    $listen //= 1;
     my %want = map { $_ => 1 } $t->worker_pids;
     my $deadline = _deadline(20);
     while (time < $deadline) {
@@ -523,8 +524,9 @@ sub edge_ready {
             while $log =~ /\[info\] (\d+)#\d+: consent redis: listening to /g;
         $primary{$1} = 1 while $log
             =~ /\[notice\] (\d+)#\d+: consent redis Sentinel \S+: the primary of /g;
-        return 1 unless grep { !$listen{$_} || ($sentinel && !$primary{$_}) }
-            keys %want;
+        return 1 unless grep {
+            ($listen && !$listen{$_}) || ($sentinel && !$primary{$_})
+        } keys %want;
         sleep 0.02;
     }
     return 0;
