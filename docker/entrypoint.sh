@@ -8,9 +8,10 @@
 #
 # nginx resolves the Redis and origin host names once, when it reads its
 # configuration, and containers get new addresses when they restart: a
-# background loop resolves both again every CONSENT_RESOLVE_INTERVAL
-# seconds and reloads nginx (gracefully, the consent_zone cache kept)
-# when an address changed.  A name that does not resolve (yet) leaves the
+# background loop resolves them (Redis or its Sentinels, the read
+# replica, the origin) again every CONSENT_RESOLVE_INTERVAL seconds and
+# reloads nginx (gracefully, the consent_zone cache kept) when an address
+# changed.  A name that does not resolve (yet) leaves the
 # previous address, or at start an unreachable one: nginx serves anyway,
 # under consent_redis_fail, or answers 502 for the origin.
 set -euo pipefail
@@ -52,6 +53,19 @@ redis=$(want CONSENT_REDIS redis:6379 \
     "host:port or unix:/path")
 redis_password=$(want CONSENT_REDIS_PASSWORD_FILE '' "^(|${path_re:1:-1})$" \
     "an absolute path")
+# Sentinel instead of CONSENT_REDIS (see README: Running on many nodes)
+sentinels=$(want CONSENT_REDIS_SENTINELS '' \
+    "^(|$host_re(:$port_re)?(,$host_re(:$port_re)?)*)$" \
+    "host[:port],host[:port]...")
+master=$(want CONSENT_REDIS_MASTER '' '^(|[A-Za-z0-9._-]{1,64})$' \
+    "the master name the Sentinels monitor")
+sentinel_password=$(want CONSENT_REDIS_SENTINEL_PASSWORD_FILE '' \
+    "^(|${path_re:1:-1})$" "an absolute path")
+redis_read=$(want CONSENT_REDIS_READ '' "^(|$host_re:$port_re)$" \
+    "host:port of this node's replica")
+write_replicas=$(want CONSENT_WRITE_REPLICAS 0 '^[0-9]{1,3}$' "a number")
+write_wait=$(want CONSENT_WRITE_WAIT 500ms '^[1-9][0-9]{0,5}(ms|s)?$' \
+    "a time such as 500ms")
 redis_fail=$(want CONSENT_REDIS_FAIL closed '^(closed|open)$' "closed or open")
 upstream=$(want CONSENT_UPSTREAM '' "^(http|https)://$host_re(:$port_re)?/?$" \
     "the origin as http[s]://host[:port], no path (required)")
@@ -76,6 +90,14 @@ interval=$(want CONSENT_RESOLVE_INTERVAL 5 '^[0-9]{1,4}$' \
 
 ((port <= 65535 && health_port <= 65535 && port != health_port)) \
     || die "CONSENT_PORT and CONSENT_HEALTH_PORT: two ports up to 65535"
+if [ -n "$sentinels" ]; then
+    [ -z "${CONSENT_REDIS:-}" ] \
+        || die "CONSENT_REDIS or CONSENT_REDIS_SENTINELS, not both"
+    [ -n "$master" ] || die "CONSENT_REDIS_SENTINELS needs CONSENT_REDIS_MASTER"
+elif [ -n "$master$sentinel_password" ]; then
+    die "CONSENT_REDIS_MASTER and CONSENT_REDIS_SENTINEL_PASSWORD_FILE are" \
+        "for CONSENT_REDIS_SENTINELS"
+fi
 
 mkdir -p "$run"
 chmod 700 "$run"
@@ -101,10 +123,11 @@ if [ ! -e "$keys" ]; then
 fi
 [ -r "$keys" ] || die "$keys is not readable by uid $(id -u): make it" \
     "readable by www-data (uid 33), e.g. chgrp 33 and mode 0440"
-if [ -n "$redis_password" ] && [ ! -r "$redis_password" ]; then
-    die "CONSENT_REDIS_PASSWORD_FILE $redis_password is not readable by" \
-        "uid $(id -u)"
-fi
+for secret in "$redis_password" "$sentinel_password"; do
+    if [ -n "$secret" ] && [ ! -r "$secret" ]; then
+        die "password file $secret is not readable by uid $(id -u)"
+    fi
+done
 
 # $http_x_country for X-Country
 region=\$http_$(printf '%s' "$region_header" | tr 'A-Z-' 'a-z_')
@@ -121,7 +144,9 @@ fi
 ((up_port <= 65535)) || die "CONSENT_UPSTREAM: port $up_port"
 
 redis_host='' redis_port=''
-if [[ $redis != unix:* ]]; then
+if [ -n "$sentinels" ]; then
+    redis_host=sentinels
+elif [[ $redis != unix:* ]]; then
     redis_host=${redis%:*} redis_port=${redis##*:}
     ((redis_port <= 65535)) || die "CONSENT_REDIS: port $redis_port"
 fi
@@ -145,19 +170,62 @@ resolve() {
     fi
 }
 
-# The addresses now, each falling back to $1 and $2 (the ones in use)
-# when its name does not resolve: sets redis_addr and upstream_addrs
+# host[:port] with a default port: its addresses, host:port a line
+resolve_port() {
+    local host=$1 port=$2
+    if [[ $host =~ ^(.*):([0-9]+)$ ]] && [[ $host != *']' ]]; then
+        host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
+    fi
+    ((port <= 65535)) || die "port $port of $host"
+    resolve "$host" | sed "s/\$/:$port/"
+}
+
+# The addresses now, each falling back to $1, $2 and $3 (the ones in use)
+# when its name does not resolve: sets redis_addr (consent_redis's
+# address, or sentinel=... with every Sentinel that resolves),
+# upstream_addrs and read_addr
 lookup() {
-    if [ -z "$redis_host" ]; then
+    local s a all=''
+    if [ -n "$sentinels" ]; then
+        for s in ${sentinels//,/ }; do
+            a=$(resolve_port "$s" 26379 | tr '\n' ',')
+            [ -z "$a" ] || all+="${a%,},"
+        done
+        redis_addr=${all:+sentinel=${all%,}}
+        redis_addr=${redis_addr:-sentinel=${1#sentinel=}}
+    elif [ -z "$redis_host" ]; then
         redis_addr=$redis
     else
         redis_addr=$(resolve "$redis_host" | head -n 1)
         redis_addr=${redis_addr:+$redis_addr:$redis_port}
         redis_addr=${redis_addr:-$1}
     fi
+    read_addr=''
+    if [ -n "$redis_read" ]; then
+        read_addr=$(resolve_port "$redis_read" 6379 | head -n 1)
+        read_addr=${read_addr:-$3}
+    fi
     upstream_addrs=$(resolve "$up_host" | sed "s/\$/:$up_port/" \
                      | tr '\n' ' ')
     upstream_addrs=${upstream_addrs:-$2}
+}
+
+# what follows consent_redis's address: the Sentinels' master, passwords
+redis_params() {
+    local p=''
+    [ -z "$sentinels" ] || p+=" master=$master"
+    [ -z "$sentinel_password" ] || p+=" sentinel_password_file=$sentinel_password"
+    [ -z "$redis_password" ] || p+=" password_file=$redis_password"
+    printf '%s' "$p"
+}
+
+# consent_redis_read and consent_write_replicas, when asked for
+redis_more() {
+    local more=''
+    [ -z "$read_addr" ] || more+="consent_redis_read $read_addr; "
+    ((write_replicas == 0)) \
+        || more+="consent_write_replicas $write_replicas $write_wait;"
+    printf '%s' "$more"
 }
 
 # render FILE: the template with redis_addr and upstream_addrs
@@ -172,7 +240,7 @@ render() {
     local -A values=(
         [RUN]=$run [WORKERS]=$workers [LOG_LEVEL]=$log_level
         [USER_LINE]=$user_line [KEYS]=$keys [COOKIE_SECURE]=$cookie_secure
-        [REDIS]="$redis_addr${redis_password:+ password_file=$redis_password}"
+        [REDIS]="$redis_addr$(redis_params)" [REDIS_MORE]=$(redis_more)
         [REDIS_FAIL]=$redis_fail [ZONE_SIZE]=$zone_size
         [POLICY_VERSION]=$policy_version [UPSTREAM_SERVERS]=${servers%$'\n'}
         [PORT]=$port [REGION]=$region [UPSTREAM_SCHEME]=$up_scheme
@@ -185,9 +253,13 @@ render() {
     printf '%s\n' "$text" > "$1"
 }
 
-lookup "$unreachable" "$unreachable"
-[ "$redis_addr" != "$unreachable" ] || log "CONSENT_REDIS: $redis_host" \
-    "does not resolve (yet): serving under consent_redis_fail $redis_fail"
+lookup "$unreachable" "$unreachable" "$unreachable"
+[ "${redis_addr#sentinel=}" != "$unreachable" ] \
+    || log "CONSENT_REDIS${sentinels:+_SENTINELS}:" \
+    "${sentinels:-$redis_host} does not resolve (yet): serving under" \
+    "consent_redis_fail $redis_fail"
+[ "$read_addr" != "$unreachable" ] || log "CONSENT_REDIS_READ: $redis_read" \
+    "does not resolve (yet)"
 [ "$upstream_addrs" != "$unreachable" ] || log "CONSENT_UPSTREAM: $up_host" \
     "does not resolve (yet): answering 502"
 render "$conf"
@@ -199,26 +271,30 @@ fi
 # the re-resolving loop; $$ is this process, nginx once exec'd
 watch() {
     local redis_now=$redis_addr upstream_now=$upstream_addrs
+    local read_now=$read_addr
     # a failed lookup or reload is logged, never the end of the loop
     set +e
     while sleep "$interval" && kill -0 $$ 2>/dev/null; do
-        lookup "$redis_now" "$upstream_now"
+        lookup "$redis_now" "$upstream_now" "$read_now"
         [ "$redis_addr" != "$redis_now" ] \
-            || [ "$upstream_addrs" != "$upstream_now" ] || continue
+            || [ "$upstream_addrs" != "$upstream_now" ] \
+            || [ "$read_addr" != "$read_now" ] || continue
         log "reloading: redis $redis_now -> $redis_addr," \
+            "read ${read_now:-none} -> ${read_addr:-none}," \
             "origin ${upstream_now% } -> ${upstream_addrs% }"
         render "$conf.new"
         if nginx -t -q -e stderr -c "$conf.new"; then
             mv "$conf.new" "$conf"
             kill -HUP "$(cat "$run/nginx.pid")" || log "reload failed"
             redis_now=$redis_addr upstream_now=$upstream_addrs
+            read_now=$read_addr
         else
             log "the new configuration fails nginx -t: keeping the old one"
         fi
     done
 }
 
-if ((interval > 0)) && [ -n "$redis_host$up_host" ]; then
+if ((interval > 0)) && [ -n "$redis_host$up_host$redis_read" ]; then
     watch &
 fi
 exec nginx -e stderr -c "$conf"

@@ -17,7 +17,8 @@
 #   f  nginx runs as www-data, access log on stdout, errors on stderr,
 #      the health check answers
 #   g  the entrypoint: keys from a secret, refused when unreadable or
-#      missing (unless CONSENT_DEMO_KEYS=1), bad values refused
+#      missing (unless CONSENT_DEMO_KEYS=1), bad values refused; Redis
+#      Sentinel, a read replica and WAIT from the environment
 #
 # Everything it creates (containers, network, volume, secret, temp dir)
 # is removed at exit, failed or not.  IMAGE_PREFIX: localhost/consent.
@@ -348,6 +349,25 @@ include /etc/passwd" -e CONSENT_DEMO_KEYS=1
 run_check 1 'expected closed or open' -e CONSENT_REDIS_FAIL=maybe \
     -e CONSENT_DEMO_KEYS=1
 ok "values with ; or a newline, or out of form: refused"
+many=(-e CONSENT_REDIS= -e CONSENT_REDIS_SENTINELS=127.0.0.1,127.0.0.2:26380
+      -e CONSENT_REDIS_MASTER=consent -e CONSENT_REDIS_READ=127.0.0.1:6380
+      -e CONSENT_WRITE_REPLICAS=1 -e CONSENT_WRITE_WAIT=300ms
+      -e CONSENT_DEMO_KEYS=1)
+run_check 0 'test is successful' "${many[@]}"
+podman run --rm --no-healthcheck -e CONSENT_UPSTREAM=http://origin:8080 \
+    "${many[@]}" --entrypoint sh "$image" -c \
+    'consent-entrypoint check >/dev/null 2>&1; cat /tmp/consent/nginx.conf' \
+    >"$work/many.conf" 2>&1 || true
+grep -q 'consent_redis sentinel=127.0.0.1:26379,127.0.0.2:26380 master=consent;' \
+    "$work/many.conf" \
+    && grep -q 'consent_redis_read 127.0.0.1:6380; consent_write_replicas 1 300ms;' \
+    "$work/many.conf" \
+    || fail "many nodes: $(grep -n consent_ "$work/many.conf")"
+run_check 1 'needs CONSENT_REDIS_MASTER' -e CONSENT_REDIS= \
+    -e CONSENT_REDIS_SENTINELS=127.0.0.1 -e CONSENT_DEMO_KEYS=1
+run_check 1 'not both' -e CONSENT_REDIS_SENTINELS=127.0.0.1 \
+    -e CONSENT_REDIS_MASTER=consent -e CONSENT_DEMO_KEYS=1
+ok "many nodes: Sentinels, master, read replica and WAIT from the environment, rendered and nginx -t; refusals"
 echo "--- took $((SECONDS - step_start))s"
 
 echo "test-image: $passed passed, 0 failed"

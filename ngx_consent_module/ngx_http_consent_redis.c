@@ -302,7 +302,10 @@ ngx_http_consent_redis_connect(ngx_http_consent_redis_t *rd)
         return;
     }
 
-    ngx_add_timer(c->write, rd->conf->connect_timeout);
+    ngx_add_timer(c->write, rd->kind == NGX_HTTP_CONSENT_REDIS_SENTINEL
+                            ? ngx_max(rd->conf->connect_timeout,
+                                      NGX_HTTP_CONSENT_SENTINEL_TIMEOUT_MIN)
+                            : rd->conf->connect_timeout);
 }
 
 
