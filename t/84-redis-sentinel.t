@@ -40,6 +40,24 @@ sub post {
     return wantarray ? ($r, time - $t0) : $r;
 }
 
+# a page of $account while $poster's write is in flight (sent 50 ms
+# before, from another process): (the page, seconds it took)
+sub page_while_posting {
+    my ($t, $poster, $account) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        post($t, $poster, 'analytics');
+        POSIX::_exit(0);
+    }
+    sleep 0.05;
+    my $t0 = time;
+    my $r = page($t, $account);
+    my $took = time - $t0;
+    waitpid $pid, 0;
+    return ($r, $took);
+}
+
 sub page {
     my ($t, $account) = @_;
     return $t->get('/', headers => [['X-Account' => $account]]);
@@ -222,17 +240,8 @@ like($r->header('X-C-Purposes'), qr/analytics/,
 
 # lookups keep answering while writes wait: a write and a page at once
 {
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        post($w3, 'frank', 'analytics');
-        POSIX::_exit(0);
-    }
-    sleep 0.05;
-    my $t0 = time;
-    $r = page($w3, 'dave');
-    my $took = time - $t0;
-    waitpid $pid, 0;
+    my $took;
+    ($r, $took) = page_while_posting($w3, 'frank', 'dave');
     is($r->status, 200, 'a page while a write waits for replicas');
     cmp_ok($took, '<', 0.25, sprintf('... answered in %.3f s, not after the WAIT', $took));
 }
@@ -302,17 +311,8 @@ sub posts_at_once {
 
     my $f2 = node(name => 'read-gone-wait', workers => 1, listen => 0,
         extra => "consent_redis_read 127.0.0.1:$gone; consent_write_replicas 3 500ms;");
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        post($f2, 'kim', 'analytics');
-        POSIX::_exit(0);
-    }
-    sleep 0.05;
-    my $t0 = time;
-    $r = page($f2, 'judy');
-    my $took = time - $t0;
-    waitpid $pid, 0;
+    my $took;
+    ($r, $took) = page_while_posting($f2, 'kim', 'judy');
     is($r->header('X-C-Source'), 'fail',
         'replica down, WAIT on the primary: lookups take the fail policy');
     cmp_ok($took, '<', 0.15 * time_scale(),
