@@ -201,6 +201,12 @@ cmp_ok($slowest, '<', $timeout_ms / 1000 + $margin,
 
 # ---------------------------------------------------------------- after
 
+# WAIT 1 needs the surviving replica linked to the new primary again (a
+# resync after a failover can take a moment, longer under ASan)
+my ($other) = grep { $_ != $new && $_ != $killed } $c->redis_ports;
+ok($c->wait_role($other, 'slave', 30),
+    "replica $other is linked to the new primary");
+
 # reader-A is in every node's cache: withdrawn on node A, each node
 # enforces it on its next request
 for my $n (@names) {
